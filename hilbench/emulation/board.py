@@ -1,0 +1,315 @@
+"""The emulated board's state machine, on the plant clock.
+
+off -> booting -> mining <-> curtailed -> shutting down (graceful or emergency) -> off.
+
+The model is evaluated lazily: nothing runs between requests.  Every command and every
+read first ``advance``s the board to the current plant time, applying any transition
+that fell due (boot finished, curtail took effect, shutdown completed) at its own plant
+time, and integrating hashes and energy analytically over the elapsed interval.  That
+keeps an idle 1,300-board site at zero CPU and makes every figure independent of when
+(in wall time) it was asked for.
+
+A rejected command raises ``BoardCommandError`` before anything is changed.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+from hilbench.emulation.board_profiles import BoardProfile
+from hilbench.emulation.clock import Clock
+from hilbench.emulation.power_model import PowerModel, PowerProfile
+
+TERA = 1e12
+
+
+class BoardState(enum.Enum):
+    OFF = "off"
+    BOOTING = "booting"
+    MINING = "mining"
+    CURTAILED = "curtailed"
+    SHUTTING_DOWN = "shutting_down"
+
+
+class BoardCommandError(Exception):
+    """A command the board refuses in its current state; the state is unchanged."""
+
+
+@dataclass(frozen=True)
+class StateChange:
+    plant_time: float
+    old: BoardState
+    new: BoardState
+    reason: str
+
+
+@dataclass(frozen=True)
+class BoardSnapshot:
+    """Everything observable about a board at one plant time."""
+
+    plant_time: float
+    state: BoardState
+    profile: str
+    frequency_mhz: float
+    voltage_v: float
+    hashrate_ths: float
+    dc_w: float
+    wall_w: float
+    fan_duty_pct: float
+    fan_rpm: int
+    chip_temp_c: float
+    board_temp_c: float
+    uptime_s: float
+    total_hashes: float
+    energy_j: float
+
+
+class BoardModel:
+    """One board: commands change its plan, ``snapshot(t)`` tells what it is doing."""
+
+    def __init__(self, profile: BoardProfile, clock: Clock, *, name: str = "board", powered: bool = True,
+                 start_mining: bool = True) -> None:
+        self.profile = profile
+        self.power = PowerModel(profile)
+        self.clock = clock
+        self.name = name
+        self.lock = threading.RLock()
+        self.events: deque[StateChange] = deque(maxlen=1000)
+        self.active_profile: PowerProfile = self.power.ladder_entry("default")
+        self.state = BoardState.OFF
+        self.shutdown_kind = ""
+        self._t = clock.now()
+        self._powered_on_at: float | None = None
+        # PLL: frequency moves from _f_anchor (at _t_anchor) toward _f_target at the ramp rate.
+        self._t_anchor = self._t
+        self._f_anchor = 0.0
+        self._f_target = 0.0
+        self._voltage = 0.0
+        self._pending: tuple[float, str] | None = None
+        self.total_hashes = 0.0
+        self.energy_j = 0.0
+        self._chip_temp = profile.ambient_c
+        if powered:
+            self.power_on(reason="initial power")
+            if start_mining:
+                self._skip_boot()
+
+    # ----- time evolution -------------------------------------------------------------
+    def _frequency(self, t: float) -> float:
+        if t <= self._t_anchor:
+            return self._f_anchor
+        step = self.profile.pll_ramp_mhz_per_s * (t - self._t_anchor)
+        if self._f_target >= self._f_anchor:
+            return min(self._f_target, self._f_anchor + step)
+        return max(self._f_target, self._f_anchor - step)
+
+    def _ramp_end(self) -> float:
+        return self._t_anchor + abs(self._f_target - self._f_anchor) / self.profile.pll_ramp_mhz_per_s
+
+    def _frequency_integral(self, a: float, b: float) -> float:
+        """Integral of f(t) over [a, b] (MHz*s); f is linear until the ramp ends, then flat."""
+        if b <= a:
+            return 0.0
+        end = self._ramp_end()
+        total = 0.0
+        if a < end:
+            m = min(b, end)
+            total += (self._frequency(a) + self._frequency(m)) / 2 * (m - a)
+            a = m
+        if b > a:
+            total += self._frequency(a) * (b - a)
+        return total
+
+    def _is_hashing(self) -> bool:
+        return self.state is BoardState.MINING or (
+            self.state is BoardState.SHUTTING_DOWN and self.shutdown_kind == "graceful"
+        )
+
+    def _dc_and_fan(self, t: float) -> tuple[float, float]:
+        if self._is_hashing():
+            return self.power.mining_dc_w(self._frequency(t), self._voltage)
+        if self.state is BoardState.BOOTING:
+            return self.power.boot_dc_w(), 100.0
+        if self.state is BoardState.CURTAILED:
+            return self.profile.standby_w * self.power.psu_efficiency(0.0), 0.0
+        return 0.0, 0.0
+
+    def _wall(self, t: float) -> float:
+        return self.power.wall_w(self._dc_and_fan(t)[0])
+
+    def _integrate(self, t: float) -> None:
+        a = self._t
+        if t <= a:
+            return
+        if self._is_hashing():
+            mhz_s = self._frequency_integral(a, t)
+            self.total_hashes += self.profile.nominal_hashrate_ths * TERA * mhz_s / self.profile.nominal_freq_mhz
+        # Energy: Simpson over the ramp part (power is smooth in f), exact on the flat part.
+        end = min(t, max(a, self._ramp_end()))
+        if end > a:
+            mid = (a + end) / 2
+            self.energy_j += (self._wall(a) + 4 * self._wall(mid) + self._wall(end)) / 6 * (end - a)
+        if t > end:
+            self.energy_j += self._wall(end) * (t - end)
+        dc, _ = self._dc_and_fan(t)
+        steady = self.power.chip_temperature_c(dc, self._dc_and_fan(t)[1]) if dc else self.profile.ambient_c
+        self._chip_temp += (steady - self._chip_temp) * (1 - math.exp(-(t - a) / self.profile.thermal_time_constant_s))
+        self._t = t
+
+    def advance(self, t: float | None = None) -> float:
+        """Bring the model to plant time ``t`` (default: now), applying due transitions in order."""
+        with self.lock:
+            t = self.clock.now() if t is None else max(t, self._t)
+            while self._pending is not None and self._pending[0] <= t:
+                due, action = self._pending
+                self._integrate(due)
+                self._pending = None
+                getattr(self, f"_on_{action}")(due)
+            self._integrate(t)
+            return t
+
+    # ----- transitions -----------------------------------------------------------------
+    def _set_state(self, t: float, new: BoardState, reason: str) -> None:
+        if new is not self.state:
+            self.events.append(StateChange(t, self.state, new, reason))
+            self.state = new
+
+    def _start_ramp(self, t: float, target_mhz: float) -> None:
+        self._f_anchor = self._frequency(t)
+        self._t_anchor = t
+        self._f_target = target_mhz
+
+    def _stop_pll(self, t: float) -> None:
+        self._f_anchor = self._f_target = 0.0
+        self._t_anchor = t
+
+    def _begin_mining(self, t: float, reason: str) -> None:
+        self._voltage = self.active_profile.voltage_v
+        self._stop_pll(t)
+        self._start_ramp(t, self.active_profile.frequency_mhz)
+        self._set_state(t, BoardState.MINING, reason)
+
+    def _on_boot_done(self, t: float) -> None:
+        self._begin_mining(t, "boot complete")
+
+    def _on_curtail_done(self, t: float) -> None:
+        self._stop_pll(t)
+        self._set_state(t, BoardState.CURTAILED, "curtail sleep")
+
+    def _on_wake_done(self, t: float) -> None:
+        self._begin_mining(t, "curtail wakeup")
+
+    def _on_stop_done(self, t: float) -> None:
+        self._stop_pll(t)
+        self._voltage = 0.0
+        self._powered_on_at = None
+        self._set_state(t, BoardState.OFF, f"{self.shutdown_kind} shutdown complete")
+
+    def _skip_boot(self) -> None:
+        """Start as if booted long ago: used for boards that are mining when the bench starts."""
+        t = self._t
+        self._pending = None
+        self._voltage = self.active_profile.voltage_v
+        self._f_anchor = self._f_target = self.active_profile.frequency_mhz
+        self._t_anchor = t
+        self._set_state(t, BoardState.MINING, "mining at start")
+        dc, duty = self._dc_and_fan(t)
+        self._chip_temp = self.power.chip_temperature_c(dc, duty)
+
+    # ----- commands ----------------------------------------------------------------------
+    def power_on(self, reason: str = "power on") -> None:
+        with self.lock:
+            t = self.advance()
+            if self.state is not BoardState.OFF:
+                raise BoardCommandError(f"{self.name}: power on refused, board is {self.state.value}")
+            self._powered_on_at = t
+            self._set_state(t, BoardState.BOOTING, reason)
+            self._pending = (t + self.profile.boot_s, "boot_done")
+
+    def sleep(self) -> None:
+        """LuxOS 'curtail sleep': hash boards and PSU off after the curtail latency."""
+        with self.lock:
+            t = self.advance()
+            if self.state in (BoardState.OFF, BoardState.SHUTTING_DOWN):
+                raise BoardCommandError(f"{self.name}: cannot curtail, board is {self.state.value}")
+            if self.state is BoardState.CURTAILED:
+                self._pending = None  # a pending wake is cancelled: stay asleep
+                return
+            self._pending = (t + self.profile.curtail_latency_s, "curtail_done")
+
+    def wakeup(self) -> None:
+        """LuxOS 'curtail wakeup': PSU back on, then a PLL ramp like after a boot."""
+        with self.lock:
+            t = self.advance()
+            if self.state in (BoardState.OFF, BoardState.SHUTTING_DOWN):
+                raise BoardCommandError(f"{self.name}: cannot wake, board is {self.state.value}")
+            if self._pending and self._pending[1] == "curtail_done":
+                self._pending = None  # sleep still in flight: cancel it, keep mining
+                return
+            if self.state is BoardState.CURTAILED:
+                self._pending = (t + self.profile.wake_delay_s, "wake_done")
+
+    def set_profile(self, name: str) -> PowerProfile:
+        """Select a profile; a mining board ramps its PLL to the new frequency."""
+        with self.lock:
+            t = self.advance()
+            try:
+                entry = self.power.ladder_entry(name)
+            except KeyError:
+                raise BoardCommandError(f"{self.name}: unknown profile {name!r}") from None
+            if self.state in (BoardState.OFF, BoardState.SHUTTING_DOWN):
+                raise BoardCommandError(f"{self.name}: cannot change profile, board is {self.state.value}")
+            self.active_profile = entry
+            if self.state is BoardState.MINING:
+                self._voltage = entry.voltage_v
+                self._start_ramp(t, entry.frequency_mhz)
+            return entry
+
+    def shutdown(self, *, emergency: bool = False) -> None:
+        """Graceful: ramp down and finish work over graceful_stop_s.  Emergency: supply removed now."""
+        with self.lock:
+            t = self.advance()
+            if self.state is BoardState.OFF:
+                raise BoardCommandError(f"{self.name}: already off")
+            if self.state is BoardState.SHUTTING_DOWN and not emergency:
+                return
+            was_hashing = self.state is BoardState.MINING
+            self.shutdown_kind = "emergency" if emergency else "graceful"
+            self._set_state(t, BoardState.SHUTTING_DOWN, f"{self.shutdown_kind} shutdown")
+            if emergency:
+                self._stop_pll(t)
+                self._pending = (t + self.profile.emergency_stop_s, "stop_done")
+            else:
+                if was_hashing:
+                    self._start_ramp(t, 0.0)
+                else:
+                    self._stop_pll(t)
+                self._pending = (t + self.profile.graceful_stop_s, "stop_done")
+
+    # ----- observation -------------------------------------------------------------------
+    def snapshot(self, t: float | None = None) -> BoardSnapshot:
+        with self.lock:
+            t = self.advance(t)
+            dc, duty = self._dc_and_fan(t)
+            freq = self._frequency(t) if self._is_hashing() else 0.0
+            return BoardSnapshot(
+                plant_time=t,
+                state=self.state,
+                profile=self.active_profile.name,
+                frequency_mhz=freq,
+                voltage_v=self._voltage if self._is_hashing() else 0.0,
+                hashrate_ths=self.power.hashrate_ths(freq),
+                dc_w=dc,
+                wall_w=self.power.wall_w(dc),
+                fan_duty_pct=duty,
+                fan_rpm=round(self.profile.fan_max_rpm * duty / 100.0),
+                chip_temp_c=self._chip_temp,
+                board_temp_c=self.profile.ambient_c + (self._chip_temp - self.profile.ambient_c) * 0.8,
+                uptime_s=0.0 if self._powered_on_at is None else t - self._powered_on_at,
+                total_hashes=self.total_hashes,
+                energy_j=self.energy_j,
+            )

@@ -1,0 +1,131 @@
+"""Steady-state physics of one board: power, fans, PSU efficiency, temperature, profile ladder.
+
+Power follows the CMOS model the issue asks for: DC power = static + k*f*V^2 + fans, and
+wall power = DC / PSU efficiency(load).  ``k`` is calibrated so that the default profile
+draws exactly the nameplate wall power.  The profile ladder has LuxOS-style overclock
+steps above default and, below it, profiles about 5 % of nameplate apart (each one's
+frequency solved from the model at a voltage interpolated down to ``min_voltage_v``), so
+that ``set_power_limit`` reaches 5-100 % of a board and, with boards curtailed, 1-100 %
+of a container.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from hilbench.emulation.board_profiles import BoardProfile
+
+#: Fan duty the firmware's temperature loop settles at, per unit of DC load (ASSUMED, linear).
+FAN_DUTY_AT_FULL_LOAD = 70.0
+
+
+@dataclass(frozen=True)
+class PowerProfile:
+    """One selectable operating point, as LuxOS lists it in ``profiles``."""
+
+    name: str
+    frequency_mhz: float
+    voltage_v: float
+    watts: int  # steady-state wall power
+    hashrate_ths: float
+
+
+class PowerModel:
+    """The profile's physics; pure functions of frequency, voltage and load."""
+
+    def __init__(self, profile: BoardProfile) -> None:
+        self.profile = profile
+        self.dc_nameplate_w = profile.nameplate_w * profile.psu_peak_efficiency
+        fan_w = self.fan_power_w(self.fan_duty_pct(1.0))
+        switching_w = self.dc_nameplate_w - profile.static_w - fan_w
+        if switching_w <= 0:
+            raise ValueError(f"profile {profile.key}: static and fan power exceed the nameplate")
+        self.k = switching_w / (profile.nominal_freq_mhz * profile.nominal_voltage_v**2)
+
+    def fan_duty_pct(self, load: float) -> float:
+        """Fan duty the firmware holds at this DC load fraction (0..1+)."""
+        return min(100.0, max(self.profile.min_fan_pct, FAN_DUTY_AT_FULL_LOAD * load))
+
+    def fan_power_w(self, duty_pct: float) -> float:
+        """Fan power follows the cube of speed (fan affinity law)."""
+        return self.profile.fans * self.profile.fan_max_w * (duty_pct / 100.0) ** 3
+
+    def psu_efficiency(self, load: float) -> float:
+        """Efficiency vs load fraction: flat near full load, falling at light load (ASSUMED shape)."""
+        x = min(max(load, 0.0), 1.0)
+        return self.profile.psu_peak_efficiency * (1.0 - 0.12 * (1.0 - x) ** 4)
+
+    def hashrate_ths(self, frequency_mhz: float) -> float:
+        return self.profile.nominal_hashrate_ths * frequency_mhz / self.profile.nominal_freq_mhz
+
+    def mining_dc_w(self, frequency_mhz: float, voltage_v: float) -> tuple[float, float]:
+        """DC power while hashing and the fan duty it implies (fans depend on load: iterate)."""
+        core = self.profile.static_w + self.k * frequency_mhz * voltage_v**2
+        dc = core
+        for _ in range(4):  # fan power is small; a few fixed-point steps converge
+            duty = self.fan_duty_pct(dc / self.dc_nameplate_w)
+            dc = core + self.fan_power_w(duty)
+        return dc, duty
+
+    def wall_w(self, dc_w: float) -> float:
+        if dc_w <= 0:
+            return 0.0
+        return dc_w / self.psu_efficiency(dc_w / self.dc_nameplate_w)
+
+    def mining_wall_w(self, frequency_mhz: float, voltage_v: float) -> float:
+        return self.wall_w(self.mining_dc_w(frequency_mhz, voltage_v)[0])
+
+    def boot_dc_w(self) -> float:
+        """Booting: control board alive, hash boards idle, fans at full (as Antminers do)."""
+        return self.profile.static_w + self.fan_power_w(100.0)
+
+    def chip_temperature_c(self, dc_w: float, fan_duty_pct: float) -> float:
+        """Steady-state chip temperature; weaker airflow raises the thermal resistance."""
+        airflow = 0.4 + 0.6 * fan_duty_pct / 100.0
+        return self.profile.ambient_c + self.profile.thermal_resistance_c_per_w * dc_w / airflow
+
+    def _frequency_for_wall(self, target_w: float, voltage_v: float) -> float:
+        lo, hi = 0.0, self.profile.nominal_freq_mhz
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            if self.mining_wall_w(mid, voltage_v) < target_w:
+                lo = mid
+            else:
+                hi = mid
+        return (lo + hi) / 2
+
+    @cached_property
+    def ladder(self) -> tuple[PowerProfile, ...]:
+        """All profiles, highest power first; 'default' is the nominal operating point."""
+        p = self.profile
+        points: list[tuple[str, float, float]] = []
+        for step in range(p.up_steps, 0, -1):
+            points.append(
+                (f"+{step}", p.nominal_freq_mhz + step * p.profile_step_mhz,
+                 round(p.nominal_voltage_v + step * p.profile_step_v, 3))
+            )
+        points.append(("default", p.nominal_freq_mhz, p.nominal_voltage_v))
+        fractions = p.down_profile_fractions
+        lowest = fractions[-1] if fractions else 1.0
+        for index, fraction in enumerate(fractions, start=1):
+            share = (fraction - lowest) / (1.0 - lowest) if lowest < 1.0 else 1.0
+            voltage = p.min_voltage_v + (p.nominal_voltage_v - p.min_voltage_v) * share
+            frequency = self._frequency_for_wall(fraction * p.nameplate_w, voltage)
+            points.append((f"-{index}", round(frequency, 2), round(voltage, 3)))
+        return tuple(
+            PowerProfile(
+                name=name,
+                frequency_mhz=freq,
+                voltage_v=volt,
+                watts=round(self.mining_wall_w(freq, volt)),
+                hashrate_ths=round(self.hashrate_ths(freq), 3),
+            )
+            for name, freq, volt in points
+        )
+
+    def ladder_entry(self, name: str) -> PowerProfile:
+        for entry in self.ladder:
+            if entry.name == name:
+                return entry
+        raise KeyError(name)

@@ -1,0 +1,1 @@
+"""Wire formats shared by drivers and emulators, so the two sides cannot drift apart."""
