@@ -216,6 +216,8 @@ class BoardModel:
         self._voltage = self.active_profile.voltage_v
         self._f_anchor = self._f_target = self.active_profile.frequency_mhz
         self._t_anchor = t
+        # Pretend the boot happened before the bench started, so uptime looks like a running miner's.
+        self._powered_on_at = t - self.profile.boot_s - self.active_profile.frequency_mhz / self.profile.pll_ramp_mhz_per_s
         self._set_state(t, BoardState.MINING, "mining at start")
         dc, duty = self._dc_and_fan(t)
         self._chip_temp = self.power.chip_temperature_c(dc, duty)

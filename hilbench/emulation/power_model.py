@@ -112,7 +112,7 @@ class PowerModel:
             share = (fraction - lowest) / (1.0 - lowest) if lowest < 1.0 else 1.0
             voltage = p.min_voltage_v + (p.nominal_voltage_v - p.min_voltage_v) * share
             frequency = self._frequency_for_wall(fraction * p.nameplate_w, voltage)
-            points.append((f"-{index}", round(frequency, 2), round(voltage, 3)))
+            points.append((f"-{index}", float(round(frequency)), round(voltage, 3)))
         return tuple(
             PowerProfile(
                 name=name,

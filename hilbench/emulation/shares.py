@@ -1,0 +1,189 @@
+"""Genuine shares from an emulated board, at the real board's share rate.
+
+Scaling (why the shares are real but easier).  A real 100 TH/s board at pool difficulty
+D finds H / (D * 2**32) shares per second.  The host hashes a few million nonces per
+second in all, so it cannot find difficulty-D shares.  Instead each share is a genuine
+SHA-256d solution of a real Stratum-assembled header at a *scaled* difficulty
+
+    D_emulated = work_per_share / 2**32        (work_per_share ~ 2**14 hashes)
+
+i.e. share target = DIFF1_TARGET / D_emulated.  The *number* of shares follows the
+model: over any interval the board draws a Poisson count with mean
+(hashes the model did in that interval) / (D * 2**32), and for each one the scanner
+really searches nonces until the header hash is <= the scaled target.  Every share is
+credited at the pool difficulty D, so "difficulty accepted x 2**32 / time" recovers the
+modelled hash rate, exactly as a pool's estimate does.  ``Share.verify()`` re-checks a
+share with plain hashlib.
+
+``work_per_share`` shrinks with the plant time scale (a 100x clock finds 100x the shares
+per wall second), down to a floor of 256 hashes, so CPU stays bounded in CI.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from hilbench.emulation.board import BoardModel
+from hilbench.emulation.sha256d import (
+    NONCE_SPACE,
+    difficulty_of_hash,
+    hash_value,
+    roll_version,
+    scan,
+    sha256d,
+    target_from_difficulty,
+    version_rolling_capacity,
+    with_nonce,
+)
+from hilbench.protocols.stratum import StratumJob, header_from_job, prevhash_to_stratum
+
+BASE_WORK_PER_SHARE = 1 << 14
+MIN_WORK_PER_SHARE = 1 << 8
+
+BLOCK_125552_PREV_HASH = "00000000000008a3a41b85b8b29ad444def299fee21793cd8b9e567eab02cd81"
+
+#: A synthetic job shaped like a real pool's: prevhash of block 125552's parent (Stratum word
+#: order), coinbase halves from ESP-Miner's own test case, mainnet-era nbits.
+DEFAULT_JOB = StratumJob(
+    job_id="1",
+    prevhash=prevhash_to_stratum(bytes.fromhex(BLOCK_125552_PREV_HASH)[::-1]),
+    coinbase1="01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff20020862062f503253482f04b8864e5008",
+    coinbase2="072f736c7573682f000000000100f2052a010000001976a914d23fcdf86f7e756a64a7a9688ef9903327048ed988ac00000000",
+    merkle_branch=(),
+    version=0x20000000,
+    nbits=0x1705DD01,
+    ntime=1_700_000_000,
+)
+
+
+@dataclass(frozen=True)
+class Share:
+    """One share as a board reports it, with everything a third party needs to check it."""
+
+    plant_time: float
+    job_id: str
+    extranonce2: str
+    ntime: int
+    nonce: int
+    version: int
+    header: bytes  # the full 80-byte header, nonce included
+    target: int  # the scaled target the share meets
+    credited_difficulty: float  # pool difficulty the share counts for
+
+    @property
+    def hash_hex(self) -> str:
+        return sha256d(self.header)[::-1].hex()
+
+    def verify(self) -> bool:
+        """Re-check with plain hashlib: the header carries the nonce and hashes under the target."""
+        return int.from_bytes(self.header[76:80], "little") == self.nonce and hash_value(
+            sha256d(self.header)
+        ) <= self.target
+
+    def as_dict(self) -> dict:
+        return {
+            "plant_time": round(self.plant_time, 6),
+            "job_id": self.job_id,
+            "extranonce2": self.extranonce2,
+            "ntime": f"{self.ntime:08x}",
+            "nonce": f"{self.nonce:08x}",
+            "version": f"{self.version:08x}",
+            "header": self.header.hex(),
+            "hash": self.hash_hex,
+            "target": f"{self.target:064x}",
+            "difficulty": self.credited_difficulty,
+            "hash_difficulty": difficulty_of_hash(sha256d(self.header)),
+        }
+
+
+class ShareEngine:
+    """Finds the shares a board owes for the hashes its model has done."""
+
+    def __init__(self, board: BoardModel, *, pool_difficulty: float, extranonce1: str,
+                 time_scale: float = 1.0, job: StratumJob = DEFAULT_JOB, extranonce2_size: int = 4,
+                 seed: int = 0, keep: int = 256) -> None:
+        if not pool_difficulty > 0:
+            raise ValueError("pool difficulty must be positive")
+        self.board = board
+        self.pool_difficulty = pool_difficulty
+        self.work_per_share = max(MIN_WORK_PER_SHARE, int(BASE_WORK_PER_SHARE / max(time_scale, 1.0)))
+        self.target = target_from_difficulty(self.work_per_share / NONCE_SPACE)
+        self.job = job
+        self.extranonce1 = extranonce1
+        self.extranonce2_size = extranonce2_size
+        self.accepted = 0
+        self.difficulty_accepted = 0.0
+        self.best_share = 0.0
+        self.last_share_time = 0.0
+        self.recent: deque[Share] = deque(maxlen=keep)
+        self._rng = np.random.default_rng(seed)
+        self._lock = threading.Lock()
+        self._hashes_seen = board.snapshot().total_hashes
+        self._t_seen = board.snapshot().plant_time
+        self._extranonce2 = 0
+        self._version_counter = 0
+        self._cursor = 0
+        self._found: deque[int] = deque()
+        self._header = self._assemble()
+
+    def _assemble(self) -> bytes:
+        version = roll_version(self.job.version, self._version_counter)
+        en2 = f"{self._extranonce2:0{2 * self.extranonce2_size}x}"
+        return header_from_job(self.job, self.extranonce1, en2, version=version)
+
+    def _next_work(self) -> None:
+        """Nonce space exhausted: roll the version (BIP 320), then the extranonce2."""
+        self._cursor = 0
+        self._version_counter += 1
+        if self._version_counter >= version_rolling_capacity():
+            self._version_counter = 0
+            self._extranonce2 += 1
+        self._header = self._assemble()
+
+    def _find_one(self) -> tuple[bytes, int]:
+        while not self._found:
+            count = min(4 * self.work_per_share, NONCE_SPACE - self._cursor)
+            self._found.extend(scan(self._header, self._cursor, count, self.target))
+            self._cursor += count
+            if self._cursor >= NONCE_SPACE and not self._found:
+                self._next_work()
+        nonce = self._found.popleft()
+        header = with_nonce(self._header, nonce)
+        if not self._found and self._cursor >= NONCE_SPACE:
+            self._next_work()
+        return header, nonce
+
+    def collect(self) -> int:
+        """Find the shares owed since the last call; returns how many were found."""
+        with self._lock:
+            snap = self.board.snapshot()
+            done = snap.total_hashes - self._hashes_seen
+            t0, t1 = self._t_seen, snap.plant_time
+            self._hashes_seen, self._t_seen = snap.total_hashes, t1
+            if done <= 0:
+                return 0
+            count = int(self._rng.poisson(done / (self.pool_difficulty * NONCE_SPACE)))
+            times = np.sort(self._rng.uniform(t0, t1, size=count))
+            for when in times:
+                header, nonce = self._find_one()
+                share = Share(
+                    plant_time=float(when),
+                    job_id=self.job.job_id,
+                    extranonce2=f"{self._extranonce2:0{2 * self.extranonce2_size}x}",
+                    ntime=self.job.ntime,
+                    nonce=nonce,
+                    version=int.from_bytes(header[:4], "little"),
+                    header=header,
+                    target=self.target,
+                    credited_difficulty=self.pool_difficulty,
+                )
+                self.recent.append(share)
+                self.accepted += 1
+                self.difficulty_accepted += self.pool_difficulty
+                self.best_share = max(self.best_share, difficulty_of_hash(sha256d(header)))
+                self.last_share_time = float(when)
+            return count
