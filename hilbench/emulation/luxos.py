@@ -250,8 +250,8 @@ class LuxOSResponder:
     def _stats(self, params: list[str]) -> dict:
         snap = self._snapshot()
         p = self.board.profile
-        chip = int(round(snap.chip_temp_c)) if snap.state is not BoardState.OFF else 0
-        pcb = int(round(snap.board_temp_c)) if snap.state is not BoardState.OFF else 0
+        chip = round(snap.chip_temp_c) if snap.state is not BoardState.OFF else 0
+        pcb = round(snap.board_temp_c) if snap.state is not BoardState.OFF else 0
         rates = self._board_rates_ghs(snap)
         detail: dict = {"STATS": 1, "ID": "luxminer", "Elapsed": int(snap.uptime_s),
                         "total_rateideal": round(self.board.model.active_profile.hashrate_ths * 1000, 2),
@@ -304,7 +304,7 @@ class LuxOSResponder:
 
     def _power(self, params: list[str]) -> dict:
         snap = self._snapshot()
-        return self._ok(300, "Power", POWER=[{"Watts": int(round(snap.wall_w)), "PSU": True}])
+        return self._ok(300, "Power", POWER=[{"Watts": round(snap.wall_w), "PSU": True}])
 
     def _profiles(self, params: list[str]) -> dict:
         return self._ok(300, "Profiles", PROFILES=[
@@ -316,7 +316,7 @@ class LuxOSResponder:
     def _fans(self, params: list[str]) -> dict:
         snap = self._snapshot()
         return self._ok(300, "Fans", FANS=[
-            {"FAN": i, "RPM": snap.fan_rpm, "Speed": int(round(snap.fan_duty_pct))}
+            {"FAN": i, "RPM": snap.fan_rpm, "Speed": round(snap.fan_duty_pct)}
             for i in range(self.board.profile.fans)
         ], FANCTRL=[{"MinFans": self.board.profile.fans, "Mode": "Auto"}])
 

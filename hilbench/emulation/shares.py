@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from hilbench.emulation.board import BoardModel
 from hilbench.emulation.sha256d import (
+    BIP320_VERSION_MASK,
     NONCE_SPACE,
     difficulty_of_hash,
     hash_value,
@@ -100,6 +102,57 @@ class Share:
         }
 
 
+class NonceSearch:
+    """Walks nonce space, then BIP 320 version space, of a header; yields genuine solutions.
+
+    ``next_work`` is called when both spaces are exhausted and returns the next base header
+    (a new extranonce2 for a Stratum miner; the same job again for a chip with no new work).
+    """
+
+    def __init__(self, header: bytes, target: int, chunk: int, *, version_mask: int = BIP320_VERSION_MASK,
+                 next_work: Callable[[], bytes] | None = None) -> None:
+        self.target = target
+        self.chunk = chunk
+        self.version_mask = version_mask
+        self._next_work = next_work
+        self._reset(header)
+
+    def _reset(self, header: bytes) -> None:
+        self.base_version = int.from_bytes(header[:4], "little")
+        self._base = header
+        self._version_counter = 0
+        self._header = header
+        self._cursor = 0
+        self._found: deque[int] = deque()
+
+    def _advance_work(self) -> None:
+        self._cursor = 0
+        self._version_counter += 1
+        if self._version_counter >= version_rolling_capacity(self.version_mask):
+            self._reset(self._next_work() if self._next_work else self._base)
+            return
+        version = roll_version(self.base_version, self._version_counter, self.version_mask)
+        self._header = version.to_bytes(4, "little") + self._base[4:]
+
+    def next(self) -> bytes:
+        """The next solved header (nonce in bytes 76..79) whose hash is <= target."""
+        while not self._found:
+            count = min(self.chunk, NONCE_SPACE - self._cursor)
+            self._found.extend(scan(self._header, self._cursor, count, self.target))
+            self._cursor += count
+            if self._cursor >= NONCE_SPACE and not self._found:
+                self._advance_work()
+        header = with_nonce(self._header, self._found.popleft())
+        if not self._found and self._cursor >= NONCE_SPACE:
+            self._advance_work()
+        return header
+
+
+def scaled_work(time_scale: float) -> int:
+    """Hashes per emulated share at this plant time scale (see the module docstring)."""
+    return max(MIN_WORK_PER_SHARE, int(BASE_WORK_PER_SHARE / max(time_scale, 1.0)))
+
+
 class ShareEngine:
     """Finds the shares a board owes for the hashes its model has done."""
 
@@ -110,7 +163,7 @@ class ShareEngine:
             raise ValueError("pool difficulty must be positive")
         self.board = board
         self.pool_difficulty = pool_difficulty
-        self.work_per_share = max(MIN_WORK_PER_SHARE, int(BASE_WORK_PER_SHARE / max(time_scale, 1.0)))
+        self.work_per_share = scaled_work(time_scale)
         self.target = target_from_difficulty(self.work_per_share / NONCE_SPACE)
         self.job = job
         self.extranonce1 = extranonce1
@@ -122,40 +175,21 @@ class ShareEngine:
         self.recent: deque[Share] = deque(maxlen=keep)
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
-        self._hashes_seen = board.snapshot().total_hashes
-        self._t_seen = board.snapshot().plant_time
+        snap = board.snapshot()
+        self._hashes_seen, self._t_seen = snap.total_hashes, snap.plant_time
         self._extranonce2 = 0
-        self._version_counter = 0
-        self._cursor = 0
-        self._found: deque[int] = deque()
-        self._header = self._assemble()
+        self._search = NonceSearch(self._assemble(), self.target, 4 * self.work_per_share,
+                                   next_work=self._next_extranonce2)
+
+    def _en2(self) -> str:
+        return f"{self._extranonce2:0{2 * self.extranonce2_size}x}"
 
     def _assemble(self) -> bytes:
-        version = roll_version(self.job.version, self._version_counter)
-        en2 = f"{self._extranonce2:0{2 * self.extranonce2_size}x}"
-        return header_from_job(self.job, self.extranonce1, en2, version=version)
+        return header_from_job(self.job, self.extranonce1, self._en2())
 
-    def _next_work(self) -> None:
-        """Nonce space exhausted: roll the version (BIP 320), then the extranonce2."""
-        self._cursor = 0
-        self._version_counter += 1
-        if self._version_counter >= version_rolling_capacity():
-            self._version_counter = 0
-            self._extranonce2 += 1
-        self._header = self._assemble()
-
-    def _find_one(self) -> tuple[bytes, int]:
-        while not self._found:
-            count = min(4 * self.work_per_share, NONCE_SPACE - self._cursor)
-            self._found.extend(scan(self._header, self._cursor, count, self.target))
-            self._cursor += count
-            if self._cursor >= NONCE_SPACE and not self._found:
-                self._next_work()
-        nonce = self._found.popleft()
-        header = with_nonce(self._header, nonce)
-        if not self._found and self._cursor >= NONCE_SPACE:
-            self._next_work()
-        return header, nonce
+    def _next_extranonce2(self) -> bytes:
+        self._extranonce2 += 1
+        return self._assemble()
 
     def collect(self) -> int:
         """Find the shares owed since the last call; returns how many were found."""
@@ -167,15 +201,14 @@ class ShareEngine:
             if done <= 0:
                 return 0
             count = int(self._rng.poisson(done / (self.pool_difficulty * NONCE_SPACE)))
-            times = np.sort(self._rng.uniform(t0, t1, size=count))
-            for when in times:
-                header, nonce = self._find_one()
+            for when in np.sort(self._rng.uniform(t0, t1, size=count)):
+                header = self._search.next()
                 share = Share(
                     plant_time=float(when),
                     job_id=self.job.job_id,
-                    extranonce2=f"{self._extranonce2:0{2 * self.extranonce2_size}x}",
+                    extranonce2=self._en2(),
                     ntime=self.job.ntime,
-                    nonce=nonce,
+                    nonce=int.from_bytes(header[76:80], "little"),
                     version=int.from_bytes(header[:4], "little"),
                     header=header,
                     target=self.target,

@@ -9,6 +9,7 @@ ever gets its own error reply or timeout; the listener keeps serving everyone el
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -102,7 +103,5 @@ class RequestReplyServer:
             log.exception("%s: request from %s failed", self.name, peer)
         finally:
             writer.close()
-            try:
+            with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
-            except (ConnectionError, OSError):
-                pass
