@@ -217,7 +217,8 @@ class BoardModel:
         self._f_anchor = self._f_target = self.active_profile.frequency_mhz
         self._t_anchor = t
         # Pretend the boot happened before the bench started, so uptime looks like a running miner's.
-        self._powered_on_at = t - self.profile.boot_s - self.active_profile.frequency_mhz / self.profile.pll_ramp_mhz_per_s
+        ramp_s = self.active_profile.frequency_mhz / self.profile.pll_ramp_mhz_per_s
+        self._powered_on_at = t - self.profile.boot_s - ramp_s
         self._set_state(t, BoardState.MINING, "mining at start")
         dc, duty = self._dc_and_fan(t)
         self._chip_temp = self.power.chip_temperature_c(dc, duty)
@@ -270,6 +271,16 @@ class BoardModel:
                 self._voltage = entry.voltage_v
                 self._start_ramp(t, entry.frequency_mhz)
             return entry
+
+    def set_pll(self, frequency_mhz: float) -> None:
+        """A host writing the PLL register directly (serial boards): the new frequency applies at once."""
+        with self.lock:
+            t = self.advance()
+            if not 0 <= frequency_mhz <= 2 * self.profile.nominal_freq_mhz:
+                raise BoardCommandError(f"{self.name}: PLL frequency {frequency_mhz} MHz out of range")
+            if self.state is BoardState.MINING:
+                self._f_anchor = self._f_target = frequency_mhz
+                self._t_anchor = t
 
     def shutdown(self, *, emergency: bool = False) -> None:
         """Graceful: ramp down and finish work over graceful_stop_s.  Emergency: supply removed now."""

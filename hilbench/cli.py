@@ -1,0 +1,93 @@
+"""The ``hilbench`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from hilbench.bench import DEFAULT_BENCH, BenchFileError, emulated_site_config, load_bench
+from hilbench.emulation.site import EmulatedSite
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _site_from_args(args: argparse.Namespace) -> EmulatedSite:
+    config = emulated_site_config(load_bench(args.bench), boards=args.boards)
+    return EmulatedSite(config, time_scale=args.time_scale)
+
+
+def _wait_for_signal(duration: float | None) -> None:
+    """Block until SIGINT or SIGTERM (or ``duration`` wall seconds)."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        stop.wait(duration)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def cmd_emulate(args: argparse.Namespace) -> int:
+    site = _site_from_args(args)
+    try:
+        for endpoint in site.start():
+            print(json.dumps(endpoint.as_dict()), flush=True)
+        print(json.dumps({"ready": True, "boards": len(site.boards), "time_scale": site.clock.time_scale}),
+              flush=True)
+        _wait_for_signal(args.duration)
+    finally:
+        site.stop()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from hilbench.demo import run_demo
+
+    return run_demo(_site_from_args(args), duration=args.duration)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hilbench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_site_options(p: argparse.ArgumentParser, scale: float) -> None:
+        p.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="bench file (default: %(default)s)")
+        p.add_argument("--boards", type=int, default=None, help="override the number of LuxOS boards")
+        p.add_argument("--time-scale", type=_positive, default=scale,
+                       help="plant seconds per wall second (default: %(default)s)")
+
+    emulate = sub.add_parser("emulate", help="serve the emulated boards until SIGINT/SIGTERM")
+    add_site_options(emulate, 1.0)
+    emulate.add_argument("--duration", type=_positive, default=None, help="stop after this many wall seconds")
+    emulate.set_defaults(func=cmd_emulate)
+
+    demo = sub.add_parser("demo", help="short bounded demo: start the emulated container, drive and read it")
+    add_site_options(demo, 20.0)
+    demo.add_argument("--duration", type=_positive, default=15.0, help="wall seconds (default: %(default)s)")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BenchFileError as exc:
+        print(f"hilbench: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"hilbench: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
