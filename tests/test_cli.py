@@ -1,0 +1,99 @@
+"""``hilbench emulate`` as a process: endpoints as JSON lines, ready line, clean stop on signals."""
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from hilbench.transports.tcp_json import query
+
+
+def bench_file(tmp_path, base="127.0.30.2", count=3):
+    path = tmp_path / "bench.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        bench: test
+        roles:
+          boards:
+            driver: emulated
+            emulated:
+              groups:
+                - name: c
+                  profile: s19j_pro
+                  count: {count}
+                  address_base: {base}
+                - name: s
+                  profile: bitaxe_bm1370
+                  count: 1
+                  protocol: bm13xx-serial
+        """))
+    return path
+
+
+def start(*args):
+    return subprocess.Popen([sys.executable, "-m", "hilbench.cli", "emulate", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def read_until_ready(proc):
+    lines = []
+    for line in proc.stdout:
+        record = json.loads(line)
+        lines.append(record)
+        if record.get("ready"):
+            return lines
+    raise AssertionError(f"no ready line; stderr: {proc.stderr.read()}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_emulate_prints_endpoints_serves_and_stops_cleanly(tmp_path, sig):
+    proc = start("--bench", str(bench_file(tmp_path)), "--boards", "2", "--time-scale", "50")
+    try:
+        lines = read_until_ready(proc)
+        endpoints = lines[:-1]
+        assert lines[-1]["ready"] is True
+        assert [e["protocol"] for e in endpoints] == ["luxos-cgminer-rpc"] * 2 + ["bm13xx-serial"]
+        assert {"role", "name", "protocol", "address"} <= set(endpoints[0])
+        assert endpoints[0]["address"] == "127.0.30.2:4028" and endpoints[1]["address"] == "127.0.30.3:4028"
+        assert endpoints[2]["address"].startswith("/dev/")
+        assert query("127.0.30.3", 4028, "power")["POWER"][0]["Watts"] == 3250
+        proc.send_signal(sig)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("roles: [1, 2\n", "bench.yaml:"),
+        ("bench: x\n", "missing 'roles.boards'"),
+        ("roles:\n  boards:\n    emulated:\n      groups:\n        - name: a\n          profile: nope\n          count: 1\n",
+         "unknown board profile 'nope'"),
+        ("roles:\n  boards:\n    emulated:\n      groups:\n        - name: a\n          profile: s19j_pro\n"
+         "          count: 1\n          colour: red\n", "bench.yaml:8: roles.boards.emulated.groups[0].colour"),
+    ],
+)
+def test_bad_bench_files_name_file_line_and_field(tmp_path, content, message):
+    path = tmp_path / "bench.yaml"
+    path.write_text(content)
+    result = subprocess.run([sys.executable, "-m", "hilbench.cli", "emulate", "--bench", str(path)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert message in result.stderr and str(path) in result.stderr
+
+
+def test_busy_address_is_a_clear_error(tmp_path):
+    path = bench_file(tmp_path, base="127.0.31.2", count=1)
+    first = start("--bench", str(path))
+    try:
+        read_until_ready(first)
+        second = subprocess.run([sys.executable, "-m", "hilbench.cli", "emulate", "--bench", str(path)],
+                                capture_output=True, text=True, timeout=30)
+        assert second.returncode == 1
+        assert "cannot listen on 127.0.31.2:4028" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=10) == 0
