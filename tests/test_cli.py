@@ -70,8 +70,8 @@ def test_emulate_prints_endpoints_serves_and_stops_cleanly(tmp_path, sig):
     [
         ("roles: [1, 2\n", "bench.yaml:"),
         ("bench: x\n", "missing 'roles.boards'"),
-        ("roles:\n  boards:\n    emulated:\n      groups:\n        - name: a\n          profile: nope\n          count: 1\n",
-         "unknown board profile 'nope'"),
+        ("roles:\n  boards:\n    emulated:\n      groups:\n        - name: a\n          profile: nope\n"
+         "          count: 1\n", "unknown board profile 'nope'"),
         ("roles:\n  boards:\n    emulated:\n      groups:\n        - name: a\n          profile: s19j_pro\n"
          "          count: 1\n          colour: red\n", "bench.yaml:8: roles.boards.emulated.groups[0].colour"),
     ],
