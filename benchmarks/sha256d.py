@@ -52,14 +52,17 @@ def main() -> None:
 
     plain = rate_of(baseline, args.seconds)
     one = rate_of(lambda: len(core.scan(HEADER, 0, chunk, target)) + chunk, args.seconds)
-    every = rate_of(lambda: len(core.scan(HEADER, 0, chunk * cores, target, workers=cores)) + chunk * cores,
-                    args.seconds)
+    every = rate_of(
+        lambda: len(core.scan(HEADER, 0, chunk * cores, target, workers=cores)) + chunk * cores, args.seconds
+    )
     print(f"scanner backend       : {core.BACKEND}")
     print(f"cores                 : {cores}")
     print(f"hashlib loop, 1 core  : {plain / 1e6:8.3f} MH/s   (baseline)")
     print(f"scan, 1 core          : {one / 1e6:8.3f} MH/s   ({one / plain:.2f}x baseline; goal >= 1.00x)")
-    print(f"scan, {cores} cores         : {every / 1e6:8.3f} MH/s   ({every / one:.2f}x one core; "
-          f"goal >= 1.8x on 2 cores)")
+    print(
+        f"scan, {cores} cores         : {every / 1e6:8.3f} MH/s   ({every / one:.2f}x one core; "
+        f"goal >= 1.8x on 2 cores)"
+    )
 
 
 if __name__ == "__main__":

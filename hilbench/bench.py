@@ -66,8 +66,10 @@ def emulated_site_config(bench: dict, *, boards: int | None = None) -> SiteConfi
     emulated = role.get("emulated")
     groups_raw = emulated.get("groups") if isinstance(emulated, dict) else None
     if not isinstance(groups_raw, list) or not groups_raw:
-        raise BenchFileError(f"{path}{_line(role.get('__lines__', {}), 'emulated')}: "
-                             "roles.boards.emulated.groups must be a non-empty list")
+        raise BenchFileError(
+            f"{path}{_line(role.get('__lines__', {}), 'emulated')}: "
+            "roles.boards.emulated.groups must be a non-empty list"
+        )
     known = {f.name for f in fields(BoardGroup)}
     groups = []
     for index, raw in enumerate(groups_raw):
@@ -78,8 +80,9 @@ def emulated_site_config(bench: dict, *, boards: int | None = None) -> SiteConfi
         unknown = set(raw) - known
         if unknown:
             key = sorted(unknown)[0]
-            raise BenchFileError(f"{path}{_line(lines, key)}: {where}.{key}: unknown field; known: "
-                                 f"{', '.join(sorted(known))}")
+            raise BenchFileError(
+                f"{path}{_line(lines, key)}: {where}.{key}: unknown field; known: {', '.join(sorted(known))}"
+            )
         if boards is not None and index == 0:
             raw = {**raw, "count": boards}
         try:

@@ -41,8 +41,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     try:
         for endpoint in site.start():
             print(json.dumps(endpoint.as_dict()), flush=True)
-        print(json.dumps({"ready": True, "boards": len(site.boards), "time_scale": site.clock.time_scale}),
-              flush=True)
+        print(json.dumps({"ready": True}), flush=True)
         _wait_for_signal(args.duration)
     finally:
         site.stop()
@@ -62,8 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     def add_site_options(p: argparse.ArgumentParser, scale: float) -> None:
         p.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="bench file (default: %(default)s)")
         p.add_argument("--boards", type=int, default=None, help="override the number of LuxOS boards")
-        p.add_argument("--time-scale", type=_positive, default=scale,
-                       help="plant seconds per wall second (default: %(default)s)")
+        p.add_argument(
+            "--time-scale", type=_positive, default=scale, help="plant seconds per wall second (default: %(default)s)"
+        )
 
     emulate = sub.add_parser("emulate", help="serve the emulated boards until SIGINT/SIGTERM")
     add_site_options(emulate, 1.0)

@@ -29,8 +29,9 @@ def _hostport(address: str) -> tuple[str, int]:
 
 
 def _privileged(host: str, port: int, command: str, argument: str) -> dict:
-    sid = query(host, port, "session")["SESSION"][0]["SessionID"] or query(host, port, "logon")["SESSION"][0][
-        "SessionID"]
+    sid = (
+        query(host, port, "session")["SESSION"][0]["SessionID"] or query(host, port, "logon")["SESSION"][0]["SessionID"]
+    )
     return query(host, port, command, f"{sid},{argument}")
 
 
@@ -53,8 +54,11 @@ def _check_serial(path: str, target: int) -> tuple[int, int]:
         reply = bm13xx.Response(port.read(11))
         if not reply.crc_ok:
             return 0, 0
-        port.write(bm13xx.chain_inactive() + bm13xx.set_address(0)
-                   + bm13xx.write_register(0, bm13xx.REG_VERSION_MASK, bytes.fromhex("9000ffff"), broadcast=True))
+        port.write(
+            bm13xx.chain_inactive()
+            + bm13xx.set_address(0)
+            + bm13xx.write_register(0, bm13xx.REG_VERSION_MASK, bytes.fromhex("9000ffff"), broadcast=True)
+        )
         job = bm13xx.Job.from_header(24, header_from_job(DEFAULT_JOB, "cafef00d", "00000001"))
         port.write(bm13xx.job_frame(job))
         responses, _ = bm13xx.split_responses(port.read(11 * 5))
@@ -73,8 +77,10 @@ def run_demo(site: EmulatedSite, *, duration: float = 15.0) -> int:
             print(json.dumps(endpoint.as_dict()))
         luxos = [_hostport(e.address) for e in site.endpoints if e.protocol == "luxos-cgminer-rpc"]
         serial_ends = [e for e in site.endpoints if e.protocol == "bm13xx-serial"]
-        print(f"\nserving {len(luxos)} LuxOS boards and {len(serial_ends)} serial chain(s); "
-              f"plant time runs {site.clock.time_scale:g}x\n")
+        print(
+            f"\nserving {len(luxos)} LuxOS boards and {len(serial_ends)} serial chain(s); "
+            f"plant time runs {site.clock.time_scale:g}x\n"
+        )
         print(f"{'plant s':>8}  {'step':<34} {'kW':>8} {'TH/s':>8} {'mining':>6}")
 
         def row(step: str) -> tuple[float, float, int]:

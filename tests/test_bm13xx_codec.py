@@ -46,8 +46,15 @@ def test_truncated_frame_waits_for_the_rest(bitcoin_vectors):
 
 
 def test_job_frame_round_trip():
-    job = bm13xx.Job(job_id=24, starting_nonce=0, nbits=0x1705DD01, ntime=0x64658BD8,
-                     merkle_root=bytes(range(32)), prev_block_hash=bytes(range(32, 64)), version=0x20000000)
+    job = bm13xx.Job(
+        job_id=24,
+        starting_nonce=0,
+        nbits=0x1705DD01,
+        ntime=0x64658BD8,
+        merkle_root=bytes(range(32)),
+        prev_block_hash=bytes(range(32, 64)),
+        version=0x20000000,
+    )
     frame = bm13xx.job_frame(job)
     assert frame[:4] == bytes.fromhex("55aa2156") and len(frame) == 88
     (parsed,) = bm13xx.FrameParser().feed(frame)

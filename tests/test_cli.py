@@ -13,7 +13,8 @@ from hilbench.transports.tcp_json import query
 
 def bench_file(tmp_path, base="127.0.30.2", count=3):
     path = tmp_path / "bench.yaml"
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         bench: test
         roles:
           boards:
@@ -28,13 +29,18 @@ def bench_file(tmp_path, base="127.0.30.2", count=3):
                   profile: bitaxe_bm1370
                   count: 1
                   protocol: bm13xx-serial
-        """))
+        """)
+    )
     return path
 
 
 def start(*args):
-    return subprocess.Popen([sys.executable, "-m", "hilbench.cli", "emulate", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "hilbench.cli", "emulate", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def read_until_ready(proc):
@@ -70,17 +76,27 @@ def test_emulate_prints_endpoints_serves_and_stops_cleanly(tmp_path, sig):
     [
         ("roles: [1, 2\n", "bench.yaml:"),
         ("bench: x\n", "missing 'roles.boards'"),
-        ("roles:\n  boards:\n    emulated:\n      groups:\n        - name: a\n          profile: nope\n"
-         "          count: 1\n", "unknown board profile 'nope'"),
-        ("roles:\n  boards:\n    emulated:\n      groups:\n        - name: a\n          profile: s19j_pro\n"
-         "          count: 1\n          colour: red\n", "bench.yaml:8: roles.boards.emulated.groups[0].colour"),
+        (
+            "roles:\n  boards:\n    emulated:\n      groups:\n        - name: a\n          profile: nope\n"
+            "          count: 1\n",
+            "unknown board profile 'nope'",
+        ),
+        (
+            "roles:\n  boards:\n    emulated:\n      groups:\n        - name: a\n          profile: s19j_pro\n"
+            "          count: 1\n          colour: red\n",
+            "bench.yaml:8: roles.boards.emulated.groups[0].colour",
+        ),
     ],
 )
 def test_bad_bench_files_name_file_line_and_field(tmp_path, content, message):
     path = tmp_path / "bench.yaml"
     path.write_text(content)
-    result = subprocess.run([sys.executable, "-m", "hilbench.cli", "emulate", "--bench", str(path)],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "hilbench.cli", "emulate", "--bench", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert message in result.stderr and str(path) in result.stderr
 
@@ -90,8 +106,12 @@ def test_busy_address_is_a_clear_error(tmp_path):
     first = start("--bench", str(path))
     try:
         read_until_ready(first)
-        second = subprocess.run([sys.executable, "-m", "hilbench.cli", "emulate", "--bench", str(path)],
-                                capture_output=True, text=True, timeout=30)
+        second = subprocess.run(
+            [sys.executable, "-m", "hilbench.cli", "emulate", "--bench", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert second.returncode == 1
         assert "cannot listen on 127.0.31.2:4028" in second.stderr
     finally:

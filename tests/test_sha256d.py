@@ -60,8 +60,7 @@ def test_scan_matches_a_brute_force_hashlib_loop():
 
 
 @settings(max_examples=25, deadline=None)
-@given(header=st.binary(min_size=80, max_size=80), start=st.integers(0, 2**32 - 3000),
-       bits=st.integers(1, 255))
+@given(header=st.binary(min_size=80, max_size=80), start=st.integers(0, 2**32 - 3000), bits=st.integers(1, 255))
 def test_scan_agrees_with_hashlib_for_any_header_and_target(header, start, bits):
     target = (1 << bits) - 1
     expected = [n for n in range(start, start + 2000) if plain(with_nonce(header, n)) <= target]

@@ -9,8 +9,9 @@ from hilbench.emulation.shares import NonceSearch, ShareEngine, scaled_work
 
 def test_difficulty_accepted_recovers_the_modelled_hash_rate():
     clock = ManualClock()
-    engine = ShareEngine(BoardModel(S19J_PRO, clock), pool_difficulty=2**20, extranonce1="00000001",
-                         time_scale=100, seed=11)
+    engine = ShareEngine(
+        BoardModel(S19J_PRO, clock), pool_difficulty=2**20, extranonce1="00000001", time_scale=100, seed=11
+    )
     clock.advance(3600)
     count = engine.collect()
     expected = 100e12 * 3600 / (2**20 * NONCE_SPACE)  # about 80 shares
@@ -36,8 +37,7 @@ def test_a_curtailed_board_finds_no_shares():
 def test_nonce_search_rolls_the_version_when_the_nonce_space_ends():
     base = bytes(4) + bytes(range(76))
     calls = []
-    search = NonceSearch(base, (1 << 256) // 4, 1 << 10, version_mask=0x6000,
-                         next_work=lambda: calls.append(1) or base)
+    search = NonceSearch(base, (1 << 256) // 4, 1 << 10, version_mask=0x6000, next_work=lambda: calls.append(1) or base)
     search._cursor = NONCE_SPACE - 8  # near the end of the nonce space
     versions = {int.from_bytes(search.next()[:4], "little") for _ in range(2000)}
     assert versions >= {0x0000, 0x2000}

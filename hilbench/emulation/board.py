@@ -71,8 +71,15 @@ class BoardSnapshot:
 class BoardModel:
     """One board: commands change its plan, ``snapshot(t)`` tells what it is doing."""
 
-    def __init__(self, profile: BoardProfile, clock: Clock, *, name: str = "board", powered: bool = True,
-                 start_mining: bool = True) -> None:
+    def __init__(
+        self,
+        profile: BoardProfile,
+        clock: Clock,
+        *,
+        name: str = "board",
+        powered: bool = True,
+        start_mining: bool = True,
+    ) -> None:
         self.profile = profile
         self.power = PowerModel(profile)
         self.clock = clock

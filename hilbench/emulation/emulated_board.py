@@ -23,9 +23,17 @@ class BoardIdentity:
 class EmulatedBoard:
     """What every protocol endpoint of one board talks to."""
 
-    def __init__(self, profile: BoardProfile, clock: Clock, index: int, *, name: str | None = None,
-                 pool_difficulty: float | None = None, mining_at_start: bool = True,
-                 pool_url: str = "stratum+tcp://pool.invalid:3333") -> None:
+    def __init__(
+        self,
+        profile: BoardProfile,
+        clock: Clock,
+        index: int,
+        *,
+        name: str | None = None,
+        pool_difficulty: float | None = None,
+        mining_at_start: bool = True,
+        pool_url: str = "stratum+tcp://pool.invalid:3333",
+    ) -> None:
         name = name or f"{profile.key}-{index:03d}"
         self.identity = BoardIdentity(
             name=name,

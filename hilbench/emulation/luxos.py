@@ -42,9 +42,10 @@ class _Session:
 class LuxOSResponder:
     """Stateless wire handling around one board's state; thread-safe."""
 
-    def __init__(self, board: EmulatedBoard) -> None:
+    def __init__(self, board: EmulatedBoard, *, session_idle_min_wall_s: float = SESSION_IDLE_MIN_WALL_S) -> None:
         self.board = board
         self.atm_enabled = True
+        self.session_idle_min_wall_s = session_idle_min_wall_s
         self._session: _Session | None = None
         self._lock = threading.Lock()
         self._commands: dict[str, Callable[[list[str]], dict]] = {
@@ -121,7 +122,7 @@ class LuxOSResponder:
             return None
         plant_idle = self.board.clock.now() - s.plant_used
         wall_idle = time.monotonic() - s.wall_used
-        if plant_idle > SESSION_IDLE_PLANT_S and wall_idle > SESSION_IDLE_MIN_WALL_S:
+        if plant_idle > SESSION_IDLE_PLANT_S and wall_idle >= self.session_idle_min_wall_s:
             self._session = None
         return self._session
 
@@ -136,8 +137,9 @@ class LuxOSResponder:
 
     def _session_info(self, params: list[str]) -> dict:
         session = self._live_session()
-        return self._ok(cgminer.SESSION_CREATED, "Session info",
-                        SESSION=[{"SessionID": session.sid if session else ""}])
+        return self._ok(
+            cgminer.SESSION_CREATED, "Session info", SESSION=[{"SessionID": session.sid if session else ""}]
+        )
 
     def _logon(self, params: list[str]) -> dict:
         if self._live_session() is not None:
@@ -162,8 +164,7 @@ class LuxOSResponder:
             self.board.model.wakeup()
         else:
             raise RequestError(cgminer.BAD_PARAMETER, f"Invalid curtail action {action!r}: use sleep or wakeup")
-        return self._ok(cgminer.CURTAIL_SENT, "Curtailment command sent",
-                        CURTAIL=[{"Action": action, "Status": "OK"}])
+        return self._ok(cgminer.CURTAIL_SENT, "Curtailment command sent", CURTAIL=[{"Action": action, "Status": "OK"}])
 
     def _select_profile(self, selector: str) -> str:
         """A profile name, or LuxOS selectors '<n>W', '<n>kW', '<n>THs' (highest profile not above)."""
@@ -212,18 +213,39 @@ class LuxOSResponder:
         return self.board.model.snapshot()
 
     def _version(self, params: list[str]) -> dict:
-        return self._ok(22, "LUXminer versions", VERSION=[{
-            "LUXminer": FIRMWARE, "API": API_VERSION, "Type": self.board.profile.model,
-            "Miner": FIRMWARE, "CompileTime": "2024-10-15",
-        }])
+        return self._ok(
+            22,
+            "LUXminer versions",
+            VERSION=[
+                {
+                    "LUXminer": FIRMWARE,
+                    "API": API_VERSION,
+                    "Type": self.board.profile.model,
+                    "Miner": FIRMWARE,
+                    "CompileTime": "2024-10-15",
+                }
+            ],
+        )
 
     def _devdetails(self, params: list[str]) -> dict:
         p = self.board.profile
-        return self._ok(69, "Device Details", DEVDETAILS=[
-            {"DEVDETAILS": i, "Name": "luxminer", "ID": i, "Driver": "luxminer", "Kernel": "", "Model": p.model,
-             "Device Path": "", "Chips": p.chips_per_hashboard}
-            for i in range(p.hashboards)
-        ])
+        return self._ok(
+            69,
+            "Device Details",
+            DEVDETAILS=[
+                {
+                    "DEVDETAILS": i,
+                    "Name": "luxminer",
+                    "ID": i,
+                    "Driver": "luxminer",
+                    "Kernel": "",
+                    "Model": p.model,
+                    "Device Path": "",
+                    "Chips": p.chips_per_hashboard,
+                }
+                for i in range(p.hashboards)
+            ],
+        )
 
     def _board_rates_ghs(self, snap: BoardSnapshot) -> list[float]:
         per_board = snap.hashrate_ths * 1000 / self.board.profile.hashboards
@@ -235,17 +257,41 @@ class LuxOSResponder:
         ghs = round(snap.hashrate_ths * 1000, 2)
         elapsed = int(snap.uptime_s)
         avg = s.difficulty_accepted * 2**32 / 1e9 / elapsed if elapsed else 0.0
-        return self._ok(11, "Summary", SUMMARY=[{
-            "Elapsed": elapsed, "GHS 5s": ghs, "GHS av": round(avg, 2), "GHS 30m": ghs,
-            "Found Blocks": 0, "Getworks": s.accepted, "Accepted": s.accepted, "Rejected": 0,
-            "Hardware Errors": 0, "Utility": round(s.accepted / elapsed * 60, 3) if elapsed else 0.0,
-            "Discarded": 0, "Stale": 0, "Get Failures": 0, "Local Work": s.accepted, "Remote Failures": 0,
-            "Network Blocks": 0, "Total MH": round(snap.total_hashes / 1e6), "Work Utility": 0.0,
-            "Difficulty Accepted": s.difficulty_accepted, "Difficulty Rejected": 0.0,
-            "Difficulty Stale": 0.0, "Best Share": s.best_share, "Device Hardware%": 0.0,
-            "Device Rejected%": 0.0, "Pool Rejected%": 0.0, "Pool Stale%": 0.0,
-            "Last getwork": int(self.board.clock.epoch()),
-        }])
+        return self._ok(
+            11,
+            "Summary",
+            SUMMARY=[
+                {
+                    "Elapsed": elapsed,
+                    "GHS 5s": ghs,
+                    "GHS av": round(avg, 2),
+                    "GHS 30m": ghs,
+                    "Found Blocks": 0,
+                    "Getworks": s.accepted,
+                    "Accepted": s.accepted,
+                    "Rejected": 0,
+                    "Hardware Errors": 0,
+                    "Utility": round(s.accepted / elapsed * 60, 3) if elapsed else 0.0,
+                    "Discarded": 0,
+                    "Stale": 0,
+                    "Get Failures": 0,
+                    "Local Work": s.accepted,
+                    "Remote Failures": 0,
+                    "Network Blocks": 0,
+                    "Total MH": round(snap.total_hashes / 1e6),
+                    "Work Utility": 0.0,
+                    "Difficulty Accepted": s.difficulty_accepted,
+                    "Difficulty Rejected": 0.0,
+                    "Difficulty Stale": 0.0,
+                    "Best Share": s.best_share,
+                    "Device Hardware%": 0.0,
+                    "Device Rejected%": 0.0,
+                    "Pool Rejected%": 0.0,
+                    "Pool Stale%": 0.0,
+                    "Last getwork": int(self.board.clock.epoch()),
+                }
+            ],
+        )
 
     def _stats(self, params: list[str]) -> dict:
         snap = self._snapshot()
@@ -253,10 +299,16 @@ class LuxOSResponder:
         chip = round(snap.chip_temp_c) if snap.state is not BoardState.OFF else 0
         pcb = round(snap.board_temp_c) if snap.state is not BoardState.OFF else 0
         rates = self._board_rates_ghs(snap)
-        detail: dict = {"STATS": 1, "ID": "luxminer", "Elapsed": int(snap.uptime_s),
-                        "total_rateideal": round(self.board.model.active_profile.hashrate_ths * 1000, 2),
-                        "rate_unit": "GH", "GHS 5s": round(snap.hashrate_ths * 1000, 2),
-                        "miner_count": p.hashboards, "fan_num": p.fans}
+        detail: dict = {
+            "STATS": 1,
+            "ID": "luxminer",
+            "Elapsed": int(snap.uptime_s),
+            "total_rateideal": round(self.board.model.active_profile.hashrate_ths * 1000, 2),
+            "rate_unit": "GH",
+            "GHS 5s": round(snap.hashrate_ths * 1000, 2),
+            "miner_count": p.hashboards,
+            "fan_num": p.fans,
+        }
         for i in range(1, p.hashboards + 1):
             detail[f"chain_rate{i}"] = f"{rates[i - 1]:.2f}"
             detail[f"chain_acn{i}"] = p.chips_per_hashboard
@@ -265,39 +317,98 @@ class LuxOSResponder:
             detail[f"temp_pcb{i}"] = "-".join(str(pcb + d) for d in (0, 1, 1, 0))
         for i in range(1, p.fans + 1):
             detail[f"fan{i}"] = snap.fan_rpm
-        return self._ok(70, "CGMiner stats", STATS=[
-            {"STATS": 0, "ID": "luxminer", "Elapsed": int(snap.uptime_s), "Calls": 0, "Wait": 0.0,
-             "Max": 0.0, "Min": 0.0, "Type": p.model},
-            detail,
-        ])
+        return self._ok(
+            70,
+            "CGMiner stats",
+            STATS=[
+                {
+                    "STATS": 0,
+                    "ID": "luxminer",
+                    "Elapsed": int(snap.uptime_s),
+                    "Calls": 0,
+                    "Wait": 0.0,
+                    "Max": 0.0,
+                    "Min": 0.0,
+                    "Type": p.model,
+                },
+                detail,
+            ],
+        )
 
     def _devs(self, params: list[str]) -> dict:
         snap = self._snapshot()
         rates = self._board_rates_ghs(snap)
-        return self._ok(9, "Devs", DEVS=[
-            {"ASC": i, "Name": "luxminer", "ID": i, "Enabled": "Y",
-             "Status": "Alive" if rates[i] > 0 else "Sleeping", "Temperature": round(snap.chip_temp_c, 1),
-             "MHS 5s": rates[i] * 1000, "MHS av": rates[i] * 1000, "Accepted": 0, "Rejected": 0,
-             "Hardware Errors": 0, "Device Elapsed": int(snap.uptime_s)}
-            for i in range(len(rates))
-        ])
+        return self._ok(
+            9,
+            "Devs",
+            DEVS=[
+                {
+                    "ASC": i,
+                    "Name": "luxminer",
+                    "ID": i,
+                    "Enabled": "Y",
+                    "Status": "Alive" if rates[i] > 0 else "Sleeping",
+                    "Temperature": round(snap.chip_temp_c, 1),
+                    "MHS 5s": rates[i] * 1000,
+                    "MHS av": rates[i] * 1000,
+                    "Accepted": 0,
+                    "Rejected": 0,
+                    "Hardware Errors": 0,
+                    "Device Elapsed": int(snap.uptime_s),
+                }
+                for i in range(len(rates))
+            ],
+        )
 
     def _pools(self, params: list[str]) -> dict:
         self.board.shares.collect()
         s = self.board.shares
         ident = self.board.identity
-        return self._ok(7, "1 Pool(s)", POOLS=[{
-            "POOL": 0, "URL": ident.pool_url, "Status": "Alive", "Priority": 0, "Quota": 1, "Long Poll": "N",
-            "Getworks": s.accepted, "Accepted": s.accepted, "Rejected": 0, "Works": s.accepted,
-            "Discarded": 0, "Stale": 0, "Get Failures": 0, "Remote Failures": 0, "User": ident.pool_user,
-            "Last Share Time": int(s.last_share_time), "Diff1 Shares": 0, "Proxy Type": "", "Proxy": "",
-            "Difficulty Accepted": s.difficulty_accepted, "Difficulty Rejected": 0.0, "Difficulty Stale": 0.0,
-            "Last Share Difficulty": s.pool_difficulty, "Work Difficulty": s.pool_difficulty,
-            "Has Stratum": True, "Stratum Active": True, "Stratum URL": ident.pool_url,
-            "Stratum Difficulty": s.pool_difficulty, "Has Vmask": True, "Has GBT": False,
-            "Best Share": s.best_share, "Pool Rejected%": 0.0, "Pool Stale%": 0.0, "Bad Work": 0,
-            "Current Block Height": 0, "Current Block Version": s.job.version, "GROUP": 0,
-        }])
+        return self._ok(
+            7,
+            "1 Pool(s)",
+            POOLS=[
+                {
+                    "POOL": 0,
+                    "URL": ident.pool_url,
+                    "Status": "Alive",
+                    "Priority": 0,
+                    "Quota": 1,
+                    "Long Poll": "N",
+                    "Getworks": s.accepted,
+                    "Accepted": s.accepted,
+                    "Rejected": 0,
+                    "Works": s.accepted,
+                    "Discarded": 0,
+                    "Stale": 0,
+                    "Get Failures": 0,
+                    "Remote Failures": 0,
+                    "User": ident.pool_user,
+                    "Last Share Time": int(s.last_share_time),
+                    "Diff1 Shares": 0,
+                    "Proxy Type": "",
+                    "Proxy": "",
+                    "Difficulty Accepted": s.difficulty_accepted,
+                    "Difficulty Rejected": 0.0,
+                    "Difficulty Stale": 0.0,
+                    "Last Share Difficulty": s.pool_difficulty,
+                    "Work Difficulty": s.pool_difficulty,
+                    "Has Stratum": True,
+                    "Stratum Active": True,
+                    "Stratum URL": ident.pool_url,
+                    "Stratum Difficulty": s.pool_difficulty,
+                    "Has Vmask": True,
+                    "Has GBT": False,
+                    "Best Share": s.best_share,
+                    "Pool Rejected%": 0.0,
+                    "Pool Stale%": 0.0,
+                    "Bad Work": 0,
+                    "Current Block Height": 0,
+                    "Current Block Version": s.job.version,
+                    "GROUP": 0,
+                }
+            ],
+        )
 
     def _groups(self, params: list[str]) -> dict:
         return self._ok(7, "1 Group(s)", GROUPS=[{"GROUP": 0, "Name": "Default", "Quota": 1}])
@@ -307,38 +418,70 @@ class LuxOSResponder:
         return self._ok(300, "Power", POWER=[{"Watts": round(snap.wall_w), "PSU": True}])
 
     def _profiles(self, params: list[str]) -> dict:
-        return self._ok(300, "Profiles", PROFILES=[
-            {"Profile Name": p.name, "Frequency": round(p.frequency_mhz), "Voltage": p.voltage_v, "Watts": p.watts,
-             "Hashrate": p.hashrate_ths, "IsTuned": False, "IsDynamic": False, "Step": p.name}
-            for p in self.board.model.power.ladder
-        ])
+        return self._ok(
+            300,
+            "Profiles",
+            PROFILES=[
+                {
+                    "Profile Name": p.name,
+                    "Frequency": round(p.frequency_mhz),
+                    "Voltage": p.voltage_v,
+                    "Watts": p.watts,
+                    "Hashrate": p.hashrate_ths,
+                    "IsTuned": False,
+                    "IsDynamic": False,
+                    "Step": p.name,
+                }
+                for p in self.board.model.power.ladder
+            ],
+        )
 
     def _fans(self, params: list[str]) -> dict:
         snap = self._snapshot()
-        return self._ok(300, "Fans", FANS=[
-            {"FAN": i, "RPM": snap.fan_rpm, "Speed": round(snap.fan_duty_pct)}
-            for i in range(self.board.profile.fans)
-        ], FANCTRL=[{"MinFans": self.board.profile.fans, "Mode": "Auto"}])
+        return self._ok(
+            300,
+            "Fans",
+            FANS=[
+                {"FAN": i, "RPM": snap.fan_rpm, "Speed": round(snap.fan_duty_pct)}
+                for i in range(self.board.profile.fans)
+            ],
+            FANCTRL=[{"MinFans": self.board.profile.fans, "Mode": "Auto"}],
+        )
 
     def _config(self, params: list[str]) -> dict:
         p = self.board.profile
-        return self._ok(33, "LUXminer config", CONFIG=[{
-            "ASC Count": p.hashboards, "PGA Count": 0, "Pool Count": 1, "Strategy": "Failover",
-            "Log Interval": 5, "Device Code": "", "OS": "Linux", "Hotplug": "None",
-            "Profile": self.board.model.active_profile.name, "MACAddr": self.board.identity.mac,
-            "RedLed": "off", "SerialNumber": self.board.identity.serial,
-            "IsAtmEnabled": self.atm_enabled,
-        }])
+        return self._ok(
+            33,
+            "LUXminer config",
+            CONFIG=[
+                {
+                    "ASC Count": p.hashboards,
+                    "PGA Count": 0,
+                    "Pool Count": 1,
+                    "Strategy": "Failover",
+                    "Log Interval": 5,
+                    "Device Code": "",
+                    "OS": "Linux",
+                    "Hotplug": "None",
+                    "Profile": self.board.model.active_profile.name,
+                    "MACAddr": self.board.identity.mac,
+                    "RedLed": "off",
+                    "SerialNumber": self.board.identity.serial,
+                    "IsAtmEnabled": self.atm_enabled,
+                }
+            ],
+        )
 
     def _tempctrl(self, params: list[str]) -> dict:
-        return self._ok(300, "Temperature control", TEMPCTRL=[
-            {"Mode": "Auto", "Target": 70, "Hot": 80, "Dangerous": 90}
-        ])
+        return self._ok(
+            300, "Temperature control", TEMPCTRL=[{"Mode": "Auto", "Target": 70, "Hot": 80, "Dangerous": 90}]
+        )
 
     def _atm(self, params: list[str]) -> dict:
         return self._ok(cgminer.ATM_INFO, "ATM configuration values", ATM=[{"Enabled": self.atm_enabled}])
 
     def _hilshares(self, params: list[str]) -> dict:
         self.board.shares.collect()
-        return self._ok(300, "hilbench shares (extension, not LuxOS)",
-                        SHARES=[s.as_dict() for s in self.board.shares.recent])
+        return self._ok(
+            300, "hilbench shares (extension, not LuxOS)", SHARES=[s.as_dict() for s in self.board.shares.recent]
+        )

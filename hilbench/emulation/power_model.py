@@ -102,8 +102,11 @@ class PowerModel:
         points: list[tuple[str, float, float]] = []
         for step in range(p.up_steps, 0, -1):
             points.append(
-                (f"+{step}", p.nominal_freq_mhz + step * p.profile_step_mhz,
-                 round(p.nominal_voltage_v + step * p.profile_step_v, 3))
+                (
+                    f"+{step}",
+                    p.nominal_freq_mhz + step * p.profile_step_mhz,
+                    round(p.nominal_voltage_v + step * p.profile_step_v, 3),
+                )
             )
         points.append(("default", p.nominal_freq_mhz, p.nominal_voltage_v))
         fractions = p.down_profile_fractions

@@ -82,9 +82,10 @@ class Share:
 
     def verify(self) -> bool:
         """Re-check with plain hashlib: the header carries the nonce and hashes under the target."""
-        return int.from_bytes(self.header[76:80], "little") == self.nonce and hash_value(
-            sha256d(self.header)
-        ) <= self.target
+        return (
+            int.from_bytes(self.header[76:80], "little") == self.nonce
+            and hash_value(sha256d(self.header)) <= self.target
+        )
 
     def as_dict(self) -> dict:
         return {
@@ -109,8 +110,15 @@ class NonceSearch:
     (a new extranonce2 for a Stratum miner; the same job again for a chip with no new work).
     """
 
-    def __init__(self, header: bytes, target: int, chunk: int, *, version_mask: int = BIP320_VERSION_MASK,
-                 next_work: Callable[[], bytes] | None = None) -> None:
+    def __init__(
+        self,
+        header: bytes,
+        target: int,
+        chunk: int,
+        *,
+        version_mask: int = BIP320_VERSION_MASK,
+        next_work: Callable[[], bytes] | None = None,
+    ) -> None:
         self.target = target
         self.chunk = chunk
         self.version_mask = version_mask
@@ -156,9 +164,18 @@ def scaled_work(time_scale: float) -> int:
 class ShareEngine:
     """Finds the shares a board owes for the hashes its model has done."""
 
-    def __init__(self, board: BoardModel, *, pool_difficulty: float, extranonce1: str,
-                 time_scale: float = 1.0, job: StratumJob = DEFAULT_JOB, extranonce2_size: int = 4,
-                 seed: int = 0, keep: int = 256) -> None:
+    def __init__(
+        self,
+        board: BoardModel,
+        *,
+        pool_difficulty: float,
+        extranonce1: str,
+        time_scale: float = 1.0,
+        job: StratumJob = DEFAULT_JOB,
+        extranonce2_size: int = 4,
+        seed: int = 0,
+        keep: int = 256,
+    ) -> None:
         if not pool_difficulty > 0:
             raise ValueError("pool difficulty must be positive")
         self.board = board
@@ -178,8 +195,9 @@ class ShareEngine:
         snap = board.snapshot()
         self._hashes_seen, self._t_seen = snap.total_hashes, snap.plant_time
         self._extranonce2 = 0
-        self._search = NonceSearch(self._assemble(), self.target, 4 * self.work_per_share,
-                                   next_work=self._next_extranonce2)
+        self._search = NonceSearch(
+            self._assemble(), self.target, 4 * self.work_per_share, next_work=self._next_extranonce2
+        )
 
     def _en2(self) -> str:
         return f"{self._extranonce2:0{2 * self.extranonce2_size}x}"

@@ -83,8 +83,14 @@ class Endpoint:
     share_target: int  # the scaled target every share / nonce from this endpoint meets (shares.py)
 
     def as_dict(self) -> dict:
-        return {"role": self.role, "name": self.name, "protocol": self.protocol, "address": self.address,
-                "profile": self.profile, "share_target": f"{self.share_target:064x}"}
+        return {
+            "role": self.role,
+            "name": self.name,
+            "protocol": self.protocol,
+            "address": self.address,
+            "profile": self.profile,
+            "share_target": f"{self.share_target:064x}",
+        }
 
 
 class EmulatedSite:
@@ -115,9 +121,14 @@ class EmulatedSite:
             profile = board_profile(group.profile)
             base = ipaddress.IPv4Address(group.address_base)
             for i in range(group.count):
-                board = EmulatedBoard(profile, self.clock, index, name=f"{group.name}-{i + 1:03d}",
-                                      pool_difficulty=group.pool_difficulty,
-                                      mining_at_start=group.mining_at_start)
+                board = EmulatedBoard(
+                    profile,
+                    self.clock,
+                    index,
+                    name=f"{group.name}-{i + 1:03d}",
+                    pool_difficulty=group.pool_difficulty,
+                    mining_at_start=group.mining_at_start,
+                )
                 index += 1
                 self.boards.append(board)
                 if group.protocol == "luxos":
@@ -126,8 +137,11 @@ class EmulatedSite:
                     chain = BM13xxChain(board, chip=group.chip, asic_count=group.asic_count, seed=index)
                     chain.start()
                     self._chains.append(chain)
-                    self.endpoints.append(Endpoint("boards", board.identity.name, "bm13xx-serial", chain.path,
-                                                   profile.key, chain.nonce_target))
+                    self.endpoints.append(
+                        Endpoint(
+                            "boards", board.identity.name, "bm13xx-serial", chain.path, profile.key, chain.nonce_target
+                        )
+                    )
 
     def _start_luxos(self, board: EmulatedBoard, host: str, port: int) -> None:
         assert self._loop is not None
@@ -136,12 +150,21 @@ class EmulatedSite:
         try:
             self._loop.call(server.start())
         except OSError as exc:
-            raise OSError(exc.errno, f"emulated board {board.identity.name}: cannot listen on {host}:{port}: "
-                                     f"{exc.strerror}") from exc
+            raise OSError(
+                exc.errno, f"emulated board {board.identity.name}: cannot listen on {host}:{port}: {exc.strerror}"
+            ) from exc
         self._servers.append(server)
         self.responders[board.identity.name] = responder
-        self.endpoints.append(Endpoint("boards", board.identity.name, "luxos-cgminer-rpc",
-                                       f"{host}:{server.port}", board.profile.key, board.shares.target))
+        self.endpoints.append(
+            Endpoint(
+                "boards",
+                board.identity.name,
+                "luxos-cgminer-rpc",
+                f"{host}:{server.port}",
+                board.profile.key,
+                board.shares.target,
+            )
+        )
 
     def stop(self) -> None:
         """Close every endpoint; safe to call twice and after a failed start."""

@@ -54,8 +54,7 @@ class EventLoopThread:
 class RequestReplyServer:
     """A listener on (host, port) answering each connection's one request with ``handler``."""
 
-    def __init__(self, host: str, port: int, handler: Handler, is_complete: Completeness,
-                 name: str = "server") -> None:
+    def __init__(self, host: str, port: int, handler: Handler, is_complete: Completeness, name: str = "server") -> None:
         self.host, self.port = host, port
         self.handler = handler
         self.is_complete = is_complete

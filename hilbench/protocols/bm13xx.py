@@ -145,7 +145,7 @@ class Job:
 
     @classmethod
     def from_header(cls, job_id: int, header: bytes) -> Job:
-        version, = struct.unpack_from("<I", header, 0)
+        (version,) = struct.unpack_from("<I", header, 0)
         ntime, nbits = struct.unpack_from("<II", header, 68)
         return cls(job_id, 0, nbits, ntime, header[36:68], header[4:36], version)
 

@@ -72,23 +72,21 @@ def prevhash_to_stratum(prevhash_header: bytes) -> str:
     return b"".join(prevhash_header[i : i + 4][::-1] for i in range(0, 32, 4)).hex()
 
 
-def build_header(
-    version: int, prevhash: bytes, merkle: bytes, ntime: int, nbits: int, nonce: int = 0
-) -> bytes:
+def build_header(version: int, prevhash: bytes, merkle: bytes, ntime: int, nbits: int, nonce: int = 0) -> bytes:
     """Pack the 80-byte header: version, prevhash, merkle root, ntime, nbits, nonce (LE numbers)."""
     if len(prevhash) != 32 or len(merkle) != 32:
         raise ValueError("prevhash and merkle root must be 32 bytes each")
-    return (
-        struct.pack("<I", version)
-        + prevhash
-        + merkle
-        + struct.pack("<III", ntime, nbits, nonce)
-    )
+    return struct.pack("<I", version) + prevhash + merkle + struct.pack("<III", ntime, nbits, nonce)
 
 
 def header_from_job(
-    job: StratumJob, extranonce1: str, extranonce2: str, *, version: int | None = None,
-    ntime: int | None = None, nonce: int = 0,
+    job: StratumJob,
+    extranonce1: str,
+    extranonce2: str,
+    *,
+    version: int | None = None,
+    ntime: int | None = None,
+    nonce: int = 0,
 ) -> bytes:
     """Assemble the header a miner hashes for ``job`` with the given extranonces.
 
