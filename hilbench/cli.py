@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_site_options(demo, 20.0)
     demo.add_argument("--duration", type=_positive, default=15.0, help="wall seconds (default: %(default)s)")
     demo.set_defaults(func=cmd_demo)
+
+    from hilbench.analyse_cli import add_parser as add_analyse
+
+    add_analyse(sub)
     return parser
 
 
@@ -81,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except BenchFileError as exc:
+    except (BenchFileError, ValueError) as exc:  # bad input files and records: clear message, no traceback
         print(f"hilbench: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

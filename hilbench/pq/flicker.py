@@ -24,6 +24,7 @@ Pinst,max = 1.00 exactly (IEC 61000-4-15 Ed.2 Tables 1a/1b anchor).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -150,36 +151,98 @@ def _preroll(u: np.ndarray, fs: float, f_nominal: float) -> np.ndarray:
     return np.tile(u[:seg], reps)
 
 
-def pinst_series(u: np.ndarray, fs: float, lamp: str, f_nominal: float) -> tuple[np.ndarray, float]:
-    """Blocks 1-4: Pinst at the decimated rate for the record (pre-roll removed)."""
-    m = _decimation(fs)
-    fs_d = fs / m
-    pre = _preroll(u, fs, f_nominal)
-    pre_len = len(pre) // m
-    # Box-car decimation of u^2 (pre-roll and record are decimated separately so the record's first
-    # decimated sample starts exactly at its first input sample).
-    usable = (len(u) // m) * m
-    sq_pre = np.square(pre[: pre_len * m]).reshape(pre_len, m).mean(axis=1)
-    sq = np.square(u[:usable]).reshape(-1, m).mean(axis=1)
-    y = np.concatenate([sq_pre, sq])
-    del sq_pre, sq
-    # Block 1: r.m.s. tracker (first order, 1 min) started at the steady mean square of the pre-roll.
-    alpha = 1.0 - np.exp(-1.0 / (AGC_TIME_CONSTANT_S * fs_d))
-    ms0 = float(y[:pre_len].mean())
-    if not ms0 > 0:
-        raise ValueError("flicker: the record starts with no voltage (zero r.m.s.)")
-    mean_square, _ = signal.lfilter([alpha], [1.0, alpha - 1.0], y, zi=[ms0 * (1 - alpha)])
-    if not np.all(mean_square > 0):
-        raise ValueError("flicker: the voltage collapsed to zero r.m.s.; no flicker can be evaluated")
-    # Block 2: u^2 / (2 U_rms^2) is the squared unit-peak voltage; remove its steady mean.
-    y /= 2.0 * mean_square
-    y -= 0.5
-    band, smooth = _chain(fs_d, lamp, f_nominal)
-    y = signal.sosfilt(band, y)
-    np.square(y, out=y)
-    y = signal.sosfilt(smooth, y)
-    y *= _scale(fs, lamp, f_nominal)
-    return y[pre_len:], fs_d
+class FlickerMeter:
+    """Streaming form: feed blocks of samples as they arrive; Pinst and Pst come out as they complete.
+
+    The first block must hold at least one second (it seeds the pre-roll and Block 1).
+    ``flicker()`` is this meter fed in one-minute blocks.
+    """
+
+    def __init__(self, fs: float, *, lamp: str = "230V", f_nominal: float = 50.0) -> None:
+        if lamp not in LAMPS:
+            raise ValueError(f"flicker: lamp must be one of {', '.join(LAMPS)}, got {lamp!r}")
+        self.f_nominal = check_f_nominal(f_nominal)
+        self.fs = check_fs(fs, MIN_FS, "flicker")
+        self.lamp = lamp
+        self.m = _decimation(self.fs)
+        self.pinst_fs = self.fs / self.m
+        self._band, self._smooth = _chain(self.pinst_fs, lamp, self.f_nominal)
+        self._scale = _scale(self.fs, lamp, self.f_nominal)
+        self._alpha = 1.0 - np.exp(-1.0 / (AGC_TIME_CONSTANT_S * self.pinst_fs))
+        self._per_interval = round(PST_INTERVAL_S * self.pinst_fs)
+        self._started = False
+        self._carry = np.empty(0)
+        self._pinst: list[np.ndarray] = []
+        self._interval: list[np.ndarray] = []
+        self._interval_len = 0
+        self.pst: list[float] = []
+        self.samples_seen = 0
+
+    def _start(self, first: np.ndarray) -> None:
+        pre = _preroll(first, self.fs, self.f_nominal)
+        pre_len = len(pre) // self.m
+        y = np.square(pre[: pre_len * self.m]).reshape(pre_len, self.m).mean(axis=1)
+        ms0 = float(y.mean())
+        if not ms0 > 0:
+            raise ValueError("flicker: the record starts with no voltage (zero r.m.s.)")
+        self._agc = np.array([ms0 * (1 - self._alpha)])
+        self._zi_band = np.zeros((self._band.shape[0], 2))
+        self._zi_smooth = np.zeros((self._smooth.shape[0], 2))
+        self._started = True
+        self._process(y)  # run the filters through the pre-roll; its output is discarded
+
+    def _process(self, y: np.ndarray) -> np.ndarray:
+        mean_square, self._agc = signal.lfilter([self._alpha], [1.0, self._alpha - 1.0], y, zi=self._agc)
+        if not np.all(mean_square > 0):
+            raise ValueError("flicker: the voltage collapsed to zero r.m.s.; no flicker can be evaluated")
+        y = y / (2.0 * mean_square)  # Block 2: squared unit-peak voltage
+        y -= 0.5
+        y, self._zi_band = signal.sosfilt(self._band, y, zi=self._zi_band)
+        np.square(y, out=y)
+        y, self._zi_smooth = signal.sosfilt(self._smooth, y, zi=self._zi_smooth)
+        y *= self._scale
+        return y
+
+    def feed(self, block) -> np.ndarray:
+        """Process more samples; returns the Pinst samples they completed."""
+        samples = as_record(block, "flicker", min_samples=0 if self._started else int(np.ceil(self.fs)))
+        self.samples_seen += len(samples)
+        if not self._started:
+            if np.ptp(samples) == 0:
+                raise ValueError("flicker: the record is constant; it carries no fundamental voltage")
+            self._start(samples)
+        data = np.concatenate([self._carry, samples]) if len(self._carry) else samples
+        usable = (len(data) // self.m) * self.m
+        self._carry = data[usable:].copy()
+        if usable == 0:
+            return np.empty(0)
+        pinst = self._process(np.square(data[:usable]).reshape(-1, self.m).mean(axis=1))
+        self._pinst.append(pinst)
+        self._collect(pinst)
+        return pinst
+
+    def _collect(self, pinst: np.ndarray) -> None:
+        while len(pinst):
+            take = min(len(pinst), self._per_interval - self._interval_len)
+            self._interval.append(pinst[:take])
+            self._interval_len += take
+            pinst = pinst[take:]
+            if self._interval_len == self._per_interval:
+                self.pst.append(pst_from_pinst(np.concatenate(self._interval)))
+                self._interval, self._interval_len = [], 0
+
+    def result(self) -> FlickerResult:
+        pinst = np.concatenate(self._pinst) if self._pinst else np.empty(0)
+        blocks = [self.pst[i : i + PLT_COUNT] for i in range(0, len(self.pst) - PLT_COUNT + 1, PLT_COUNT)]
+        return FlickerResult(
+            pinst=pinst,
+            pinst_fs=self.pinst_fs,
+            pst=list(self.pst),
+            plt=plt_from_pst(self.pst[:PLT_COUNT]) if len(self.pst) >= PLT_COUNT else None,
+            plt_series=[plt_from_pst(b) for b in blocks],
+            lamp=self.lamp,
+            f_nominal=self.f_nominal,
+        )
 
 
 def pst_from_pinst(pinst: np.ndarray) -> float:
@@ -196,32 +259,21 @@ def plt_from_pst(pst: list[float]) -> float:
     return float(np.cbrt(np.mean(arr**3)))
 
 
-def flicker(u, fs: float, *, lamp: str = "230V", f_nominal: float = 50.0) -> FlickerResult:
+def flicker(u, fs: float, *, lamp: str = "230V", f_nominal: float = 50.0,
+            progress: Callable[[float], None] | None = None) -> FlickerResult:
     """IEC 61000-4-15 flickermeter over a voltage record.
 
     ``u``: instantaneous voltage samples (any unit); ``fs`` >= 1600 Hz.  ``lamp`` ("230V" or
     "120V") and ``f_nominal`` (50 or 60 Hz) are independent.  Returns Pinst (at ``pinst_fs``),
     one Pst per complete 10-minute interval from the first sample, Plt from the first 12 Pst
-    (None with fewer) and ``plt_series``: one Plt per complete 2-hour block.
+    (None with fewer) and ``plt_series``: one Plt per complete 2-hour block.  ``progress`` is
+    called with the fraction done after each minute of record.
     """
-    if lamp not in LAMPS:
-        raise ValueError(f"flicker: lamp must be one of {', '.join(LAMPS)}, got {lamp!r}")
-    f_nominal = check_f_nominal(f_nominal)
-    fs = check_fs(fs, MIN_FS, "flicker")
-    samples = as_record(u, "flicker", min_samples=int(np.ceil(fs)))  # >= 1 s
-    if np.ptp(samples) == 0:
-        raise ValueError("flicker: the record is constant; it carries no fundamental voltage")
-    pinst, fs_d = pinst_series(samples, fs, lamp, f_nominal)
-    per_interval = int(round(PST_INTERVAL_S * fs_d))
-    count = len(pinst) // per_interval
-    pst = [pst_from_pinst(pinst[i * per_interval : (i + 1) * per_interval]) for i in range(count)]
-    blocks = [pst[i : i + PLT_COUNT] for i in range(0, len(pst) - PLT_COUNT + 1, PLT_COUNT)]
-    return FlickerResult(
-        pinst=pinst,
-        pinst_fs=fs_d,
-        pst=pst,
-        plt=plt_from_pst(pst[:PLT_COUNT]) if len(pst) >= PLT_COUNT else None,
-        plt_series=[plt_from_pst(b) for b in blocks],
-        lamp=lamp,
-        f_nominal=f_nominal,
-    )
+    meter = FlickerMeter(fs, lamp=lamp, f_nominal=f_nominal)
+    samples = as_record(u, "flicker", min_samples=int(np.ceil(meter.fs)))
+    block = int(60 * meter.fs)
+    for start in range(0, len(samples), block):
+        meter.feed(samples[start : start + block])
+        if progress is not None:
+            progress(min(1.0, (start + block) / len(samples)))
+    return meter.result()

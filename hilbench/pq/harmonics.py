@@ -18,6 +18,7 @@ Index 0 holds the d.c. value for groups/subgroups and the 0..f1 band for interha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,6 @@ TDD_MAX_ORDER = 50
 MIN_FUNDAMENTAL_SHARE = 0.1
 BLOCK_WINDOWS = 5  # synchronisation loop: one frequency estimate per second
 CHUNK_WINDOWS = 400  # windows per FFT batch (x channels)
-EDGE_CROSSINGS_SKIPPED = 2  # the zero-phase filter's edges bend the first crossings
 
 
 @dataclass
@@ -165,9 +165,9 @@ def _band_sums(power: np.ndarray, n: int, max_order: int) -> tuple[np.ndarray, .
     rows = max_order + 2
     bins = power.shape[-1]
     if bins < rows * n:
-        power = np.concatenate([power, np.zeros(power.shape[:-1] + (rows * n - bins,))], axis=-1)
-    grid = power[..., : rows * n].reshape(power.shape[:-1] + (rows, n))
-    here, below = grid[..., 1:, :], grid[..., :-1, :]  # order h (from 1) and the row of order h - 1
+        power = np.concatenate([power, np.zeros((*power.shape[:-1], rows * n - bins))], axis=-1)
+    grid = power[..., : rows * n].reshape((*power.shape[:-1], rows, n))
+    below = grid[..., :-1, :]  # row h - 1, aligned with order h from 1 on
     line = grid[..., :-1, 0]
     upper = grid[..., :-1, 1:half].sum(axis=-1) + 0.5 * grid[..., :-1, half]  # bins k+1 .. k+N/2 of order h
     lower = below[..., half + 1 :].sum(axis=-1) + 0.5 * below[..., half]  # bins k-N/2 .. k-1 of order h >= 1
@@ -179,19 +179,20 @@ def _band_sums(power: np.ndarray, n: int, max_order: int) -> tuple[np.ndarray, .
     sub[..., 0] = line[..., 0]
     inter_group = grid[..., :-1, 1:].sum(axis=-1)
     inter_sub = grid[..., :-1, 2 : n - 1].sum(axis=-1)
-    del here
     return line, group, sub, inter_group, inter_sub
 
 
-def harmonics(x, fs: float, *, f_nominal: float = 50.0, max_order: int = 50, reference=None) -> HarmonicsResult:
+def harmonics(x, fs: float, *, f_nominal: float = 50.0, max_order: int = 50, reference=None,
+              progress: Callable[[float], None] | None = None) -> HarmonicsResult:
     """IEC 61000-4-7 analysis of ``x`` (1-D samples, or 2-D (channels, samples)).
 
     Windows are synchronised to the fundamental of ``reference`` (default: ``x``'s first
     channel; pass the voltage when analysing currents).  Values are r.m.s., in ``x``'s unit.
+    ``progress`` is called with the fraction of windows done after each batch.
     """
     f_nominal = check_f_nominal(f_nominal)
     n = CYCLES_PER_WINDOW[f_nominal]
-    if not isinstance(max_order, (int, np.integer)) or not 1 <= max_order:
+    if not isinstance(max_order, (int, np.integer)) or not max_order >= 1:
         raise ValueError(f"harmonics: max_order must be a positive integer, got {max_order!r}")
     fs = check_fs(fs, 2.2 * f_nominal * (max_order + 1), f"harmonics up to order {max_order}")
     window = int(np.ceil(n * fs / f_nominal))
@@ -204,7 +205,7 @@ def harmonics(x, fs: float, *, f_nominal: float = 50.0, max_order: int = 50, ref
     if share < MIN_FUNDAMENTAL_SHARE:
         raise ValueError(f"harmonics: no detectable {f_nominal:g} Hz fundamental in the reference channel "
                          f"({share:.1%} of its a.c. r.m.s. lies within +-20 % of nominal)")
-    crossings = upward_crossings(ref, fs, f_nominal)[EDGE_CROSSINGS_SKIPPED:]
+    crossings = upward_crossings(ref, fs, f_nominal)
     starts, lengths, freq = _window_plan(crossings, n, fs)
     keep = starts + lengths <= channels.shape[-1]
     starts, lengths, freq = starts[keep], lengths[keep], freq[keep]
@@ -213,6 +214,7 @@ def harmonics(x, fs: float, *, f_nominal: float = 50.0, max_order: int = 50, ref
                          f"({channels.shape[-1] / fs:.3f} s at {fs:g} Hz)")
     outputs = [np.empty((channels.shape[0], len(starts), max_order + 1)) for _ in range(5)]
     need = n * (max_order + 2)  # bins up to the interharmonic band above max_order
+    done = 0
     for length in np.unique(lengths):
         sel = np.flatnonzero(lengths == length)
         # windows of one block are back to back: each block is a zero-copy reshape of the record
@@ -237,6 +239,9 @@ def harmonics(x, fs: float, *, f_nominal: float = 50.0, max_order: int = 50, ref
             for out, values in zip(outputs, _band_sums(power, n, max_order), strict=True):
                 out[:, where, :] = np.sqrt(values)
             batch = []
+            done += len(where)
+            if progress is not None:
+                progress(done / len(starts))
     if data.ndim == 1:
         outputs = [o[0] for o in outputs]
     return HarmonicsResult(f_nominal, n, starts / fs, freq, *outputs)

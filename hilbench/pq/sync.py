@@ -11,21 +11,54 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
+#: Crossings dropped at each end of the record: the zero-phase filter's edges still bend them slightly.
+EDGE_CROSSINGS = 2
+
 
 def upward_crossings(x: np.ndarray, fs: float, f_nominal: float) -> np.ndarray:
     """Positions (in input samples, fractional) of upward zero crossings of the fundamental."""
+    return zero_crossings(x, fs, f_nominal, upward_only=True)
+
+
+def zero_crossings(x: np.ndarray, fs: float, f_nominal: float, *, upward_only: bool = False) -> np.ndarray:
+    """Positions (in input samples, fractional) of the fundamental's zero crossings, ascending."""
     m = max(1, int(fs // 1000))
     fs_d = fs / m
     usable = (len(x) // m) * m
     y = x[:usable].reshape(-1, m).mean(axis=1) if m > 1 else x.copy()
     y = y - y.mean()
-    sos = signal.butter(2, [0.6 * f_nominal, 1.5 * f_nominal], "bandpass", fs=fs_d, output="sos")
-    pad = min(len(y) - 1, int(3 * fs_d / f_nominal) * 4)
-    y = signal.sosfiltfilt(sos, y, padlen=pad)
-    idx = np.flatnonzero((y[:-1] < 0) & (y[1:] >= 0))
+    b, a = signal.butter(2, [0.6 * f_nominal, 1.5 * f_nominal], "bandpass", fs=fs_d)
+    y = signal.filtfilt(b, a, y, method="gust")  # Gustafsson's edges: crossings near the ends stay true
+    if upward_only:
+        idx = np.flatnonzero((y[:-1] < 0) & (y[1:] >= 0))
+    else:
+        idx = np.flatnonzero(((y[:-1] < 0) & (y[1:] >= 0)) | ((y[:-1] >= 0) & (y[1:] < 0)))
     frac = y[idx] / (y[idx] - y[idx + 1])
     # decimated sample j covers input samples [j*m, (j+1)*m): its centre is j*m + (m-1)/2
-    return (idx + frac) * m + (m - 1) / 2.0
+    positions = (idx + frac) * m + (m - 1) / 2.0
+    positions = positions[EDGE_CROSSINGS : len(positions) - EDGE_CROSSINGS]
+    return _refine(x - x.mean(), positions, max(2, m))
+
+
+def _refine(x: np.ndarray, coarse: np.ndarray, reach: int) -> np.ndarray:
+    """Move each coarse crossing to the raw signal's own sign change nearest to it (linear interpolation).
+
+    Where the raw signal has no single clean sign change within +-reach samples (noise, harmonics
+    near the crossing), the coarse (filtered) position is kept.
+    """
+    centre = np.round(coarse).astype(np.int64)
+    offsets = np.arange(-reach, reach)
+    index = np.clip(centre[:, None] + offsets, 0, len(x) - 2)
+    a, b = x[index], x[index + 1]
+    change = (a < 0) != (b < 0)
+    clean = change.sum(axis=1) == 1
+    first = np.argmax(change, axis=1)
+    rows = np.arange(len(coarse))
+    ia = index[rows, first]
+    va, vb = x[ia], x[ia + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact = ia + va / (va - vb)
+    return np.where(clean & np.isfinite(exact), exact, coarse)
 
 
 def fundamental_amplitude_ratio(x: np.ndarray, fs: float, f_nominal: float) -> float:
