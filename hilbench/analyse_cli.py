@@ -69,8 +69,9 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     if args.quantity == "flicker":
         result = pq.flicker(data, args.fs, lamp=args.lamp, f_nominal=args.f_nominal, progress=progress).as_dict()
     elif args.quantity == "harmonics":
-        result = pq.harmonics(data, args.fs, f_nominal=args.f_nominal, max_order=args.max_order,
-                              progress=progress).summary()
+        result = pq.harmonics(
+            data, args.fs, f_nominal=args.f_nominal, max_order=args.max_order, progress=progress
+        ).summary()
     else:
         if progress:
             progress(0.0)

@@ -17,8 +17,10 @@ def as_record(x, name: str, *, min_samples: int, allow_channels: bool = False) -
         else:
             raise ValueError(f"{name}: expected one channel (1-D samples), got shape {arr.shape}")
     if arr.ndim not in ((1, 2) if allow_channels else (1,)):
-        raise ValueError(f"{name}: expected 1-D samples{' or 2-D (channels, samples)' if allow_channels else ''}, "
-                         f"got shape {arr.shape}")
+        raise ValueError(
+            f"{name}: expected 1-D samples{' or 2-D (channels, samples)' if allow_channels else ''}, "
+            f"got shape {arr.shape}"
+        )
     if not np.isfinite(arr.sum()):  # cheap test first: any NaN/inf makes the sum non-finite (or overflows)
         bad = ~np.isfinite(arr)
         if bad.any():

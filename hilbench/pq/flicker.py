@@ -259,8 +259,9 @@ def plt_from_pst(pst: list[float]) -> float:
     return float(np.cbrt(np.mean(arr**3)))
 
 
-def flicker(u, fs: float, *, lamp: str = "230V", f_nominal: float = 50.0,
-            progress: Callable[[float], None] | None = None) -> FlickerResult:
+def flicker(
+    u, fs: float, *, lamp: str = "230V", f_nominal: float = 50.0, progress: Callable[[float], None] | None = None
+) -> FlickerResult:
     """IEC 61000-4-15 flickermeter over a voltage record.
 
     ``u``: instantaneous voltage samples (any unit); ``fs`` >= 1600 Hz.  ``lamp`` ("230V" or

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.fft
@@ -105,13 +106,20 @@ class HarmonicsResult:
             return out
 
         return HarmonicsResult(
-            self.f_nominal, self.cycles_per_window, self.window_start_s, self.frequency_hz,
-            smooth(self.line_rms), smooth(self.group_rms), smooth(self.subgroup_rms),
-            smooth(self.interharmonic_group_rms), smooth(self.interharmonic_subgroup_rms),
+            self.f_nominal,
+            self.cycles_per_window,
+            self.window_start_s,
+            self.frequency_hz,
+            smooth(self.line_rms),
+            smooth(self.group_rms),
+            smooth(self.subgroup_rms),
+            smooth(self.interharmonic_group_rms),
+            smooth(self.interharmonic_subgroup_rms),
         )
 
     def summary(self) -> dict:
         """Averages over the record, for reports and the CLI."""
+
         def avg(a: np.ndarray) -> list:
             return np.round(a.mean(axis=-2), 6).tolist()
 
@@ -129,61 +137,110 @@ class HarmonicsResult:
         }
 
 
-def _window_plan(crossings: np.ndarray, n_cycles: int, fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Window starts, lengths and measured frequencies.
+@dataclass(frozen=True)
+class _Block:
+    """Back-to-back windows sharing one length and one measured fundamental frequency."""
+
+    first_window: int
+    origin: int  # sample index of the first window
+    length: int  # samples per window
+    count: int  # windows
+    frequency: float  # Hz, measured over the whole block
+
+
+def _window_plan(crossings: np.ndarray, n_cycles: int, fs: float) -> tuple[list[_Block], np.ndarray]:
+    """Blocks of windows and each window's own measured frequency.
 
     Synchronisation works like an instrument's PLL with a one-second loop: the fundamental is
     measured over blocks of BLOCK_WINDOWS windows (1 s), each block's windows get the length
     round(N fs / f_block) and follow each other without gaps from the block's first upward
     crossing.  Each window also reports its own frequency from its own N cycles.
     """
-    usable = crossings[crossings >= 0]
-    total_windows = (len(usable) - 1) // n_cycles
-    if total_windows < 1:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-    starts, lengths = [], []
-    for first in range(0, total_windows, BLOCK_WINDOWS):
+    total_windows = (len(crossings) - 1) // n_cycles
+    blocks = []
+    for first in range(0, max(total_windows, 0), BLOCK_WINDOWS):
         count = min(BLOCK_WINDOWS, total_windows - first)
         c0, c1 = first * n_cycles, (first + count) * n_cycles
-        span = usable[c1] - usable[c0]
-        length = int(round(span / count))
-        origin = int(round(usable[c0]))
-        starts.extend(origin + length * i for i in range(count))
-        lengths.extend([length] * count)
-    edges = usable[: (total_windows + 1) * n_cycles : n_cycles]
-    freq = n_cycles * fs / np.diff(edges)
-    return np.asarray(starts, np.int64), np.asarray(lengths, np.int64), freq
+        span = crossings[c1] - crossings[c0]
+        blocks.append(_Block(first, round(crossings[c0]), round(span / count), count, n_cycles * count * fs / span))
+    edges = crossings[: (total_windows + 1) * n_cycles : n_cycles]
+    return blocks, n_cycles * fs / np.diff(edges) if total_windows > 0 else np.empty(0)
+
+
+def _remove_fundamental(frames: np.ndarray, blocks: list[_Block], fs: float) -> np.ndarray:
+    """Least-squares fit and subtract each window's fundamental (block frequency); returns its r.m.s.^2.
+
+    A window of whole samples is up to half a sample off the true 10/12 cycles; a rectangular window
+    then leaks the fundamental, by far the largest line, into every group (1/distance sidelobes).
+    Fitting the fundamental at the measured frequency and removing it before the FFT leaves only the
+    small harmonics to leak; its exact power is added back to the fundamental's bin afterwards.
+    """
+    length = frames.shape[-1]
+    n = np.arange(length)
+    fundamental_power = np.empty(frames.shape[:2])
+    at = 0
+    for block in blocks:
+        phase = 2 * np.pi * block.frequency / fs * n
+        basis = np.stack([np.cos(phase), np.sin(phase)]).astype(frames.dtype)  # (2, L)
+        gram_inverse = np.linalg.inv(basis.astype(np.float64) @ basis.T.astype(np.float64)).astype(frames.dtype)
+        segment = frames[:, at : at + block.count, :]
+        coefficients = (segment @ basis.T) @ gram_inverse  # (channels, windows, 2)
+        segment -= coefficients @ basis
+        fundamental_power[:, at : at + block.count] = 0.5 * (coefficients.astype(np.float64) ** 2).sum(axis=-1)
+        at += block.count
+    return fundamental_power
+
+
+@lru_cache(maxsize=8)
+def _band_weights(n: int) -> np.ndarray:
+    """Columns: line, upper half of group, lower half of the next order's group, interharmonic group,
+    centred interharmonic subgroup, subgroup bin above, subgroup bin below the next order."""
+    half = n // 2
+    w = np.zeros((n, 7), dtype=np.float32)
+    w[0, 0] = 1
+    w[1:half, 1] = 1
+    w[half, 1] = 0.5
+    w[half + 1 :, 2] = 1
+    w[half, 2] = 0.5
+    w[1:, 3] = 1
+    w[2 : n - 1, 4] = 1
+    w[1, 5] = 1
+    w[n - 1, 6] = 1
+    return w
 
 
 def _band_sums(power: np.ndarray, n: int, max_order: int) -> tuple[np.ndarray, ...]:
     """Line, group, subgroup, interharmonic group and centred subgroup sums of C^2 per order.
 
-    ``power`` (..., bins) is reshaped to (..., order, N) rows holding bins N h .. N h + N - 1, so
-    every band is a small reduction over a row and its predecessor; no cumulative sums.
+    ``power`` (..., bins) is reshaped to (..., order, N) rows holding bins N h .. N h + N - 1; one
+    small matrix product gives every band's part within a row; the parts that belong to the next
+    order (the lower half of its group, the bin below its subgroup) are shifted up by one order.
     """
-    half = n // 2
-    rows = max_order + 2
+    rows = max_order + 1
     bins = power.shape[-1]
-    if bins < rows * n:
-        power = np.concatenate([power, np.zeros((*power.shape[:-1], rows * n - bins))], axis=-1)
+    if bins < (rows + 1) * n:
+        power = np.concatenate([power, np.zeros((*power.shape[:-1], (rows + 1) * n - bins), power.dtype)], axis=-1)
     grid = power[..., : rows * n].reshape((*power.shape[:-1], rows, n))
-    below = grid[..., :-1, :]  # row h - 1, aligned with order h from 1 on
-    line = grid[..., :-1, 0]
-    upper = grid[..., :-1, 1:half].sum(axis=-1) + 0.5 * grid[..., :-1, half]  # bins k+1 .. k+N/2 of order h
-    lower = below[..., half + 1 :].sum(axis=-1) + 0.5 * below[..., half]  # bins k-N/2 .. k-1 of order h >= 1
+    parts = (grid @ _band_weights(n)).astype(np.float64)
+    line, upper, lower, inter_group, inter_sub, sub_up, sub_down = np.moveaxis(parts, -1, 0)
     group = line + upper
-    group[..., 1:] += lower[..., : max_order]
-    sub = line + grid[..., :-1, 1]
-    sub[..., 1:] += below[..., -1][..., : max_order]
+    group[..., 1:] += lower[..., :-1]
+    sub = line + sub_up
+    sub[..., 1:] += sub_down[..., :-1]
     group[..., 0] = line[..., 0]
     sub[..., 0] = line[..., 0]
-    inter_group = grid[..., :-1, 1:].sum(axis=-1)
-    inter_sub = grid[..., :-1, 2 : n - 1].sum(axis=-1)
     return line, group, sub, inter_group, inter_sub
 
 
-def harmonics(x, fs: float, *, f_nominal: float = 50.0, max_order: int = 50, reference=None,
-              progress: Callable[[float], None] | None = None) -> HarmonicsResult:
+def harmonics(
+    x,
+    fs: float,
+    *,
+    f_nominal: float = 50.0,
+    max_order: int = 50,
+    reference=None,
+    progress: Callable[[float], None] | None = None,
+) -> HarmonicsResult:
     """IEC 61000-4-7 analysis of ``x`` (1-D samples, or 2-D (channels, samples)).
 
     Windows are synchronised to the fundamental of ``reference`` (default: ``x``'s first
@@ -203,45 +260,53 @@ def harmonics(x, fs: float, *, f_nominal: float = 50.0, max_order: int = 50, ref
         raise ValueError(f"harmonics: reference has {ref.shape[-1]} samples, signal has {channels.shape[-1]}")
     share = fundamental_amplitude_ratio(ref, fs, f_nominal)
     if share < MIN_FUNDAMENTAL_SHARE:
-        raise ValueError(f"harmonics: no detectable {f_nominal:g} Hz fundamental in the reference channel "
-                         f"({share:.1%} of its a.c. r.m.s. lies within +-20 % of nominal)")
+        raise ValueError(
+            f"harmonics: no detectable {f_nominal:g} Hz fundamental in the reference channel "
+            f"({share:.1%} of its a.c. r.m.s. lies within +-20 % of nominal)"
+        )
     crossings = upward_crossings(ref, fs, f_nominal)
-    starts, lengths, freq = _window_plan(crossings, n, fs)
-    keep = starts + lengths <= channels.shape[-1]
-    starts, lengths, freq = starts[keep], lengths[keep], freq[keep]
-    if len(starts) == 0:
-        raise ValueError(f"harmonics: the record holds no complete {n}-cycle window "
-                         f"({channels.shape[-1] / fs:.3f} s at {fs:g} Hz)")
-    outputs = [np.empty((channels.shape[0], len(starts), max_order + 1)) for _ in range(5)]
+    blocks, freq = _window_plan(crossings, n, fs)
+    blocks = [b for b in blocks if b.origin >= 0 and b.origin + b.count * b.length <= channels.shape[-1]]
+    if not blocks:
+        raise ValueError(
+            f"harmonics: the record holds no complete {n}-cycle window ({channels.shape[-1] / fs:.3f} s at {fs:g} Hz)"
+        )
+    window_count = blocks[-1].first_window + blocks[-1].count
+    outputs = [np.full((channels.shape[0], window_count, max_order + 1), np.nan) for _ in range(5)]
     need = n * (max_order + 2)  # bins up to the interharmonic band above max_order
     done = 0
-    for length in np.unique(lengths):
-        sel = np.flatnonzero(lengths == length)
-        # windows of one block are back to back: each block is a zero-copy reshape of the record
-        runs = np.split(sel, np.flatnonzero(np.diff(starts[sel]) != length) + 1)
-        pieces = [r[i : i + CHUNK_WINDOWS] for r in runs for i in range(0, len(r), CHUNK_WINDOWS)]
-        batch: list[np.ndarray] = []
-        for index, piece in enumerate(pieces):  # cache-sized batches keep memory and time low
-            batch.append(piece)
-            if sum(len(p) for p in batch) < CHUNK_WINDOWS and index + 1 < len(pieces):
-                continue
-            frames = np.concatenate(
-                [channels[:, starts[p[0]] : starts[p[0]] + len(p) * length].reshape(len(channels), len(p), length)
-                 for p in batch], axis=1, dtype=np.float32)
+    for length in sorted({b.length for b in blocks}):
+        same = [b for b in blocks if b.length == length]
+        per_batch = max(1, CHUNK_WINDOWS // BLOCK_WINDOWS)
+        for first in range(0, len(same), per_batch):  # cache-sized batches keep memory and time low
+            batch = same[first : first + per_batch]
+            frames = np.concatenate(  # each block is a zero-copy reshape of the record
+                [
+                    channels[:, b.origin : b.origin + b.count * length].reshape(len(channels), b.count, length)
+                    for b in batch
+                ],
+                axis=1,
+                dtype=np.float32,
+            )
+            fundamental_power = _remove_fundamental(frames, batch, fs)
             spectrum = scipy.fft.rfft(frames, axis=-1, workers=-1)[..., :need]
-            power = spectrum.real.astype(np.float64) ** 2
-            power += spectrum.imag.astype(np.float64) ** 2
+            power = spectrum.real**2
+            power += spectrum.imag**2
             power *= 2.0 / float(length) ** 2
             power[..., 0] /= 2.0  # d.c. bin: r.m.s. = |X0| / L
             if length % 2 == 0 and power.shape[-1] == length // 2 + 1:
                 power[..., -1] /= 2.0  # Nyquist bin
-            where = np.concatenate(batch)
+            power[..., n] += fundamental_power
+            where = np.concatenate([np.arange(b.first_window, b.first_window + b.count) for b in batch])
             for out, values in zip(outputs, _band_sums(power, n, max_order), strict=True):
                 out[:, where, :] = np.sqrt(values)
-            batch = []
             done += len(where)
             if progress is not None:
-                progress(done / len(starts))
+                progress(done / window_count)
+    kept = np.concatenate([np.arange(b.first_window, b.first_window + b.count) for b in blocks])
+    outputs = [o[:, kept, :] for o in outputs]
+    starts = np.concatenate([b.origin + b.length * np.arange(b.count) for b in blocks])
+    freq = freq[kept]
     if data.ndim == 1:
         outputs = [o[0] for o in outputs]
     return HarmonicsResult(f_nominal, n, starts / fs, freq, *outputs)

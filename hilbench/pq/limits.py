@@ -74,15 +74,24 @@ class Evaluation:
 
     def as_dict(self) -> dict:
         return {
-            "table": self.limits.table, "unit": self.limits.unit, "edition": self.limits.edition,
-            "verified": self.limits.verified, "verdict": self.verdict,
-            "orders": [r.__dict__ for r in self.orders], "totals": [r.__dict__ for r in self.totals],
+            "table": self.limits.table,
+            "unit": self.limits.unit,
+            "edition": self.limits.edition,
+            "verified": self.limits.verified,
+            "verdict": self.verdict,
+            "orders": [r.__dict__ for r in self.orders],
+            "totals": [r.__dict__ for r in self.totals],
         }
 
 
 # ----- table builders ----------------------------------------------------------------------
-def iec61000_3_2(equipment_class: str, *, power_w: float | None = None, power_factor: float | None = None,
-                 fundamental_a: float | None = None) -> LimitSet:
+def iec61000_3_2(
+    equipment_class: str,
+    *,
+    power_w: float | None = None,
+    power_factor: float | None = None,
+    fundamental_a: float | None = None,
+) -> LimitSet:
     """IEC 61000-3-2 limits for classes A-D.  Class C needs the fundamental current and power factor,
     Class D the active power (W); Class D is capped at Class A."""
     t = harmonic_tables()["iec_61000_3_2"]
@@ -152,8 +161,15 @@ def ieee519_current(*, isc_il: float, voltage_kv: float, max_order: int = 50) ->
         band = next((i for i, (lo, hi) in enumerate(IEEE_BANDS) if lo <= h < hi), 0)
         odd_limit = band_limits[band]
         limits[h] = odd_limit if h % 2 else odd_limit * (0.5 if h <= 6 else 1.0)
-    return LimitSet(f"IEEE 519-2022 current ({key.split('_current')[0]}, Isc/IL {row[0]})", "% of IL", limits,
-                    t["source"], "IEEE 519-2022", True, {"TDD": float(tdd)})
+    return LimitSet(
+        f"IEEE 519-2022 current ({key.split('_current')[0]}, Isc/IL {row[0]})",
+        "% of IL",
+        limits,
+        t["source"],
+        "IEEE 519-2022",
+        True,
+        {"TDD": float(tdd)},
+    )
 
 
 def ieee519_voltage(*, voltage_kv: float, max_order: int = 50) -> LimitSet:
@@ -161,8 +177,15 @@ def ieee519_voltage(*, voltage_kv: float, max_order: int = 50) -> LimitSet:
     bounds = [(1.0, 0), (69.0, 1), (161.0, 2)]
     row = t["rows"][next((i for limit, i in bounds if voltage_kv <= limit), 3)]
     limits = {h: float(row[1]) for h in range(2, max_order + 1)}
-    return LimitSet(f"IEEE 519-2022 voltage ({row[0]})", "% of V1", limits,
-                    harmonic_tables()["ieee_519_2022"]["source"], "IEEE 519-2022", True, {"THD": float(row[2])})
+    return LimitSet(
+        f"IEEE 519-2022 voltage ({row[0]})",
+        "% of V1",
+        limits,
+        harmonic_tables()["ieee_519_2022"]["source"],
+        "IEEE 519-2022",
+        True,
+        {"THD": float(row[2])},
+    )
 
 
 def jeag9702(*, contract_kw: float, voltage_kv: float, max_order: int = 50) -> LimitSet:
@@ -170,31 +193,48 @@ def jeag9702(*, contract_kw: float, voltage_kv: float, max_order: int = 50) -> L
     t = harmonic_tables()["jeag_9702_japan"]
     key = {6.6: "6.6kV", 22.0: "22kV", 33.0: "33kV"}.get(round(float(voltage_kv), 1))
     if key is None:
-        raise ValueError(f"JEAG 9702 rows exist here for 6.6, 22 and 33 kV only, got {voltage_kv} kV "
-                         "(66 kV and above were not found in any accessible source)")
+        raise ValueError(
+            f"JEAG 9702 rows exist here for 6.6, 22 and 33 kV only, got {voltage_kv} kV "
+            "(66 kV and above were not found in any accessible source)"
+        )
     if not contract_kw > 0:
         raise ValueError("JEAG 9702 needs the contract power contract_kw > 0")
     per_kw = t["upper_limit_mA_per_kW"][key]
     named = dict(zip((5, 7, 11, 13, 17, 19, 23), per_kw[:7], strict=True))
     limits = {h: v * contract_kw / 1000 for h, v in named.items()}
     limits.update({h: per_kw[7] * contract_kw / 1000 for h in range(25, max_order + 1, 2)})
-    return LimitSet(f"JEAG 9702 {key}, {contract_kw:g} kW contract", "A", limits, t["source"],
-                    "JEAG 9702 (1995, rev. 2013/2018)", True)
+    return LimitSet(
+        f"JEAG 9702 {key}, {contract_kw:g} kW contract",
+        "A",
+        limits,
+        t["source"],
+        "JEAG 9702 (1995, rev. 2013/2018)",
+        True,
+    )
 
 
 def iec61000_3_12(*, rsce: float, balanced_three_phase: bool, iref_a: float) -> LimitSet:
     """IEC 61000-3-12 Tables 2/3 from unverified recall: evaluation never passes (see module doc)."""
     t = harmonic_tables()["iec_61000_3_12"]
     recall = t["UNVERIFIED_recall_do_not_use_for_pass_fail"]
-    key = ("table_3_balanced_three_phase_percent_of_Iref" if balanced_three_phase
-           else "table_2_other_than_balanced_three_phase_percent_of_Iref")
+    key = (
+        "table_3_balanced_three_phase_percent_of_Iref"
+        if balanced_three_phase
+        else "table_2_other_than_balanced_three_phase_percent_of_Iref"
+    )
     table = recall[key]
     rows = [r for r in table["rows"] if r[0] <= rsce] or table["rows"][:1]
     row = dict(zip(table["columns"], rows[-1], strict=True))
     limits = {int(c[1:]): row[c] / 100 * iref_a for c in table["columns"] if c.startswith("I")}
-    return LimitSet(f"IEC 61000-3-12 {key.split('_percent')[0]} (Rsce {rows[-1][0]})", "A", limits,
-                    t["source"], "IEC 61000-3-12:2011 (numbers UNVERIFIED)", False,
-                    {"THC %Iref": row["THC"], "PWHC %Iref": row["PWHC"]})
+    return LimitSet(
+        f"IEC 61000-3-12 {key.split('_percent')[0]} (Rsce {rows[-1][0]})",
+        "A",
+        limits,
+        t["source"],
+        "IEC 61000-3-12:2011 (numbers UNVERIFIED)",
+        False,
+        {"THC %Iref": row["THC"], "PWHC %Iref": row["PWHC"]},
+    )
 
 
 # ----- evaluation --------------------------------------------------------------------------
@@ -203,8 +243,9 @@ def _row(order: int, value: float, limit: float) -> OrderVerdict:
     return OrderVerdict(order, float(value), float(limit), float(ratio), PASS if value <= limit else FAIL)
 
 
-def evaluate_harmonics(result: HarmonicsResult, limits: LimitSet, *, channel: int = 0,
-                       demand_current: float | None = None) -> Evaluation:
+def evaluate_harmonics(
+    result: HarmonicsResult, limits: LimitSet, *, channel: int = 0, demand_current: float | None = None
+) -> Evaluation:
     """Per order: value (mean of 1.5 s smoothed group r.m.s., in the table's unit), limit, ratio, verdict."""
     smoothed = result.smoothed()
     groups = smoothed.group_rms if smoothed.group_rms.ndim == 2 else smoothed.group_rms[channel]
@@ -231,15 +272,22 @@ def evaluate_harmonics(result: HarmonicsResult, limits: LimitSet, *, channel: in
         rows.append(row)
     totals = []
     if "TDD" in limits.extra and demand_current:
-        tdd = float(np.mean(smoothed.tdd(demand_current) if smoothed.group_rms.ndim == 2
-                            else smoothed.tdd(demand_current)[channel])) * 100
+        tdd = (
+            float(
+                np.mean(
+                    smoothed.tdd(demand_current)
+                    if smoothed.group_rms.ndim == 2
+                    else smoothed.tdd(demand_current)[channel]
+                )
+            )
+            * 100
+        )
         totals.append(_row(0, tdd, limits.extra["TDD"]))
     if "THD" in limits.extra:
         thd = smoothed.thdg if smoothed.group_rms.ndim == 2 else smoothed.thdg[channel]
         totals.append(_row(0, float(np.mean(thd)) * 100, limits.extra["THD"]))
     if not limits.verified:
-        rows = [r if r.verdict == FAIL else OrderVerdict(r.order, r.value, r.limit, r.ratio, UNVERIFIED)
-                for r in rows]
+        rows = [r if r.verdict == FAIL else OrderVerdict(r.order, r.value, r.limit, r.ratio, UNVERIFIED) for r in rows]
     return Evaluation(limits, rows, totals)
 
 
@@ -262,11 +310,29 @@ class VoltageChangeLimits:
         if dmax is None:
             raise ValueError(f"dmax condition must be a, b or c, got {dmax_condition!r}")
         factor = 1.33 if manual_switching else 1.0
-        return cls(lim["Pst_max"], lim["Plt_max"], lim["dc_max_percent"] * factor, dmax * factor,
-                   lim["d_t"]["Tmax_ms"] / 1000, data["source"])
+        return cls(
+            lim["Pst_max"],
+            lim["Plt_max"],
+            lim["dc_max_percent"] * factor,
+            dmax * factor,
+            lim["d_t"]["Tmax_ms"] / 1000,
+            data["source"],
+        )
 
-    def evaluate(self, *, pst: float | None = None, plt: float | None = None, dc: float | None = None,
-                 dmax: float | None = None, tmax: float | None = None) -> list[OrderVerdict]:
-        pairs = [("Pst", pst, self.pst), ("Plt", plt, self.plt), ("dc", dc, self.dc_percent),
-                 ("dmax", dmax, self.dmax_percent), ("Tmax", tmax, self.tmax_s)]
+    def evaluate(
+        self,
+        *,
+        pst: float | None = None,
+        plt: float | None = None,
+        dc: float | None = None,
+        dmax: float | None = None,
+        tmax: float | None = None,
+    ) -> list[OrderVerdict]:
+        pairs = [
+            ("Pst", pst, self.pst),
+            ("Plt", plt, self.plt),
+            ("dc", dc, self.dc_percent),
+            ("dmax", dmax, self.dmax_percent),
+            ("Tmax", tmax, self.tmax_s),
+        ]
         return [_row(0, value, limit) for _, value, limit in pairs if value is not None]

@@ -27,8 +27,8 @@ def zero_crossings(x: np.ndarray, fs: float, f_nominal: float, *, upward_only: b
     usable = (len(x) // m) * m
     y = x[:usable].reshape(-1, m).mean(axis=1) if m > 1 else x.copy()
     y = y - y.mean()
-    b, a = signal.butter(2, [0.6 * f_nominal, 1.5 * f_nominal], "bandpass", fs=fs_d)
-    y = signal.filtfilt(b, a, y, method="gust")  # Gustafsson's edges: crossings near the ends stay true
+    sos = signal.butter(2, [0.6 * f_nominal, 1.5 * f_nominal], "bandpass", fs=fs_d, output="sos")
+    y = signal.sosfiltfilt(sos, y)  # zero phase; coarse positions only, refined on the raw samples below
     if upward_only:
         idx = np.flatnonzero((y[:-1] < 0) & (y[1:] >= 0))
     else:

@@ -44,8 +44,14 @@ class VoltageChangeResult:
     d: np.ndarray  # % of Un; 0 inside established steady states
 
     def as_dict(self) -> dict:
-        return {"dc": self.dc, "dmax": self.dmax, "tmax": self.tmax, "u_nominal": self.u_nominal,
-                "steady_levels": self.steady_levels, "half_periods": len(self.u_hp)}
+        return {
+            "dc": self.dc,
+            "dmax": self.dmax,
+            "tmax": self.tmax,
+            "u_nominal": self.u_nominal,
+            "steady_levels": self.steady_levels,
+            "half_periods": len(self.u_hp),
+        }
 
 
 def half_period_rms(u: np.ndarray, fs: float, f_nominal: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,8 +81,9 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(change[::2].tolist(), change[1::2].tolist(), strict=True))
 
 
-def voltage_change(u, fs: float, *, f_nominal: float = 50.0, u_nominal: float | None = None,
-                   steady_band: float = DEFAULT_STEADY_BAND) -> VoltageChangeResult:
+def voltage_change(
+    u, fs: float, *, f_nominal: float = 50.0, u_nominal: float | None = None, steady_band: float = DEFAULT_STEADY_BAND
+) -> VoltageChangeResult:
     """dc, dmax (% of Un) and tmax (s) of a voltage record.
 
     ``u_nominal`` (Un) defaults to the first steady-state level of the record.
@@ -89,8 +96,7 @@ def voltage_change(u, fs: float, *, f_nominal: float = 50.0, u_nominal: float | 
     t_hp, dur, u_hp = half_period_rms(samples, fs, f_nominal)
     per_second = int(round(2 * f_nominal * STEADY_STATE_S))
     if len(u_hp) < per_second:
-        raise ValueError(f"voltage_change: record holds {len(u_hp)} half periods; a steady state needs "
-                         f"{per_second}")
+        raise ValueError(f"voltage_change: record holds {len(u_hp)} half periods; a steady state needs {per_second}")
     scale = u_nominal if u_nominal is not None else float(np.median(u_hp[:per_second]))
     windows = sliding_window_view(u_hp, per_second)
     in_band = (windows.max(axis=1) - windows.min(axis=1)) <= 2 * steady_band * scale
@@ -98,8 +104,10 @@ def voltage_change(u, fs: float, *, f_nominal: float = 50.0, u_nominal: float | 
     established[per_second - 1 :] = in_band  # the whole preceding second was in band
     steady_runs = _runs(established)
     if not steady_runs:
-        raise ValueError(f"voltage_change: no steady state of at least {STEADY_STATE_S:g} s "
-                         f"(U_hp never stays within +-{steady_band:.2%} of Un)")
+        raise ValueError(
+            f"voltage_change: no steady state of at least {STEADY_STATE_S:g} s "
+            f"(U_hp never stays within +-{steady_band:.2%} of Un)"
+        )
     # Each steady state spans its established run plus the qualification second before it.
     levels = [float(u_hp[max(0, a - per_second + 1) : b].mean()) for a, b in steady_runs]
     if u_nominal is None:
