@@ -114,3 +114,9 @@ def test_pst_per_complete_ten_minutes_and_plt_none_when_fewer():
 def test_bad_input_is_a_clear_value_error(u, fs, kwargs, message):
     with pytest.raises(ValueError, match=message):
         flicker(u, fs, **kwargs)
+
+
+@pytest.mark.parametrize("fs", [1600.0, 3333.0, 7001.0, 12800.0])
+def test_a_ten_minute_record_gives_exactly_one_pst_at_any_rate(fs):
+    t = np.arange(int(600 * fs)) / fs
+    assert len(flicker(np.sin(2 * np.pi * 50 * t), fs).pst) == 1

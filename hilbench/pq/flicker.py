@@ -169,7 +169,7 @@ class FlickerMeter:
         self._band, self._smooth = _chain(self.pinst_fs, lamp, self.f_nominal)
         self._scale = _scale(self.fs, lamp, self.f_nominal)
         self._alpha = 1.0 - np.exp(-1.0 / (AGC_TIME_CONSTANT_S * self.pinst_fs))
-        self._per_interval = round(PST_INTERVAL_S * self.pinst_fs)
+        self._per_interval = int(PST_INTERVAL_S * self.pinst_fs)  # floor: a 600 s record holds exactly one
         self._started = False
         self._carry = np.empty(0)
         self._pinst: list[np.ndarray] = []
