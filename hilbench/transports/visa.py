@@ -1,0 +1,144 @@
+"""VISA transport (pyvisa; the pure-Python pyvisa-py backend by default, NI-VISA when asked for).
+
+Owns the timeout, retries of idempotent queries only, logging of every exchange, IEEE 488.2
+definite-length binary blocks, and the error-queue check after configuration commands.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pyvisa
+from pyvisa import errors as visa_errors
+
+from hilbench.transports.errors import (
+    InstrumentConnectionError,
+    InstrumentError,
+    InstrumentTimeout,
+    MalformedReply,
+    ScpiError,
+)
+from hilbench.transports.exchange_log import GLOBAL_LOG, ExchangeLog
+
+
+def resource_manager(backend: str = "@py") -> pyvisa.ResourceManager:
+    """``@py`` (pyvisa-py, default), ``@ivi`` (NI/Keysight VISA), or ``auto`` (IVI if installed, else pyvisa-py)."""
+    if backend == "auto":
+        try:
+            return pyvisa.ResourceManager("@ivi")
+        except (OSError, ValueError):
+            return pyvisa.ResourceManager("@py")
+    return pyvisa.ResourceManager(backend)
+
+
+class VisaTransport:
+    def __init__(self, name: str, resource: str, *, timeout_s: float = 5.0, retries: int = 2,
+                 error_query: str = "SYST:ERR?", backend: str = "@py", log: ExchangeLog = GLOBAL_LOG) -> None:
+        self.name, self.resource = name, resource
+        self.retries = retries
+        self.error_query = error_query
+        self.log = log
+        try:
+            self._inst = resource_manager(backend).open_resource(resource)
+        except (visa_errors.VisaIOError, OSError, ValueError) as exc:
+            raise InstrumentConnectionError(name, resource, "open", str(exc)) from exc
+        self._inst.timeout = int(timeout_s * 1000)
+        self._inst.read_termination = "\n"
+        self._inst.write_termination = "\n"
+
+    def _fail(self, command: str, exc: Exception) -> InstrumentError:
+        if isinstance(exc, visa_errors.VisaIOError) and exc.error_code == pyvisa.constants.StatusCode.error_timeout:
+            return InstrumentTimeout(self.name, self.resource, command, f"no reply within {self._inst.timeout} ms")
+        return InstrumentConnectionError(self.name, self.resource, command, str(exc))
+
+    def write(self, command: str) -> None:
+        started = time.perf_counter()
+        try:
+            self._inst.write(command)
+        except (visa_errors.VisaIOError, OSError) as exc:
+            self.log.add(self.name, self.resource, command, "", started, str(exc))
+            raise self._fail(command, exc) from exc
+        self.log.add(self.name, self.resource, command, "", started)
+
+    def query(self, command: str, *, idempotent: bool = True) -> str:
+        """A query; only idempotent ones are retried after a timeout."""
+        attempts = 1 + (self.retries if idempotent else 0)
+        for attempt in range(attempts):
+            started = time.perf_counter()
+            try:
+                reply = self._inst.query(command).strip()
+            except (visa_errors.VisaIOError, OSError) as exc:
+                self.log.add(self.name, self.resource, command, "", started, str(exc))
+                if attempt + 1 == attempts:
+                    raise self._fail(command, exc) from exc
+                self._recover()
+                continue
+            self.log.add(self.name, self.resource, command, reply, started)
+            return reply
+        raise AssertionError("unreachable")
+
+    def _recover(self) -> None:
+        """After a timeout, drop anything half-read so the next reply lines up with its query."""
+        try:
+            self._inst.clear()
+        except (visa_errors.VisaIOError, OSError, NotImplementedError):
+            pass
+
+    def query_float(self, command: str) -> float:
+        reply = self.query(command)
+        try:
+            return float(reply)
+        except ValueError:
+            raise MalformedReply(self.name, self.resource, command, f"expected a number, got {reply[:60]!r}") from None
+
+    def query_floats(self, command: str) -> list[float]:
+        reply = self.query(command)
+        try:
+            return [float(v) for v in reply.split(",")]
+        except ValueError:
+            raise MalformedReply(self.name, self.resource, command,
+                                 f"expected comma-separated numbers, got {reply[:60]!r}") from None
+
+    def query_block(self, command: str, datatype: str = "f", big_endian: bool = False) -> list[float]:
+        """An IEEE 488.2 definite-length binary block (#<n><len><data>) of numbers."""
+        started = time.perf_counter()
+        try:
+            values = self._inst.query_binary_values(command, datatype=datatype, is_big_endian=big_endian,
+                                                    container=list)
+        except (visa_errors.VisaIOError, OSError) as exc:
+            self.log.add(self.name, self.resource, command, "", started, str(exc))
+            raise self._fail(command, exc) from exc
+        except ValueError as exc:
+            self.log.add(self.name, self.resource, command, "", started, str(exc))
+            raise MalformedReply(self.name, self.resource, command, f"bad binary block: {exc}") from exc
+        self.log.add(self.name, self.resource, command, f"<block of {len(values)} values>", started)
+        return values
+
+    def configure(self, *commands: str) -> None:
+        """Send configuration commands, then read the error queue; raise on the first error found."""
+        for command in commands:
+            self.write(command)
+        self.check_errors(";".join(commands))
+
+    def check_errors(self, context: str) -> None:
+        reply = self.query(self.error_query)
+        code_text, _, message = reply.partition(",")
+        try:
+            code = int(code_text)
+        except ValueError:
+            raise MalformedReply(self.name, self.resource, self.error_query,
+                                 f"expected '<code>,\"<message>\"', got {reply[:60]!r}") from None
+        if code != 0:
+            self.drain_errors()
+            raise ScpiError(self.name, self.resource, context, code, message.strip().strip('"'))
+
+    def drain_errors(self, limit: int = 20) -> None:
+        for _ in range(limit):
+            if self.query(self.error_query).startswith(("0,", "+0,")):
+                return
+
+    def close(self) -> None:
+        try:
+            self._inst.close()
+        except (visa_errors.VisaIOError, OSError):
+            pass
