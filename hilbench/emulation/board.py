@@ -20,11 +20,15 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
+import numpy as np
+
 from hilbench.emulation.board_profiles import BoardProfile
 from hilbench.emulation.clock import Clock
 from hilbench.emulation.power_model import PowerModel, PowerProfile
 
 TERA = 1e12
+#: Segments kept for redrawing power over past plant time (each command or transition adds one).
+HISTORY_SEGMENTS = 20_000
 
 
 class BoardState(enum.Enum):
@@ -45,6 +49,19 @@ class StateChange:
     old: BoardState
     new: BoardState
     reason: str
+
+
+@dataclass(frozen=True)
+class Segment:
+    """The board's plan from ``t0`` until the next segment: enough to redraw its power at any time."""
+
+    t0: float
+    state: BoardState
+    emergency: bool
+    t_anchor: float
+    f_anchor: float
+    f_target: float
+    voltage_v: float
 
 
 @dataclass(frozen=True)
@@ -100,6 +117,8 @@ class BoardModel:
         self.total_hashes = 0.0
         self.energy_j = 0.0
         self._chip_temp = profile.ambient_c
+        self.history: deque[Segment] = deque(maxlen=HISTORY_SEGMENTS)
+        self._record(self._t)
         if powered:
             self.power_on(reason="initial power")
             if start_mining:
@@ -176,8 +195,17 @@ class BoardModel:
                 self._integrate(due)
                 self._pending = None
                 getattr(self, f"_on_{action}")(due)
+                self._record(due)
             self._integrate(t)
             return t
+
+    def _record(self, t: float) -> None:
+        segment = Segment(t, self.state, self.shutdown_kind == "emergency", self._t_anchor, self._f_anchor,
+                          self._f_target, self._voltage)
+        if self.history and self.history[-1].t0 == t:
+            self.history[-1] = segment
+        else:
+            self.history.append(segment)
 
     # ----- transitions -----------------------------------------------------------------
     def _set_state(self, t: float, new: BoardState, reason: str) -> None:
@@ -229,44 +257,52 @@ class BoardModel:
         self._set_state(t, BoardState.MINING, "mining at start")
         dc, duty = self._dc_and_fan(t)
         self._chip_temp = self.power.chip_temperature_c(dc, duty)
+        self._record(t)
 
     # ----- commands ----------------------------------------------------------------------
-    def power_on(self, reason: str = "power on") -> None:
+    @property
+    def pending_action(self) -> str:
+        return self._pending[1] if self._pending else ""
+
+    def power_on(self, reason: str = "power on", *, at: float | None = None) -> None:
         with self.lock:
-            t = self.advance()
+            t = self.advance(at)
             if self.state is not BoardState.OFF:
                 raise BoardCommandError(f"{self.name}: power on refused, board is {self.state.value}")
             self._powered_on_at = t
             self._set_state(t, BoardState.BOOTING, reason)
             self._pending = (t + self.profile.boot_s, "boot_done")
+            self._record(t)
 
-    def sleep(self) -> None:
+    def sleep(self, *, at: float | None = None) -> None:
         """LuxOS 'curtail sleep': hash boards and PSU off after the curtail latency."""
         with self.lock:
-            t = self.advance()
+            t = self.advance(at)
             if self.state in (BoardState.OFF, BoardState.SHUTTING_DOWN):
                 raise BoardCommandError(f"{self.name}: cannot curtail, board is {self.state.value}")
             if self.state is BoardState.CURTAILED:
                 self._pending = None  # a pending wake is cancelled: stay asleep
                 return
+            if self._pending and self._pending[1] == "curtail_done":
+                return  # already on its way down
             self._pending = (t + self.profile.curtail_latency_s, "curtail_done")
 
-    def wakeup(self) -> None:
+    def wakeup(self, *, at: float | None = None) -> None:
         """LuxOS 'curtail wakeup': PSU back on, then a PLL ramp like after a boot."""
         with self.lock:
-            t = self.advance()
+            t = self.advance(at)
             if self.state in (BoardState.OFF, BoardState.SHUTTING_DOWN):
                 raise BoardCommandError(f"{self.name}: cannot wake, board is {self.state.value}")
             if self._pending and self._pending[1] == "curtail_done":
                 self._pending = None  # sleep still in flight: cancel it, keep mining
                 return
-            if self.state is BoardState.CURTAILED:
+            if self.state is BoardState.CURTAILED and not (self._pending and self._pending[1] == "wake_done"):
                 self._pending = (t + self.profile.wake_delay_s, "wake_done")
 
-    def set_profile(self, name: str) -> PowerProfile:
+    def set_profile(self, name: str, *, at: float | None = None) -> PowerProfile:
         """Select a profile; a mining board ramps its PLL to the new frequency."""
         with self.lock:
-            t = self.advance()
+            t = self.advance(at)
             try:
                 entry = self.power.ladder_entry(name)
             except KeyError:
@@ -277,22 +313,24 @@ class BoardModel:
             if self.state is BoardState.MINING:
                 self._voltage = entry.voltage_v
                 self._start_ramp(t, entry.frequency_mhz)
+                self._record(t)
             return entry
 
-    def set_pll(self, frequency_mhz: float) -> None:
+    def set_pll(self, frequency_mhz: float, *, at: float | None = None) -> None:
         """A host writing the PLL register directly (serial boards): the new frequency applies at once."""
         with self.lock:
-            t = self.advance()
+            t = self.advance(at)
             if not 0 <= frequency_mhz <= 2 * self.profile.nominal_freq_mhz:
                 raise BoardCommandError(f"{self.name}: PLL frequency {frequency_mhz} MHz out of range")
             if self.state is BoardState.MINING:
                 self._f_anchor = self._f_target = frequency_mhz
                 self._t_anchor = t
+                self._record(t)
 
-    def shutdown(self, *, emergency: bool = False) -> None:
+    def shutdown(self, *, emergency: bool = False, at: float | None = None) -> None:
         """Graceful: ramp down and finish work over graceful_stop_s.  Emergency: supply removed now."""
         with self.lock:
-            t = self.advance()
+            t = self.advance(at)
             if self.state is BoardState.OFF:
                 raise BoardCommandError(f"{self.name}: already off")
             if self.state is BoardState.SHUTTING_DOWN and not emergency:
@@ -309,8 +347,38 @@ class BoardModel:
                 else:
                     self._stop_pll(t)
                 self._pending = (t + self.profile.graceful_stop_s, "stop_done")
+            self._record(t)
 
     # ----- observation -------------------------------------------------------------------
+    def wall_power_at(self, times: np.ndarray) -> np.ndarray:
+        """Wall power (W) at each plant time, redrawn from the segment history (advance first)."""
+        with self.lock:
+            segments = list(self.history)
+        times = np.asarray(times, dtype=np.float64)
+        starts = np.array([s.t0 for s in segments])
+        index = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, len(segments) - 1)
+        out = np.zeros(times.shape)
+        ramp = self.profile.pll_ramp_mhz_per_s
+        standby = self.profile.standby_w
+        boot = self.power.wall_w(self.power.boot_dc_w())
+        for k in np.unique(index):
+            seg = segments[k]
+            mask = index == k
+            hashing = seg.state is BoardState.MINING or (seg.state is BoardState.SHUTTING_DOWN and not seg.emergency)
+            if hashing:
+                step = ramp * np.maximum(times[mask] - seg.t_anchor, 0.0)
+                if seg.f_target >= seg.f_anchor:
+                    f = np.minimum(seg.f_target, seg.f_anchor + step)
+                else:
+                    f = np.maximum(seg.f_target, seg.f_anchor - step)
+                dc, _ = self.power.mining_dc_w(f, np.full(f.shape, seg.voltage_v))
+                out[mask] = self.power.wall_w(dc)
+            elif seg.state is BoardState.BOOTING:
+                out[mask] = boot
+            elif seg.state is BoardState.CURTAILED:
+                out[mask] = standby
+        return out
+
     def snapshot(self, t: float | None = None) -> BoardSnapshot:
         with self.lock:
             t = self.advance(t)

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+
 from hilbench.emulation.board_profiles import BoardProfile
 
 #: Fan duty the firmware's temperature loop settles at, per unit of DC load (ASSUMED, linear).
@@ -43,35 +45,41 @@ class PowerModel:
             raise ValueError(f"profile {profile.key}: static and fan power exceed the nameplate")
         self.k = switching_w / (profile.nominal_freq_mhz * profile.nominal_voltage_v**2)
 
-    def fan_duty_pct(self, load: float) -> float:
-        """Fan duty the firmware holds at this DC load fraction (0..1+)."""
-        return min(100.0, max(self.profile.min_fan_pct, FAN_DUTY_AT_FULL_LOAD * load))
+    def fan_duty_pct(self, load):
+        """Fan duty the firmware holds at this DC load fraction (0..1+); scalars or arrays."""
+        return np.minimum(100.0, np.maximum(self.profile.min_fan_pct, FAN_DUTY_AT_FULL_LOAD * load))
 
     def fan_power_w(self, duty_pct: float) -> float:
         """Fan power follows the cube of speed (fan affinity law)."""
         return self.profile.fans * self.profile.fan_max_w * (duty_pct / 100.0) ** 3
 
-    def psu_efficiency(self, load: float) -> float:
+    def psu_efficiency(self, load):
         """Efficiency vs load fraction: flat near full load, falling at light load (ASSUMED shape)."""
-        x = min(max(load, 0.0), 1.0)
+        x = np.clip(load, 0.0, 1.0)
         return self.profile.psu_peak_efficiency * (1.0 - 0.12 * (1.0 - x) ** 4)
 
     def hashrate_ths(self, frequency_mhz: float) -> float:
         return self.profile.nominal_hashrate_ths * frequency_mhz / self.profile.nominal_freq_mhz
 
-    def mining_dc_w(self, frequency_mhz: float, voltage_v: float) -> tuple[float, float]:
-        """DC power while hashing and the fan duty it implies (fans depend on load: iterate)."""
-        core = self.profile.static_w + self.k * frequency_mhz * voltage_v**2
+    def mining_dc_w(self, frequency_mhz, voltage_v):
+        """DC power while hashing and the fan duty it implies (fans depend on load: iterate).
+
+        Scalars in, floats out; arrays in, arrays out (used to draw a board's power over time).
+        """
+        core = self.profile.static_w + self.k * np.asarray(frequency_mhz) * np.asarray(voltage_v) ** 2
         dc = core
         for _ in range(4):  # fan power is small; a few fixed-point steps converge
             duty = self.fan_duty_pct(dc / self.dc_nameplate_w)
             dc = core + self.fan_power_w(duty)
+        if np.ndim(dc) == 0:
+            return float(dc), float(duty)
         return dc, duty
 
-    def wall_w(self, dc_w: float) -> float:
-        if dc_w <= 0:
-            return 0.0
-        return dc_w / self.psu_efficiency(dc_w / self.dc_nameplate_w)
+    def wall_w(self, dc_w):
+        """Wall power for DC power (scalars or arrays; zero DC draws nothing)."""
+        dc = np.asarray(dc_w, dtype=np.float64)
+        wall = np.where(dc > 0, dc / self.psu_efficiency(dc / self.dc_nameplate_w), 0.0)
+        return float(wall) if wall.ndim == 0 else wall
 
     def mining_wall_w(self, frequency_mhz: float, voltage_v: float) -> float:
         return self.wall_w(self.mining_dc_w(frequency_mhz, voltage_v)[0])

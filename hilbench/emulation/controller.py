@@ -1,0 +1,322 @@
+"""The container controller: dispatch, shutdowns, under-frequency shed, comm-loss watchdog.
+
+It is a deterministic function of its inputs (register writes at plant times, the grid
+source's frequency) and, like the boards, it is advanced lazily: ``advance(t)`` replays
+every control tick and deadline up to t at its own plant time, commanding the boards at
+exactly those times.  Register semantics follow docs/controller_register_map.md.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import threading
+from dataclasses import dataclass
+
+from hilbench.emulation.board import BoardCommandError, BoardModel, BoardState
+from hilbench.emulation.grid import GridSource
+
+CONTROL_PERIOD_S = 0.1  # dispatch loop while ramping
+
+
+class Mode(enum.IntEnum):
+    OFF = 0
+    RUN = 1
+    CURTAIL = 2
+    GRACEFUL_STOP = 3
+    EMERGENCY_STOP = 4
+
+
+class State(enum.IntEnum):
+    OFF = 0
+    BOOTING = 1
+    RUNNING = 2
+    CURTAILED = 3
+    STOPPING = 4
+    TRIPPED = 5
+
+
+class TripCause(enum.IntEnum):
+    NONE = 0
+    EMERGENCY_STOP = 1
+    UNDER_FREQUENCY = 2
+    WATCHDOG = 3
+
+
+@dataclass(frozen=True)
+class ControllerParams:
+    """What a container design promises (or fails to): all plant seconds."""
+
+    aux_w: float = 800.0  # container fans, controller, network
+    default_ramp_kw_s: float = 10.0
+    contactor_open_s: float = 0.06  # emergency path: relay + contactor
+    uf_threshold_hz: float | None = None  # None: 99.5 % of nominal (59.70 Hz at 60 Hz, ERCOT UFR)
+    uf_delay_s: float = 0.1
+    uf_action: str = "trip"  # "trip" (contactor) or "curtail" (miner API, slow)
+    watchdog_s: float = 10.0  # comm-loss timeout once armed by a heartbeat; 0 disables
+    stop_stagger_s: float = 0.5  # graceful stop: boards stopped one after another
+    cycling_period_s: float = 0.0  # > 0: faulty firmware toggling a board on and off (flicker)
+
+
+class ControllerError(ValueError):
+    """A register write the controller refuses (Modbus exception 3 on the wire)."""
+
+
+class ContainerController:
+    def __init__(self, boards: list[BoardModel], grid: GridSource, params: ControllerParams, *, start: float,
+                 nominal_hz: float = 50.0, running: bool = True) -> None:
+        self.boards = boards
+        self.grid = grid
+        self.params = params
+        self.lock = threading.RLock()
+        self.rated_w = sum(b.power.ladder_entry("default").watts for b in boards)
+        self.mode = Mode.RUN if running else Mode.OFF
+        self.setpoint_w = float(self.rated_w) if running else 0.0
+        self.command_w = self.setpoint_w
+        self.ramp_w_s = params.default_ramp_kw_s * 1000
+        self.uf_threshold_hz = params.uf_threshold_hz or round(0.995 * nominal_hz, 2)
+        self.uf_delay_s = params.uf_delay_s
+        self.uf_action = params.uf_action
+        self.watchdog_s = params.watchdog_s
+        self.contactor_closed = running
+        self.trip_cause = TripCause.NONE
+        self.last_setpoint_change = start
+        self.last_state_change = start
+        self.last_heartbeat: float | None = None
+        self._t = start
+        self._uf_since: float | None = None
+        self._deadlines: list[tuple[float, str, int]] = []  # (time, action, board index)
+        self._state = self._derive_state()
+        if params.cycling_period_s > 0:
+            self._deadlines.append((start + params.cycling_period_s, "cycle", 0))
+
+    # ----- register writes (plant time ``at``) ---------------------------------------
+    def write_setpoint(self, kw: float, at: float) -> None:
+        with self.lock:
+            if not 0 <= kw * 1000 <= self.rated_w:
+                raise ControllerError(f"setpoint {kw} kW outside 0..{self.rated_w / 1000:g} kW")
+            self.advance(at)
+            self.setpoint_w = kw * 1000
+            self.last_setpoint_change = at
+
+    def write_ramp(self, kw_s: float, at: float) -> None:
+        with self.lock:
+            if not kw_s > 0:
+                raise ControllerError("ramp limit must be positive")
+            self.advance(at)
+            self.ramp_w_s = kw_s * 1000
+
+    def heartbeat(self, at: float) -> None:
+        with self.lock:
+            self.advance(at)
+            self.last_heartbeat = at
+
+    def write_uf(self, *, threshold_hz: float | None = None, delay_s: float | None = None,
+                 action: str | None = None, at: float) -> None:
+        with self.lock:
+            self.advance(at)
+            if threshold_hz is not None:
+                if not 40 <= threshold_hz <= 70:
+                    raise ControllerError(f"under-frequency threshold {threshold_hz} Hz outside 40..70 Hz")
+                self.uf_threshold_hz = threshold_hz
+            if delay_s is not None:
+                self.uf_delay_s = delay_s
+            if action is not None:
+                self.uf_action = action
+
+    def write_watchdog(self, seconds: float, at: float) -> None:
+        with self.lock:
+            self.advance(at)
+            self.watchdog_s = seconds
+
+    def write_mode(self, mode: int, at: float) -> None:
+        with self.lock:
+            try:
+                mode = Mode(mode)
+            except ValueError:
+                raise ControllerError(f"mode {mode} is not one of 0..4") from None
+            self.advance(at)
+            self._apply_mode(mode, at)
+
+    def _apply_mode(self, mode: Mode, t: float) -> None:
+        previous = self.mode
+        self.mode = mode
+        self._deadlines = [d for d in self._deadlines if d[1] == "cycle"]
+        if mode is Mode.EMERGENCY_STOP:
+            self.trip_cause = TripCause.EMERGENCY_STOP
+            self._deadlines.append((t + self.params.contactor_open_s, "open_contactor", -1))
+        elif mode is Mode.GRACEFUL_STOP:
+            for i, _ in enumerate(self.boards):
+                self._deadlines.append((t + i * self.params.stop_stagger_s, "stop_board", i))
+        elif mode is Mode.OFF:
+            self.trip_cause = TripCause.NONE
+            self._open_contactor(t)
+        elif mode is Mode.CURTAIL:
+            for board in self.boards:
+                self._try(board.sleep, at=t)
+        elif mode is Mode.RUN:
+            self.trip_cause = TripCause.NONE
+            if not self.contactor_closed or any(b.state is BoardState.OFF for b in self.boards):
+                self.contactor_closed = True
+                for board in self.boards:
+                    if board.state is BoardState.OFF:
+                        self._try(board.power_on, at=t)
+                self.command_w = 0.0 if previous is not Mode.RUN else self.command_w
+            self._dispatch(t)
+
+    # ----- time evolution ----------------------------------------------------------------
+    def _ramping(self) -> bool:
+        return self.mode is Mode.RUN and abs(self.command_w - self.setpoint_w) > 1e-6
+
+    def _next_event(self, t: float) -> tuple[float, str, int] | None:
+        candidates = list(self._deadlines)
+        if self._ramping():
+            candidates.append((self._t + CONTROL_PERIOD_S, "tick", -1))
+        if self.watchdog_s > 0 and self.last_heartbeat is not None and self.mode in (Mode.RUN,):
+            candidates.append((self.last_heartbeat + self.watchdog_s, "watchdog", -1))
+        uf = self._next_uf_check(t)
+        if uf is not None:
+            candidates.append(uf)
+        due = [c for c in candidates if c[0] <= t]
+        return min(due) if due else None
+
+    def _next_uf_check(self, t: float) -> tuple[float, str, int] | None:
+        if self.mode is not Mode.RUN or not self.contactor_closed:
+            return None
+        if self._uf_since is None:
+            for when, _, freq, _ in self.grid.change_points(self._t, t):
+                if freq < self.uf_threshold_hz:
+                    return (when, "uf_start", -1)
+            if self.grid.state_at(self._t)[1] < self.uf_threshold_hz:
+                return (self._t, "uf_start", -1)
+            return None
+        return (self._uf_since + self.uf_delay_s, "uf_trip", -1)
+
+    def advance(self, t: float) -> None:
+        """Replay control ticks and deadlines up to plant time t, then bring the boards to t."""
+        with self.lock:
+            if t < self._t:
+                return
+            while (event := self._next_event(t)) is not None:
+                when, action, index = event
+                when = max(when, self._t)
+                self._t = when
+                for board in self.boards:
+                    board.advance(when)
+                self._update_state(when)
+                self._handle(action, index, when)
+                for board in self.boards:
+                    board.advance(when)
+                self._update_state(when)
+            self._t = t
+            for board in self.boards:
+                board.advance(t)
+            self._update_state(t)
+
+    def _handle(self, action: str, index: int, t: float) -> None:
+        if action == "tick":
+            step = self.ramp_w_s * CONTROL_PERIOD_S
+            delta = self.setpoint_w - self.command_w
+            self.command_w += max(-step, min(step, delta))
+            self._dispatch(t)
+        elif action == "open_contactor":
+            self._deadlines = [d for d in self._deadlines if d[1] != "open_contactor"]
+            self._open_contactor(t)
+        elif action == "stop_board":
+            self._deadlines = [d for d in self._deadlines if not (d[1] == "stop_board" and d[2] == index)]
+            self._try(self.boards[index].shutdown, at=t)
+        elif action == "watchdog":
+            self.trip_cause = TripCause.WATCHDOG
+            self.last_heartbeat = None
+            self._apply_mode(Mode.CURTAIL, t)
+        elif action == "uf_start":
+            self._uf_since = t
+        elif action == "uf_trip":
+            still_low = self.grid.state_at(t)[1] < self.uf_threshold_hz
+            recovered = [p for p in self.grid.change_points(self._uf_since, t) if p[2] >= self.uf_threshold_hz]
+            self._uf_since = None
+            if still_low and not recovered:
+                self.trip_cause = TripCause.UNDER_FREQUENCY
+                if self.uf_action == "trip":
+                    self.mode = Mode.EMERGENCY_STOP
+                    self._open_contactor(t)
+                else:
+                    self.mode = Mode.CURTAIL
+                    for board in self.boards:
+                        self._try(board.sleep, at=t)
+        elif action == "cycle":
+            self._deadlines = [d for d in self._deadlines if d[1] != "cycle"]
+            self._deadlines.append((t + self.params.cycling_period_s, "cycle", 0))
+            board = self.boards[-1]
+            if self.mode is Mode.RUN and self.contactor_closed:
+                if board.state is BoardState.MINING:
+                    self._try(board.sleep, at=t)
+                elif board.state is BoardState.CURTAILED:
+                    self._try(board.wakeup, at=t)
+
+    def _open_contactor(self, t: float) -> None:
+        self.contactor_closed = False
+        for board in self.boards:
+            if board.state is not BoardState.OFF:
+                self._try(lambda b=board, **kw: b.shutdown(emergency=True, **kw), at=t)
+
+    @staticmethod
+    def _try(command, *, at: float) -> None:
+        try:
+            command(at=at)
+        except BoardCommandError:
+            pass  # e.g. sleeping a board that is still booting: the next tick retries
+
+    def _dispatch(self, t: float) -> None:
+        """Share the commanded power over the boards: as few as possible, at the highest profile that fits."""
+        if self.mode is not Mode.RUN or not self.contactor_closed:
+            return
+        available = [b for b in self.boards if b.state in (BoardState.MINING, BoardState.CURTAILED)]
+        if not available:
+            return
+        per_board_max = available[0].power.ladder_entry("default").watts
+        target = max(0.0, self.command_w)
+        count = min(len(available), math.ceil(target / per_board_max - 1e-9)) if target > 0 else 0
+        share = target / count if count else 0.0
+        for i, board in enumerate(available):
+            if i < count:
+                fitting = [p for p in board.power.ladder if p.watts <= share + 1e-6 and not p.name.startswith("+")]
+                profile = fitting[0] if fitting else board.power.ladder[-1]
+                if board.active_profile.name != profile.name:
+                    self._try(lambda b=board, name=profile.name, **kw: b.set_profile(name, **kw), at=t)
+                if board.state is BoardState.CURTAILED or board.pending_action == "curtail_done":
+                    self._try(board.wakeup, at=t)
+            elif board.state is BoardState.MINING and board.pending_action != "curtail_done":
+                self._try(board.sleep, at=t)
+
+    # ----- observation -------------------------------------------------------------------
+    def _derive_state(self) -> State:
+        states = [b.state for b in self.boards]
+        if self.trip_cause in (TripCause.EMERGENCY_STOP, TripCause.UNDER_FREQUENCY) and not self.contactor_closed:
+            return State.TRIPPED
+        if any(s is BoardState.SHUTTING_DOWN for s in states):
+            return State.STOPPING
+        if all(s is BoardState.OFF for s in states):
+            return State.OFF
+        if any(s is BoardState.BOOTING for s in states):
+            return State.BOOTING
+        if self.mode is Mode.CURTAIL or all(s is BoardState.CURTAILED for s in states):
+            return State.CURTAILED
+        return State.RUNNING
+
+    def _update_state(self, t: float) -> None:
+        state = self._derive_state()
+        if state is not self._state:
+            changes = [e.plant_time for b in self.boards for e in b.events if self._state_t_prev < e.plant_time <= t]
+            self.last_state_change = max(changes) if changes else t
+            self._state = state
+        self._state_t_prev = t
+
+    _state_t_prev = -math.inf
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    def boards_online(self) -> int:
+        return sum(b.state is BoardState.MINING for b in self.boards)

@@ -1,0 +1,165 @@
+"""The coupled plant: grid source behind an impedance, the container (controller + boards), an
+electronic load, all on one plant clock; the point of common coupling (PCC) seen by the analyser
+and the meter.
+
+Every instrument emulator calls ``advance()`` before it reads or writes, so the controller
+commands its boards at exact plant times whatever order the instruments are polled in.
+Waveforms for any plant-time window at any sample rate come from ``pcc_waveforms``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from hilbench.emulation.board import BoardModel
+from hilbench.emulation.clock import Clock
+from hilbench.emulation.controller import ContainerController, ControllerParams
+from hilbench.emulation.grid import GridSource
+from hilbench.emulation.psu_harmonics import DISPLACEMENT_POWER_FACTOR, PHASES, spectrum
+
+PHASE_SHIFT = (0.0, -2 * np.pi / 3, 2 * np.pi / 3)
+
+
+@dataclass(frozen=True)
+class PlantParams:
+    voltage_v: float = 230.0  # phase-to-neutral r.m.s.
+    frequency_hz: float = 50.0
+    r_ohm: float = 0.04  # source impedance per phase
+    x_ohm: float = 0.03
+    psu_kind: str = "active_pfc"
+
+
+class ElectronicLoad:
+    """A resistive three-phase load with a power setpoint; energy integrated over plant time."""
+
+    def __init__(self, start: float) -> None:
+        self.on = False
+        self.power_w = 0.0
+        self._points: list[tuple[float, float]] = [(start, 0.0)]
+
+    def set(self, *, at: float, on: bool | None = None, power_w: float | None = None) -> None:
+        if on is not None:
+            self.on = on
+        if power_w is not None:
+            self.power_w = power_w
+        self._points = [p for p in self._points if p[0] < at] + [(at, self.power_w if self.on else 0.0)]
+
+    def power_at(self, times: np.ndarray) -> np.ndarray:
+        starts = np.array([p[0] for p in self._points])
+        values = np.array([p[1] for p in self._points])
+        return values[np.clip(np.searchsorted(starts, times, side="right") - 1, 0, len(values) - 1)]
+
+    def energy_j(self, t: float) -> float:
+        total = 0.0
+        for (t0, p), nxt in zip(self._points, [*self._points[1:], (t, 0.0)], strict=True):
+            total += p * max(0.0, min(nxt[0], t) - t0)
+        return total
+
+
+class Plant:
+    def __init__(self, clock: Clock, boards: list[BoardModel], params: PlantParams,
+                 controller_params: ControllerParams) -> None:
+        self.clock = clock
+        self.params = params
+        self.lock = threading.RLock()
+        start = clock.now()
+        self.grid = GridSource(params.voltage_v, params.frequency_hz)
+        self.boards = boards
+        self.controller = ContainerController(boards, self.grid, controller_params, start=start,
+                                              nominal_hz=params.frequency_hz)
+        self.load = ElectronicLoad(start)
+        self.phase_of_board = [i % 3 for i in range(len(boards))]
+        self.integration_start: float | None = None
+        self.start = start
+
+    # ----- time -------------------------------------------------------------------------
+    def advance(self, t: float | None = None) -> float:
+        with self.lock:
+            t = self.clock.now() if t is None else t
+            self.controller.advance(t)
+            return t
+
+    # ----- PCC quantities -----------------------------------------------------------------
+    def phase_power_w(self, times: np.ndarray) -> np.ndarray:
+        """(3, n) active power per phase at the PCC: boards on their phase, auxiliaries and load shared."""
+        times = np.asarray(times, dtype=np.float64)
+        power = np.zeros((3, times.size))
+        for board, phase in zip(self.boards, self.phase_of_board, strict=True):
+            power[phase] += board.wall_power_at(times)
+        energised = (self.grid.arrays(times)[0] > 0).astype(float)  # auxiliaries run whenever the grid is up
+        power += (self.controller.params.aux_w / 3) * energised
+        power += self.load.power_at(times) / 3
+        return power
+
+    def _load_fraction(self, per_phase_w: np.ndarray) -> float:
+        rated = max(self.controller.rated_w / 3, 1.0)
+        return float(np.clip(np.mean(per_phase_w) / rated, 0.0, 1.0))
+
+    def pcc_waveforms(self, t0: float, t1: float, fs: float) -> tuple[np.ndarray, np.ndarray]:
+        """(voltage, current), each (3, n) instantaneous values at the PCC over [t0, t1)."""
+        with self.lock:
+            self.advance(max(t1, self.clock.now()) if t1 > self.clock.now() else None)
+            times = t0 + np.arange(int(round((t1 - t0) * fs))) / fs
+            v_src, _, theta = self.grid.arrays(times)
+            # envelopes on a coarser grid (power changes slowly compared with the line frequency)
+            coarse = np.arange(t0, t1 + 0.01, 0.005)
+            p_coarse = self.phase_power_w(coarse)
+            p = np.vstack([np.interp(times, coarse, row) for row in p_coarse])
+            kind = self.params.psu_kind
+            pf = DISPLACEMENT_POWER_FACTOR[kind]
+            phi = np.arccos(pf)
+            ratios = spectrum(kind, self._load_fraction(p_coarse))
+            r, x = self.params.r_ohm, self.params.x_ohm
+            voltage = np.empty((3, times.size))
+            current = np.empty((3, times.size))
+            for k in range(3):
+                angle = theta + PHASE_SHIFT[k]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    i1 = np.where(v_src > 0, p[k] / (np.maximum(v_src, 1e-9) * pf), 0.0)
+                v1 = v_src - i1 * (r * pf + x * np.sin(phi))
+                i_wave = np.sqrt(2) * i1 * np.sin(angle - phi)
+                v_wave = np.sqrt(2) * v1 * np.sin(angle)
+                for h, ratio in ratios.items():
+                    ih = i1 * ratio
+                    i_wave += np.sqrt(2) * ih * np.sin(h * angle + PHASES[h])
+                    zh = np.hypot(r, h * x)
+                    v_wave -= np.sqrt(2) * ih * zh * np.sin(h * angle + PHASES[h] + np.arctan2(h * x, r))
+                voltage[k], current[k] = v_wave, i_wave
+            return voltage, current
+
+    def numeric(self, t: float) -> dict:
+        """Per-phase and total electrical quantities at plant time t (what an analyser element shows)."""
+        with self.lock:
+            self.advance(t)
+            v_src, freq, _ = self.grid.arrays(np.array([t]))
+            p = self.phase_power_w(np.array([t]))[:, 0]
+            kind = self.params.psu_kind
+            pf = DISPLACEMENT_POWER_FACTOR[kind]
+            ratios = spectrum(kind, self._load_fraction(p))
+            thd = float(np.sqrt(sum(r**2 for r in ratios.values())))
+            v = float(v_src[0])
+            i1 = p / (v * pf) if v > 0 else np.zeros(3)
+            v_pcc = v - i1 * (self.params.r_ohm * pf + self.params.x_ohm * np.sin(np.arccos(pf)))
+            irms = i1 * np.sqrt(1 + thd**2)
+            s = v_pcc * irms
+            return {
+                "time": t,
+                "urms": v_pcc,
+                "irms": irms,
+                "p": p,
+                "s": s,
+                "q": np.sqrt(np.maximum(s**2 - p**2, 0.0)),
+                "lambda": np.divide(p, s, out=np.zeros(3), where=s > 0),
+                "frequency": float(freq[0]),
+                "p_total": float(p.sum()),
+            }
+
+    def energy_j(self, t: float) -> float:
+        """Energy drawn at the PCC since the plant started (boards exactly, auxiliaries, load)."""
+        with self.lock:
+            self.advance(t)
+            boards = sum(b.energy_j for b in self.boards)
+            return boards + self.controller.params.aux_w * (t - self.start) + self.load.energy_j(t)
