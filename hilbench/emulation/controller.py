@@ -137,6 +137,7 @@ class ContainerController:
                 raise ControllerError(f"mode {mode} is not one of 0..4") from None
             self.advance(at)
             self._apply_mode(mode, at)
+            self._update_state(at)
 
     def _apply_mode(self, mode: Mode, t: float) -> None:
         previous = self.mode
@@ -307,7 +308,7 @@ class ContainerController:
     def _update_state(self, t: float) -> None:
         state = self._derive_state()
         if state is not self._state:
-            changes = [e.plant_time for b in self.boards for e in b.events if self._state_t_prev < e.plant_time <= t]
+            changes = [e.plant_time for b in self.boards for e in b.events if self._state_t_prev <= e.plant_time <= t]
             self.last_state_change = max(changes) if changes else t
             self._state = state
         self._state_t_prev = t
