@@ -1,12 +1,16 @@
 """Bench files (``instruments/*.yaml``): which instruments play which role, on which address.
 
-This issue only needs the ``boards`` role's emulated section; the full role/driver/limits/
-calibration schema comes with the instruments issue.  Errors name the file, line and field.
+A bench file is data only (labgrid's resources): per role a driver name (an entry point of
+the ``hilbench.drivers`` group), an address, limits that setpoints are checked against
+before anything is sent, and a calibration record.  An emulated bench (``emulated: true``)
+also describes the plant behind the emulators, and its addresses are filled in when the
+emulators start.  Errors name the file, line and field.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
+import datetime as dt
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import yaml
@@ -92,3 +96,113 @@ def emulated_site_config(bench: dict, *, boards: int | None = None) -> SiteConfi
         except SiteConfigError as exc:
             raise BenchFileError(f"{path}{_line(lines, 'name')}: {where}: {exc}") from None
     return SiteConfig(tuple(groups))
+
+
+KNOWN_ROLES = ("grid", "analyser", "load", "controller", "meter", "boards", "hashboard")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    serial: str = ""
+    certificate: str = ""
+    due: dt.date | None = None
+
+    def status(self, today: dt.date | None = None) -> str:
+        if self.due is None:
+            return "no calibration record"
+        today = today or dt.date.today()
+        return "valid" if self.due >= today else f"OVERDUE since {self.due.isoformat()}"
+
+    def valid(self, today: dt.date | None = None) -> bool:
+        return self.due is not None and self.due >= (today or dt.date.today())
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """One role of a bench: data only; drivers are built from it."""
+
+    role: str
+    driver: str
+    address: str = "auto"
+    limits: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+    calibration: Calibration | None = None
+    where: str = ""  # file:line, for error messages
+
+    def with_address(self, address: str) -> RoleSpec:
+        return replace(self, address=address)
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    path: str
+    emulated: bool
+    roles: dict[str, RoleSpec]
+    plant: dict
+    raw: dict
+
+    def role(self, name: str) -> RoleSpec:
+        try:
+            return self.roles[name]
+        except KeyError:
+            raise BenchFileError(f"{self.path}: the bench has no {name!r} role; roles: {', '.join(self.roles)}") \
+                from None
+
+
+def _clean(value):
+    """Drop the line bookkeeping from a parsed mapping (recursively)."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if k not in ("__lines__", "__path__")}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def parse_bench(data: dict) -> Bench:
+    path = data.get("__path__", "<bench>")
+    lines = data.get("__lines__", {})
+    roles_raw = data.get("roles")
+    if not isinstance(roles_raw, dict) or not roles_raw:
+        raise BenchFileError(f"{path}{_line(lines, 'roles')}: 'roles' must be a mapping of role -> instrument")
+    emulated = bool(data.get("emulated", False))
+    role_lines = roles_raw.get("__lines__", {})
+    roles = {}
+    for name, spec in roles_raw.items():
+        if name == "__lines__":
+            continue
+        where = f"{path}{_line(role_lines, name)}"
+        if not isinstance(spec, dict):
+            raise BenchFileError(f"{where}: roles.{name} must be a mapping with at least 'driver'")
+        if not isinstance(spec.get("driver"), str):
+            raise BenchFileError(f"{where}: roles.{name}.driver is missing (the instrument model's driver name)")
+        address = spec.get("address", "auto")
+        if not emulated and (address == "auto" or not isinstance(address, str)) and name not in ("boards",):
+            raise BenchFileError(f"{where}: roles.{name}.address is required on a real bench")
+        calibration = None
+        cal = spec.get("calibration")
+        if cal is not None:
+            if not isinstance(cal, dict):
+                raise BenchFileError(f"{where}: roles.{name}.calibration must be a mapping")
+            due = cal.get("due")
+            if isinstance(due, str):
+                try:
+                    due = dt.date.fromisoformat(due)
+                except ValueError:
+                    raise BenchFileError(f"{where}: roles.{name}.calibration.due {due!r} is not YYYY-MM-DD") from None
+            if due is not None and not isinstance(due, dt.date):
+                raise BenchFileError(f"{where}: roles.{name}.calibration.due must be a date (YYYY-MM-DD)")
+            calibration = Calibration(str(cal.get("serial", "")), str(cal.get("certificate", "")), due)
+        for key in ("limits", "settings"):
+            if key in spec and not isinstance(spec[key], dict):
+                raise BenchFileError(f"{where}: roles.{name}.{key} must be a mapping")
+        roles[name] = RoleSpec(name, spec["driver"], str(address), _clean(spec.get("limits", {})),
+                               _clean(spec.get("settings", {})), calibration, where)
+    plant = data.get("plant", {})
+    if emulated and not isinstance(plant, dict):
+        raise BenchFileError(f"{path}{_line(lines, 'plant')}: 'plant' must be a mapping")
+    return Bench(str(data.get("bench", Path(path).stem)), path, emulated, roles, _clean(plant or {}), data)
+
+
+def read_bench(path: str | Path) -> Bench:
+    return parse_bench(load_bench(path))

@@ -1,0 +1,102 @@
+"""Miner boards through pyasic, so every firmware pyasic supports works (LuxOS, Braiins, ...).
+
+The bench address is a list or range of IP addresses (``10.0.0.11-10.0.0.40`` or comma
+separated).  pyasic is asynchronous; this driver gives the checks a synchronous face and
+queries all boards concurrently.  pyasic is the ``test`` extra's dependency on a dev box and
+must be installed on a bench that uses this driver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from dataclasses import dataclass
+
+from hilbench.bench import RoleSpec
+from hilbench.transports.errors import InstrumentConnectionError
+
+
+def expand_addresses(address: str) -> list[str]:
+    """'a-b' (IPv4 range) or 'a,b,c' into a list of addresses."""
+    out: list[str] = []
+    for part in (p.strip() for p in address.split(",") if p.strip()):
+        if "-" in part:
+            first, last = (ipaddress.IPv4Address(x.strip()) for x in part.split("-", 1))
+            if last < first:
+                raise ValueError(f"address range {part!r} runs backwards")
+            out.extend(str(first + i) for i in range(int(last) - int(first) + 1))
+        else:
+            out.append(str(ipaddress.ip_address(part)))
+    return out
+
+
+@dataclass(frozen=True)
+class BoardReading:
+    address: str
+    model: str
+    firmware: str
+    hashrate_ths: float
+    wattage: int
+    wattage_limit: int | None
+    uptime_s: int | None
+
+
+class PyasicBoards:
+    def __init__(self, addresses: list[str], *, name: str = "boards") -> None:
+        self.addresses, self.name = addresses, name
+        self._miners = None
+
+    @classmethod
+    def from_spec(cls, spec: RoleSpec) -> PyasicBoards:
+        return cls(expand_addresses(spec.address), name=spec.role)
+
+    @staticmethod
+    def _run(coro):
+        return asyncio.run(coro)
+
+    async def _discover(self):
+        import pyasic
+
+        miners = await asyncio.gather(*(pyasic.get_miner(a) for a in self.addresses))
+        missing = [a for a, m in zip(self.addresses, miners, strict=True) if m is None]
+        if missing:
+            raise InstrumentConnectionError(self.name, ",".join(missing[:5]), "detect",
+                                            f"{len(missing)} board(s) not found by pyasic")
+        return miners
+
+    def _all(self, method: str, *args):
+        async def go():
+            miners = await self._discover()
+            return await asyncio.gather(*(getattr(m, method)(*args) for m in miners))
+
+        return self._run(go())
+
+    def read(self) -> list[BoardReading]:
+        async def go():
+            miners = await self._discover()
+            data = await asyncio.gather(*(m.get_data() for m in miners))
+            return [BoardReading(a, str(m.model), str(d.fw_ver), float(d.hashrate or 0), int(d.wattage or 0),
+                                 d.wattage_limit, d.uptime)
+                    for a, m, d in zip(self.addresses, miners, data, strict=True)]
+
+        return self._run(go())
+
+    def identify(self) -> str:
+        readings = self.read()
+        models = sorted({f"{r.model} ({r.firmware})" for r in readings})
+        return f"{len(readings)} boards: {', '.join(models)}"
+
+    def curtail(self) -> list[bool]:
+        return list(self._all("stop_mining"))
+
+    def resume(self) -> list[bool]:
+        return list(self._all("resume_mining"))
+
+    def set_power_limit(self, watts: int) -> list[bool]:
+        return list(self._all("set_power_limit", int(watts)))
+
+    def safe_state(self) -> None:
+        self.curtail()
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,155 @@
+"""Modbus TCP emulators on pymodbus's server: the container controller (map-driven) and an
+Eastron SDM630 energy meter.  Reads are filled from the plant at the moment of the request;
+writes go to the controller, which refuses out-of-range values with exception 3.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from pymodbus.constants import ExcCodes
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from hilbench.emulation.controller import ControllerError
+from hilbench.emulation.plant import Plant
+from hilbench.protocols.register_map import RegisterMap, RegisterMapError
+
+READ_HOLDING, READ_INPUT = 3, 4
+MAP_SIZE = 32
+
+
+def _blocks(size: int) -> tuple:
+    zero = [SimData(0, count=1, values=False, datatype=DataType.BITS)]
+    regs = [SimData(0, count=size, values=0, datatype=DataType.REGISTERS)]
+    return zero, list(zero), regs, [SimData(0, count=size, values=0, datatype=DataType.REGISTERS)]
+
+
+class ModbusDeviceServer:
+    """One pymodbus TCP server for one emulated device."""
+
+    def __init__(self, device: SimDevice, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._server = ModbusTcpServer(device, address=(host, port))
+
+    async def start(self) -> None:
+        await self._server.serve_forever(background=True)
+
+    async def stop(self) -> None:
+        await self._server.shutdown()
+
+
+class ControllerDevice:
+    """The container controller behind the register map."""
+
+    def __init__(self, plant: Plant, register_map: RegisterMap | None = None) -> None:
+        self.plant = plant
+        self.map = register_map or RegisterMap.load()
+        self.holding_cache: dict[int, int] = {}
+
+    def sim_device(self) -> SimDevice:
+        return SimDevice(self.map.unit, simdata=_blocks(MAP_SIZE), action=self.action)
+
+    def _input_values(self) -> dict[str, object]:
+        t = self.plant.advance()
+        c = self.plant.controller
+        numbers = self.plant.numeric(t)
+        return {
+            "state": int(c.state), "active_power_kw": numbers["p_total"] / 1000, "boards_online": c.boards_online(),
+            "last_setpoint_change_ms": max(0, round(c.last_setpoint_change * 1000)),
+            "last_state_change_ms": max(0, round(c.last_state_change * 1000)),
+            "grid_frequency_hz": numbers["frequency"], "plant_time_ms": round(t * 1000),
+            "trip_cause": int(c.trip_cause), "rated_power_kw": c.rated_w / 1000, "boards_total": len(c.boards),
+        }
+
+    def _holding_values(self) -> dict[str, object]:
+        c = self.plant.controller
+        return {"setpoint_kw": c.setpoint_w / 1000, "mode": int(c.mode), "ramp_kw_s": c.ramp_w_s / 1000,
+                "heartbeat": 0, "uf_threshold_hz": c.uf_threshold_hz, "uf_delay_ms": round(c.uf_delay_s * 1000),
+                "watchdog_s": round(c.watchdog_s), "uf_action": 0 if c.uf_action == "trip" else 1}
+
+    def _fill(self, registers: list[int], start: int, table: str) -> None:
+        values = self._input_values() if table == "input" else self._holding_values()
+        for name, value in values.items():
+            f = self.map.fields.get(name)
+            if f is None or f.table != table:
+                continue
+            raw = f.encode(value if not f.enum else int(value))
+            registers[f.address - start : f.address - start + len(raw)] = raw
+
+    async def action(self, function_code, start_address, address, count, registers, set_values):
+        try:
+            if function_code == READ_INPUT:
+                self._fill(registers, start_address, "input")
+            elif function_code == READ_HOLDING:
+                self._fill(registers, start_address, "holding")
+            elif set_values is not None:
+                self._write(address, list(set_values))
+        except (ControllerError, RegisterMapError):
+            return ExcCodes.ILLEGAL_VALUE
+        except KeyError:
+            return ExcCodes.ILLEGAL_ADDRESS
+        return None
+
+    def _write(self, address: int, values: list[int]) -> None:
+        at = self.plant.advance()
+        c = self.plant.controller
+        by_address = {f.address: f for f in self.map.fields.values() if f.table == "holding"}
+        for offset, raw in enumerate(values):
+            f = by_address.get(address + offset)
+            if f is None:
+                raise KeyError(address + offset)
+            value = f.decode([raw])
+            if f.name == "setpoint_kw":
+                c.write_setpoint(value, at)
+            elif f.name == "mode":
+                c.write_mode(raw, at)
+            elif f.name == "ramp_kw_s":
+                c.write_ramp(value, at)
+            elif f.name == "heartbeat":
+                c.heartbeat(at)
+            elif f.name == "uf_threshold_hz":
+                c.write_uf(threshold_hz=value, at=at)
+            elif f.name == "uf_delay_ms":
+                c.write_uf(delay_s=raw / 1000, at=at)
+            elif f.name == "watchdog_s":
+                c.write_watchdog(float(raw), at)
+            elif f.name == "uf_action":
+                if raw not in (0, 1):
+                    raise ControllerError(f"uf_action {raw}")
+                c.write_uf(action="trip" if raw == 0 else "curtail", at=at)
+
+
+#: Eastron SDM630 Modbus input registers (float32, high word first), from the SDM630 Modbus protocol
+#: sheet: 30001 phase 1 voltage ... ; offsets below are register addresses (30001 -> 0).
+SDM630_REGISTERS = {
+    "v1": 0x00, "v2": 0x02, "v3": 0x04, "i1": 0x06, "i2": 0x08, "i3": 0x0A,
+    "p1": 0x0C, "p2": 0x0E, "p3": 0x10, "p_total": 0x34, "frequency": 0x46, "import_kwh": 0x48,
+}
+
+
+class SDM630Device:
+    """Energy meter at the PCC."""
+
+    def __init__(self, plant: Plant, unit: int = 1) -> None:
+        self.plant, self.unit = plant, unit
+
+    def sim_device(self) -> SimDevice:
+        return SimDevice(self.unit, simdata=_blocks(0x50), action=self.action)
+
+    async def action(self, function_code, start_address, address, count, registers, set_values):
+        if set_values is not None:
+            return ExcCodes.ILLEGAL_FUNCTION  # the meter's measurement registers are read-only
+        if function_code != READ_INPUT:
+            return None
+        t = self.plant.advance()
+        n = self.plant.numeric(t)
+        values = {"v1": n["urms"][0], "v2": n["urms"][1], "v3": n["urms"][2], "i1": n["irms"][0],
+                  "i2": n["irms"][1], "i3": n["irms"][2], "p1": n["p"][0], "p2": n["p"][1], "p3": n["p"][2],
+                  "p_total": n["p_total"], "frequency": n["frequency"],
+                  "import_kwh": self.plant.energy_j(t) / 3.6e6}
+        for name, offset in SDM630_REGISTERS.items():
+            hi, lo = struct.unpack(">HH", struct.pack(">f", float(values[name])))
+            registers[offset - start_address] = hi
+            registers[offset - start_address + 1] = lo
+        return None

@@ -1,0 +1,251 @@
+"""Yokogawa WT5000 power analyser emulator (SCPI over a TCP socket), measuring the plant's PCC.
+
+Command set after the WT5000 communication interface manual (IM WT5000-17EN), groups
+COMMunicate, RATE, NUMeric, INTEGrate, HOLD, WAVeform, STATus; elements 1-3 are the
+phases, SIGMA their sum.  Numeric data refresh on the update grid (``:RATE``) of plant
+time; ``ITIMe`` (integration time) is the instrument's own time stamp.  Waveforms: the
+window of 10 x ``:DISPlay:WAVE:TDIV`` ending at the latest update (frozen by ``:HOLD ON``),
+sampled at the bench file's ``capture_rate_hz``; ``:WAVeform:SEND?`` returns a definite-
+length block of float32.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import numpy as np
+
+from hilbench.emulation.plant import Plant
+from hilbench.emulation.scpi_server import ScpiInstrument
+from hilbench.protocols.scpi import (
+    DATA_OUT_OF_RANGE,
+    ILLEGAL_PARAMETER_VALUE,
+    MISSING_PARAMETER,
+    SETTINGS_CONFLICT,
+    ScpiCommandError,
+    definite_block,
+    parse_bool,
+    parse_number,
+)
+
+FUNCTIONS = ("URMS", "IRMS", "P", "S", "Q", "LAMBDA", "FU", "WP", "ITIME")
+FUNCTION_ALIASES = {"URMS": "URMS", "IRMS": "IRMS", "P": "P", "S": "S", "Q": "Q", "LAMB": "LAMBDA",
+                    "LAMBDA": "LAMBDA", "FU": "FU", "UFREQ": "FU", "WP": "WP", "ITIM": "ITIME", "ITIME": "ITIME"}
+RATES_S = (0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
+MAX_POINTS = 20_000_000
+
+
+class WT5000(ScpiInstrument):
+    error_queries = (":STATus:ERRor?", ":SYSTem:ERRor[:NEXT]?")
+
+    def __init__(self, plant: Plant, *, serial: str = "91N000001", capture_rate_hz: float = 10_000.0) -> None:
+        super().__init__()
+        self.identity = f"YOKOGAWA,WT5000,{serial},F1.04"
+        self.plant = plant
+        self.capture_rate_hz = capture_rate_hz
+        self.reset()
+        self.add(":COMMunicate:HEADer", lambda a, g: setattr(self, "header", parse_bool(a[0])))
+        self.add(":COMMunicate:HEADer?", lambda a, g: str(int(self.header)))
+        self.add(":COMMunicate:VERBose", lambda a, g: None)
+        self.add(":COMMunicate:REMote", lambda a, g: None)
+        self.add(":RATE", self._set_rate)
+        self.add(":RATE?", lambda a, g: f"{self.rate_s:.3E}")
+        self.add(":NUMeric:FORMat", self._set_format)
+        self.add(":NUMeric:FORMat?", lambda a, g: self.numeric_format)
+        self.add(":NUMeric[:NORMal]:NUMber", self._set_number)
+        self.add(":NUMeric[:NORMal]:NUMber?", lambda a, g: str(self.number))
+        self.add(":NUMeric[:NORMal]:ITEM<x>", self._set_item)
+        self.add(":NUMeric[:NORMal]:ITEM<x>?", self._get_item)
+        self.add(":NUMeric[:NORMal]:VALue?", self._values)
+        self.add(":INTEGrate:STARt", lambda a, g: self._integrate("start"))
+        self.add(":INTEGrate:STOP", lambda a, g: self._integrate("stop"))
+        self.add(":INTEGrate:RESet", lambda a, g: self._integrate("reset"))
+        self.add(":INTEGrate:STATe?", lambda a, g: self.integ_state)
+        self.add(":HOLD", self._hold)
+        self.add(":HOLD?", lambda a, g: str(int(self.hold_time is not None)))
+        self.add(":DISPlay:WAVE:TDIV", self._set_tdiv)
+        self.add(":DISPlay:WAVE:TDIV?", lambda a, g: f"{self.tdiv_s:.3E}")
+        self.add(":WAVeform:TRACe", self._set_trace)
+        self.add(":WAVeform:TRACe?", lambda a, g: self.trace)
+        self.add(":WAVeform:FORMat", lambda a, g: self._choice("wave_format", a, ("ASCII", "FLOAT", "ASC", "FLO")))
+        self.add(":WAVeform:BYTeorder", lambda a, g: self._choice("byte_order", a, ("LSBFIRST", "MSBFIRST", "LSBF",
+                                                                                     "MSBF")))
+        self.add(":WAVeform:STARt", lambda a, g: setattr(self, "wave_start", int(parse_number(a[0]))))
+        self.add(":WAVeform:STARt?", lambda a, g: str(self.wave_start))
+        self.add(":WAVeform:END", lambda a, g: setattr(self, "wave_end", int(parse_number(a[0]))))
+        self.add(":WAVeform:END?", lambda a, g: str(self.wave_end))
+        self.add(":WAVeform:LENGth?", lambda a, g: str(self._points()))
+        self.add(":WAVeform:SRATe?", lambda a, g: f"{self.capture_rate_hz:.6E}")
+        self.add(":WAVeform:SEND?", self._send)
+
+    def reset(self) -> None:
+        self.header = True
+        self.rate_s = 0.2
+        self.numeric_format = "ASCII"
+        self.number = 15
+        self.items: dict[int, tuple[str, str]] = {i: ("URMS", "1") for i in range(1, 256)}
+        self.integ_state = "RESET"
+        self.integ_start: float | None = None
+        self.integ_stop: float | None = None
+        self.integ_energy0 = 0.0
+        self.hold_time: float | None = None
+        self.tdiv_s = 0.02
+        self.trace = "U1"
+        self.wave_format = "FLOAT"
+        self.byte_order = "LSBFIRST"
+        self.wave_start = 0
+        self.wave_end = 0
+        self._captured: tuple[float, np.ndarray, np.ndarray] | None = None
+
+    # ----- settings ----------------------------------------------------------------------
+    def _choice(self, attr: str, args: list[str], allowed: tuple[str, ...]) -> None:
+        if not args:
+            raise ScpiCommandError(MISSING_PARAMETER)
+        value = args[0].upper()
+        if value not in allowed:
+            raise ScpiCommandError(ILLEGAL_PARAMETER_VALUE, args[0])
+        full = {"ASC": "ASCII", "FLO": "FLOAT", "LSBF": "LSBFIRST", "MSBF": "MSBFIRST"}.get(value, value)
+        setattr(self, attr, full)
+
+    def _set_rate(self, args, groups) -> None:
+        value = parse_number(args[0])
+        if not any(math.isclose(value, r) for r in RATES_S):
+            raise ScpiCommandError(ILLEGAL_PARAMETER_VALUE, f"update rate {args[0]}; allowed {RATES_S}")
+        self.rate_s = value
+
+    def _set_format(self, args, groups) -> None:
+        self._choice("numeric_format", args, ("ASCII", "FLOAT", "ASC", "FLO"))
+
+    def _set_number(self, args, groups) -> None:
+        n = int(parse_number(args[0]))
+        if not 1 <= n <= 255:
+            raise ScpiCommandError(DATA_OUT_OF_RANGE, f"NUMber {n}")
+        self.number = n
+
+    def _set_item(self, args, groups) -> None:
+        index = int(groups[0] or 1)
+        if not 1 <= index <= 255:
+            raise ScpiCommandError(DATA_OUT_OF_RANGE, f"ITEM{index}")
+        if not args:
+            raise ScpiCommandError(MISSING_PARAMETER)
+        function = FUNCTION_ALIASES.get(args[0].upper())
+        if function is None:
+            raise ScpiCommandError(ILLEGAL_PARAMETER_VALUE, f"function {args[0]}")
+        element = (args[1] if len(args) > 1 else "1").upper()
+        if element not in ("1", "2", "3", "SIGMA", "SIGMA"[:4]):
+            raise ScpiCommandError(ILLEGAL_PARAMETER_VALUE, f"element {element}")
+        self.items[index] = (function, "SIGMA" if element.startswith("SIGM") else element)
+
+    def _get_item(self, args, groups) -> str:
+        function, element = self.items[int(groups[0] or 1)]
+        return f"{function},{element}"
+
+    def _set_tdiv(self, args, groups) -> None:
+        value = parse_number(args[0])
+        if not 1e-5 <= value <= 120.0:
+            raise ScpiCommandError(DATA_OUT_OF_RANGE, f"TDIV {args[0]}")
+        self.tdiv_s = value
+        self._captured = None
+
+    def _set_trace(self, args, groups) -> None:
+        value = args[0].upper()
+        if value not in {f"{q}{k}" for q in "UI" for k in "123"}:
+            raise ScpiCommandError(ILLEGAL_PARAMETER_VALUE, f"trace {args[0]}")
+        self.trace = value
+
+    # ----- time ----------------------------------------------------------------------------
+    def _update_time(self) -> float:
+        """Plant time of the latest data update (held data stays at the hold instant)."""
+        if self.hold_time is not None:
+            return self.hold_time
+        now = self.plant.clock.now()
+        return math.floor(now / self.rate_s) * self.rate_s
+
+    def _integrate(self, action: str) -> None:
+        t = self._update_time()
+        if action == "start":
+            if self.integ_state == "START":
+                raise ScpiCommandError(SETTINGS_CONFLICT, "integration already running")
+            if self.integ_start is None:
+                self.integ_start, self.integ_energy0 = t, self.plant.energy_j(t)
+            self.integ_stop = None
+            self.integ_state = "START"
+        elif action == "stop":
+            self.integ_stop = t
+            self.integ_state = "STOP"
+        else:
+            self.integ_start = self.integ_stop = None
+            self.integ_state = "RESET"
+
+    def _hold(self, args, groups) -> None:
+        if parse_bool(args[0]):
+            if self.hold_time is None:
+                self.hold_time = self._update_time()
+                self._captured = None
+        else:
+            self.hold_time = None
+            self._captured = None
+
+    # ----- numeric data ------------------------------------------------------------------
+    def _values(self, args, groups) -> str | bytes:
+        t = self._update_time()
+        numbers = self.plant.numeric(t)
+        end = self.integ_stop if self.integ_stop is not None else t
+        itime = max(0.0, end - self.integ_start) if self.integ_start is not None else 0.0
+        energy_wh = (self.plant.energy_j(end) - self.integ_energy0) / 3600 if self.integ_start is not None else 0.0
+        values = []
+        for i in range(1, self.number + 1):
+            function, element = self.items[i]
+            values.append(self._value(numbers, function, element, itime, energy_wh))
+        if self.numeric_format == "FLOAT":
+            return definite_block(struct.pack(f">{len(values)}f", *values))
+        return ",".join(f"{v:.6E}" for v in values)
+
+    @staticmethod
+    def _value(numbers: dict, function: str, element: str, itime: float, energy_wh: float) -> float:
+        if function == "ITIME":
+            return itime
+        if function == "FU":
+            return numbers["frequency"]
+        if function == "WP":
+            return energy_wh if element == "SIGMA" else energy_wh / 3
+        key = {"URMS": "urms", "IRMS": "irms", "P": "p", "S": "s", "Q": "q", "LAMBDA": "lambda"}[function]
+        per_phase = numbers[key]
+        if element == "SIGMA":
+            if function in ("URMS", "IRMS"):
+                return float(np.mean(per_phase))
+            if function == "LAMBDA":
+                s = float(np.sum(numbers["s"]))
+                return float(np.sum(numbers["p"])) / s if s else 0.0
+            return float(np.sum(per_phase))
+        return float(per_phase[int(element) - 1])
+
+    # ----- waveforms ---------------------------------------------------------------------
+    def _capture(self) -> tuple[float, np.ndarray, np.ndarray]:
+        if self._captured is None:
+            end = self._update_time()
+            length = self._points()
+            start = end - length / self.capture_rate_hz
+            voltage, current = self.plant.pcc_waveforms(start, end, self.capture_rate_hz)
+            self._captured = (start, voltage, current)
+        return self._captured
+
+    def _points(self) -> int:
+        points = int(round(10 * self.tdiv_s * self.capture_rate_hz))
+        if points > MAX_POINTS:
+            raise ScpiCommandError(DATA_OUT_OF_RANGE, f"record of {points} points exceeds {MAX_POINTS}")
+        return points
+
+    def _send(self, args, groups) -> bytes | str:
+        _, voltage, current = self._capture()
+        channel = int(self.trace[1]) - 1
+        data = (voltage if self.trace[0] == "U" else current)[channel]
+        end = self.wave_end if self.wave_end > 0 else len(data) - 1
+        if not 0 <= self.wave_start <= end < len(data):
+            raise ScpiCommandError(DATA_OUT_OF_RANGE, f"points {self.wave_start}..{end} of {len(data)}")
+        segment = data[self.wave_start : end + 1]
+        if self.wave_format == "ASCII":
+            return ",".join(f"{v:.6E}" for v in segment)
+        dtype = "<f4" if self.byte_order == "LSBFIRST" else ">f4"
+        return definite_block(segment.astype(dtype).tobytes())
