@@ -61,34 +61,44 @@ def load_bench(path: str | Path) -> dict:
 
 
 def emulated_site_config(bench: dict, *, boards: int | None = None) -> SiteConfig:
-    """The emulated boards a bench file describes; ``boards`` overrides the first group's count."""
+    """The emulated boards of every role with ``emulated.groups``; ``boards`` overrides the first group's count."""
     path = bench.get("__path__", "<bench>")
     roles = bench.get("roles")
     if not isinstance(roles, dict) or not isinstance(roles.get("boards"), dict):
         raise BenchFileError(f"{path}{_line(bench.get('__lines__', {}), 'roles')}: missing 'roles.boards'")
-    role = roles["boards"]
-    emulated = role.get("emulated")
-    groups_raw = emulated.get("groups") if isinstance(emulated, dict) else None
-    if not isinstance(groups_raw, list) or not groups_raw:
-        raise BenchFileError(
-            f"{path}{_line(role.get('__lines__', {}), 'emulated')}: "
-            "roles.boards.emulated.groups must be a non-empty list"
-        )
-    known = {f.name for f in fields(BoardGroup)}
+    tagged = []
+    for role_name, role in roles.items():
+        if role_name == "__lines__" or not isinstance(role, dict) or "emulated" not in role:
+            continue
+        emulated = role.get("emulated")
+        groups_raw = emulated.get("groups") if isinstance(emulated, dict) else None
+        if not isinstance(groups_raw, list) or not groups_raw:
+            raise BenchFileError(
+                f"{path}{_line(role.get('__lines__', {}), 'emulated')}: "
+                f"roles.{role_name}.emulated.groups must be a non-empty list"
+            )
+        tagged.extend((role_name, index, raw) for index, raw in enumerate(groups_raw))
+    if not tagged:
+        raise BenchFileError(f"{path}: roles.boards.emulated.groups must be a non-empty list")
+    known = {f.name for f in fields(BoardGroup)} - {"role"}
     groups = []
-    for index, raw in enumerate(groups_raw):
-        where = f"roles.boards.emulated.groups[{index}]"
+    for role_name, index, raw in tagged:
+        where = f"roles.{role_name}.emulated.groups[{index}]"
         if not isinstance(raw, dict):
             raise BenchFileError(f"{path}: {where} must be a mapping")
-        lines = raw.pop("__lines__", {})
+        lines = raw.get("__lines__", {})
+        raw = {k: v for k, v in raw.items() if k != "__lines__"}
         unknown = set(raw) - known
         if unknown:
             key = sorted(unknown)[0]
             raise BenchFileError(
                 f"{path}{_line(lines, key)}: {where}.{key}: unknown field; known: {', '.join(sorted(known))}"
             )
-        if boards is not None and index == 0:
-            raw = {**raw, "count": boards}
+        if boards is not None and not groups:
+            raw["count"] = boards
+        raw["role"] = role_name
+        if isinstance(raw.get("overrides"), dict):
+            raw["overrides"] = _clean(raw["overrides"])
         try:
             groups.append(BoardGroup(**raw))
         except TypeError as exc:
@@ -146,8 +156,9 @@ class Bench:
         try:
             return self.roles[name]
         except KeyError:
-            raise BenchFileError(f"{self.path}: the bench has no {name!r} role; roles: {', '.join(self.roles)}") \
-                from None
+            raise BenchFileError(
+                f"{self.path}: the bench has no {name!r} role; roles: {', '.join(self.roles)}"
+            ) from None
 
 
 def _clean(value):
@@ -159,13 +170,13 @@ def _clean(value):
     return value
 
 
-def parse_bench(data: dict) -> Bench:
+def parse_bench(data: dict, *, force_emulated: bool = False) -> Bench:
     path = data.get("__path__", "<bench>")
     lines = data.get("__lines__", {})
     roles_raw = data.get("roles")
     if not isinstance(roles_raw, dict) or not roles_raw:
         raise BenchFileError(f"{path}{_line(lines, 'roles')}: 'roles' must be a mapping of role -> instrument")
-    emulated = bool(data.get("emulated", False))
+    emulated = force_emulated or bool(data.get("emulated", False))
     role_lines = roles_raw.get("__lines__", {})
     roles = {}
     for name, spec in roles_raw.items():
@@ -196,8 +207,15 @@ def parse_bench(data: dict) -> Bench:
         for key in ("limits", "settings"):
             if key in spec and not isinstance(spec[key], dict):
                 raise BenchFileError(f"{where}: roles.{name}.{key} must be a mapping")
-        roles[name] = RoleSpec(name, spec["driver"], str(address), _clean(spec.get("limits", {})),
-                               _clean(spec.get("settings", {})), calibration, where)
+        roles[name] = RoleSpec(
+            name,
+            spec["driver"],
+            str(address),
+            _clean(spec.get("limits", {})),
+            _clean(spec.get("settings", {})),
+            calibration,
+            where,
+        )
     plant = data.get("plant", {})
     if emulated and not isinstance(plant, dict):
         raise BenchFileError(f"{path}{_line(lines, 'plant')}: 'plant' must be a mapping")

@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from hilbench.bench import DEFAULT_BENCH, BenchFileError, emulated_site_config, load_bench
+from hilbench.bench import DEFAULT_BENCH, BenchFileError, emulated_site_config, load_bench, parse_bench
 from hilbench.emulation.site import EmulatedSite
 
 
@@ -37,15 +37,25 @@ def _wait_for_signal(duration: float | None) -> None:
 
 
 def cmd_emulate(args: argparse.Namespace) -> int:
-    site = _site_from_args(args)
+    from hilbench.emulation.bench_runner import EmulatedBench
+
+    bench = parse_bench(load_bench(args.bench), force_emulated=True)
+    emulated = EmulatedBench(bench, time_scale=args.time_scale, boards=args.boards)
     try:
-        for endpoint in site.start():
+        emulated.start()
+        for endpoint in emulated.endpoints:
             print(json.dumps(endpoint.as_dict()), flush=True)
         print(json.dumps({"ready": True}), flush=True)
         _wait_for_signal(args.duration)
     finally:
-        site.stop()
+        emulated.stop()
     return 0
+
+
+def cmd_bench_check(args: argparse.Namespace) -> int:
+    from hilbench.bench_check import check_bench
+
+    return check_bench(args.file, time_scale=args.time_scale)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -74,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_site_options(demo, 20.0)
     demo.add_argument("--duration", type=_positive, default=15.0, help="wall seconds (default: %(default)s)")
     demo.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser("bench", help="bench files: check")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
+    check = bench_sub.add_parser("check", help="connect to every instrument, print identity and calibration")
+    check.add_argument("file", type=Path)
+    check.add_argument("--time-scale", type=_positive, default=10.0, help="for emulated benches")
+    check.set_defaults(func=cmd_bench_check)
 
     from hilbench.analyse_cli import add_parser as add_analyse
 

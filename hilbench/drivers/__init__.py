@@ -26,8 +26,9 @@ def available() -> dict[str, str]:
 def driver_class(name: str):
     matches = [ep for ep in entry_points(group=GROUP) if ep.name == name]
     if not matches:
-        raise UnknownDriverError(f"no driver {name!r} in entry-point group {GROUP}; installed: "
-                                 f"{', '.join(sorted(available())) or 'none'}")
+        raise UnknownDriverError(
+            f"no driver {name!r} in entry-point group {GROUP}; installed: {', '.join(sorted(available())) or 'none'}"
+        )
     return matches[0].load()
 
 

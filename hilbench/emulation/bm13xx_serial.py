@@ -105,6 +105,7 @@ class BM13xxChain:
 
     # ----- host -> chip -----------------------------------------------------------------
     def _on_bytes(self, data: bytes) -> None:
+        self.board.touch()
         for frame in self.parser.feed(data):
             try:
                 self._on_frame(frame)

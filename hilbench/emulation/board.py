@@ -200,8 +200,15 @@ class BoardModel:
             return t
 
     def _record(self, t: float) -> None:
-        segment = Segment(t, self.state, self.shutdown_kind == "emergency", self._t_anchor, self._f_anchor,
-                          self._f_target, self._voltage)
+        segment = Segment(
+            t,
+            self.state,
+            self.shutdown_kind == "emergency",
+            self._t_anchor,
+            self._f_anchor,
+            self._f_target,
+            self._voltage,
+        )
         if self.history and self.history[-1].t0 == t:
             self.history[-1] = segment
         else:

@@ -63,8 +63,16 @@ class ControllerError(ValueError):
 
 
 class ContainerController:
-    def __init__(self, boards: list[BoardModel], grid: GridSource, params: ControllerParams, *, start: float,
-                 nominal_hz: float = 50.0, running: bool = True) -> None:
+    def __init__(
+        self,
+        boards: list[BoardModel],
+        grid: GridSource,
+        params: ControllerParams,
+        *,
+        start: float,
+        nominal_hz: float = 50.0,
+        running: bool = True,
+    ) -> None:
         self.boards = boards
         self.grid = grid
         self.params = params
@@ -111,8 +119,9 @@ class ContainerController:
             self.advance(at)
             self.last_heartbeat = at
 
-    def write_uf(self, *, threshold_hz: float | None = None, delay_s: float | None = None,
-                 action: str | None = None, at: float) -> None:
+    def write_uf(
+        self, *, threshold_hz: float | None = None, delay_s: float | None = None, action: str | None = None, at: float
+    ) -> None:
         with self.lock:
             self.advance(at)
             if threshold_hz is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hilbench.emulation.board import BoardModel
@@ -44,6 +45,9 @@ class EmulatedBoard:
             pool_user=f"hilbench.{name}",
         )
         self.clock = clock
+        #: Called before any endpoint touches the board: the plant advances its controller first, so the
+        #: controller's commands land at their own plant times whatever order endpoints are polled in.
+        self.before_access: Callable[[], object] | None = None
         self.model = BoardModel(profile, clock, name=name, start_mining=mining_at_start)
         self.shares = ShareEngine(
             self.model,
@@ -52,6 +56,10 @@ class EmulatedBoard:
             time_scale=clock.time_scale,
             seed=index,
         )
+
+    def touch(self) -> None:
+        if self.before_access is not None:
+            self.before_access()
 
     @property
     def profile(self) -> BoardProfile:

@@ -35,14 +35,21 @@ class GridSource:
     def _last(self) -> tuple[float, float, float, bool]:
         return self._points[-1]
 
-    def _set(self, at: float, *, voltage: float | None = None, frequency: float | None = None,
-             on: bool | None = None) -> None:
+    def _set(
+        self, at: float, *, voltage: float | None = None, frequency: float | None = None, on: bool | None = None
+    ) -> None:
         with self._lock:
             # a new command overrides everything programmed after it
             state = self.state_at(at)
             self._points = [p for p in self._points if p[0] < at]
-            self._points.append((at, state[0] if voltage is None else voltage,
-                                 state[1] if frequency is None else frequency, state[2] if on is None else on))
+            self._points.append(
+                (
+                    at,
+                    state[0] if voltage is None else voltage,
+                    state[1] if frequency is None else frequency,
+                    state[2] if on is None else on,
+                )
+            )
 
     def set_voltage(self, voltage_v: float, at: float) -> None:
         self._set(at, voltage=voltage_v)

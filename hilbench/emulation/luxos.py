@@ -106,6 +106,7 @@ class LuxOSResponder:
         if handler is None:
             return self._error(cgminer.INVALID_COMMAND, f"Invalid command '{name}'")
         with self._lock:
+            self.board.touch()
             try:
                 if name in PRIVILEGED:
                     self._check_session(params)

@@ -60,16 +60,18 @@ class ElectronicLoad:
 
 
 class Plant:
-    def __init__(self, clock: Clock, boards: list[BoardModel], params: PlantParams,
-                 controller_params: ControllerParams) -> None:
+    def __init__(
+        self, clock: Clock, boards: list[BoardModel], params: PlantParams, controller_params: ControllerParams
+    ) -> None:
         self.clock = clock
         self.params = params
         self.lock = threading.RLock()
         start = clock.now()
         self.grid = GridSource(params.voltage_v, params.frequency_hz)
         self.boards = boards
-        self.controller = ContainerController(boards, self.grid, controller_params, start=start,
-                                              nominal_hz=params.frequency_hz)
+        self.controller = ContainerController(
+            boards, self.grid, controller_params, start=start, nominal_hz=params.frequency_hz
+        )
         self.load = ElectronicLoad(start)
         self.phase_of_board = [i % 3 for i in range(len(boards))]
         self.integration_start: float | None = None

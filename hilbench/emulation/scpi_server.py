@@ -72,8 +72,7 @@ class ScpiInstrument:
             return
         self._errors.append(error.queue_entry)
         code = error.code
-        self._set_esr(32 if -199 <= code <= -100 else 16 if -299 <= code <= -200 else 4 if -499 <= code <= -400
-                      else 8)
+        self._set_esr(32 if -199 <= code <= -100 else 16 if -299 <= code <= -200 else 4 if -499 <= code <= -400 else 8)
 
     def next_error(self) -> str:
         return self._errors.popleft() if self._errors else '0,"No error"'
@@ -138,8 +137,7 @@ class ScpiSocketServer:
         self._server: asyncio.base_events.Server | None = None
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_LINE,
-                                                  reuse_address=True)
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_LINE, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 from hilbench.emulation.bm13xx_serial import BM13xxChain
 from hilbench.emulation.board_profiles import board_profile
-from hilbench.emulation.clock import PlantClock
+from hilbench.emulation.clock import Clock, PlantClock
 from hilbench.emulation.emulated_board import EmulatedBoard
 from hilbench.emulation.luxos import LuxOSResponder
 from hilbench.emulation.tcp_server import EventLoopThread, RequestReplyServer
@@ -40,6 +40,8 @@ class BoardGroup:
     asic_count: int = 1
     pool_difficulty: float | None = None
     mining_at_start: bool = True
+    overrides: dict = field(default_factory=dict)  # board-profile fields to change (a DUT that misses promises)
+    role: str = "boards"
 
     def __post_init__(self) -> None:
         where = f"board group {self.name!r}"
@@ -48,9 +50,12 @@ class BoardGroup:
         if not isinstance(self.count, int) or self.count < 0:
             raise SiteConfigError(f"{where}: count must be a non-negative integer, got {self.count!r}")
         try:
-            board_profile(self.profile)
+            base = board_profile(self.profile)
         except KeyError as exc:
             raise SiteConfigError(f"{where}: {exc.args[0]}") from None
+        unknown = set(self.overrides) - {f.name for f in fields(base)}
+        if unknown:
+            raise SiteConfigError(f"{where}: overrides: unknown board-profile field(s) {', '.join(sorted(unknown))}")
         try:
             base = ipaddress.IPv4Address(self.address_base)
         except ValueError:
@@ -96,15 +101,24 @@ class Endpoint:
 class EmulatedSite:
     """Builds, starts and stops every emulated board of a ``SiteConfig``."""
 
-    def __init__(self, config: SiteConfig, *, time_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        config: SiteConfig,
+        *,
+        time_scale: float = 1.0,
+        clock: Clock | None = None,
+        loop: EventLoopThread | None = None,
+    ) -> None:
         self.config = config
-        self.clock = PlantClock(time_scale)
+        self.clock = clock or PlantClock(time_scale)
+        self._own_loop = loop is None
         self.boards: list[EmulatedBoard] = []
         self.responders: dict[str, LuxOSResponder] = {}
         self.endpoints: list[Endpoint] = []
         self._servers: list[RequestReplyServer] = []
         self._chains: list[BM13xxChain] = []
-        self._loop: EventLoopThread | None = None
+        self._loop: EventLoopThread | None = loop
+        self.groups_of_board: list[BoardGroup] = []
 
     def start(self) -> list[Endpoint]:
         try:
@@ -115,10 +129,11 @@ class EmulatedSite:
         return self.endpoints
 
     def _start(self) -> None:
-        self._loop = EventLoopThread()
+        if self._loop is None:
+            self._loop = EventLoopThread()
         index = 0
         for group in self.config.groups:
-            profile = board_profile(group.profile)
+            profile = replace(board_profile(group.profile), **group.overrides)
             base = ipaddress.IPv4Address(group.address_base)
             for i in range(group.count):
                 board = EmulatedBoard(
@@ -131,19 +146,25 @@ class EmulatedSite:
                 )
                 index += 1
                 self.boards.append(board)
+                self.groups_of_board.append(group)
                 if group.protocol == "luxos":
-                    self._start_luxos(board, str(base + i), group.port)
+                    self._start_luxos(board, str(base + i), group.port, group.role)
                 else:
                     chain = BM13xxChain(board, chip=group.chip, asic_count=group.asic_count, seed=index)
                     chain.start()
                     self._chains.append(chain)
                     self.endpoints.append(
                         Endpoint(
-                            "boards", board.identity.name, "bm13xx-serial", chain.path, profile.key, chain.nonce_target
+                            group.role,
+                            board.identity.name,
+                            "bm13xx-serial",
+                            chain.path,
+                            profile.key,
+                            chain.nonce_target,
                         )
                     )
 
-    def _start_luxos(self, board: EmulatedBoard, host: str, port: int) -> None:
+    def _start_luxos(self, board: EmulatedBoard, host: str, port: int, role: str) -> None:
         assert self._loop is not None
         responder = LuxOSResponder(board)
         server = RequestReplyServer(host, port, responder.handle, request_complete, name=board.identity.name)
@@ -157,7 +178,7 @@ class EmulatedSite:
         self.responders[board.identity.name] = responder
         self.endpoints.append(
             Endpoint(
-                "boards",
+                role,
                 board.identity.name,
                 "luxos-cgminer-rpc",
                 f"{host}:{server.port}",
@@ -176,7 +197,8 @@ class EmulatedSite:
                 with contextlib.suppress(Exception):  # stopping the rest matters more than one failure
                     self._loop.call(server.stop())
             self._servers.clear()
-            self._loop.close()
+            if self._own_loop:
+                self._loop.close()
             self._loop = None
 
     def __enter__(self) -> EmulatedSite:

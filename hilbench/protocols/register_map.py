@@ -94,8 +94,15 @@ class RegisterMap:
         for table in ("holding", "input"):
             for name, spec in (data.get(table) or {}).items():
                 try:
-                    fields[name] = Field(name, table, int(spec["address"]), float(spec.get("scale", 1.0)),
-                                         spec.get("type", "uint16"), dict(spec.get("enum", {})), spec.get("unit", ""))
+                    fields[name] = Field(
+                        name,
+                        table,
+                        int(spec["address"]),
+                        float(spec.get("scale", 1.0)),
+                        spec.get("type", "uint16"),
+                        dict(spec.get("enum", {})),
+                        spec.get("unit", ""),
+                    )
                 except (KeyError, TypeError, ValueError) as exc:
                     raise RegisterMapError(f"{source}: {table}.{name}: {exc}") from None
         return cls(data.get("name", source), int(data.get("unit", 1)), fields, source)

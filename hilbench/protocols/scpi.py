@@ -113,8 +113,19 @@ def split_unit(unit: str) -> tuple[str, list[str]]:
     return header.strip(), args
 
 
-MULTIPLIERS = {"EX": 1e18, "PE": 1e15, "T": 1e12, "G": 1e9, "MA": 1e6, "K": 1e3, "M": 1e-3, "U": 1e-6,
-               "N": 1e-9, "P": 1e-12, "F": 1e-15}
+MULTIPLIERS = {
+    "EX": 1e18,
+    "PE": 1e15,
+    "T": 1e12,
+    "G": 1e9,
+    "MA": 1e6,
+    "K": 1e3,
+    "M": 1e-3,
+    "U": 1e-6,
+    "N": 1e-9,
+    "P": 1e-12,
+    "F": 1e-15,
+}
 UNITS = ("V", "A", "S", "HZ", "W", "PCT")
 
 
@@ -124,8 +135,12 @@ def parse_number(text: str) -> float:
     for unit in sorted(UNITS, key=len, reverse=True):
         if value.endswith(unit) and not value.endswith("E" + unit):
             candidate = value[: -len(unit)]
-            if candidate and (candidate[-1].isdigit() or candidate[-1] == "." or candidate[-2:] in MULTIPLIERS
-                              or candidate[-1] in MULTIPLIERS):
+            if candidate and (
+                candidate[-1].isdigit()
+                or candidate[-1] == "."
+                or candidate[-2:] in MULTIPLIERS
+                or candidate[-1] in MULTIPLIERS
+            ):
                 value = candidate
                 break
     for mult in sorted(MULTIPLIERS, key=len, reverse=True):

@@ -34,14 +34,21 @@ class ScpiError(InstrumentError):
 class ModbusExceptionError(InstrumentError):
     """The device answered with a Modbus exception code."""
 
-    NAMES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value", 4: "device failure",
-             5: "acknowledge", 6: "device busy", 8: "memory parity error", 10: "gateway path unavailable",
-             11: "gateway target failed to respond"}
+    NAMES = {
+        1: "illegal function",
+        2: "illegal data address",
+        3: "illegal data value",
+        4: "device failure",
+        5: "acknowledge",
+        6: "device busy",
+        8: "memory parity error",
+        10: "gateway path unavailable",
+        11: "gateway target failed to respond",
+    }
 
     def __init__(self, instrument: str, address: str, command: str, code: int) -> None:
         self.code = code
-        super().__init__(instrument, address, command,
-                         f"Modbus exception {code} ({self.NAMES.get(code, 'unknown')})")
+        super().__init__(instrument, address, command, f"Modbus exception {code} ({self.NAMES.get(code, 'unknown')})")
 
 
 class LimitError(ValueError):

@@ -28,8 +28,9 @@ class ExchangeLog:
         self._lock = threading.Lock()
 
     def add(self, instrument: str, address: str, request: str, reply: str, started: float, error: str = "") -> None:
-        item = Exchange(time.time(), instrument, address, request[:500], reply[:500],
-                        time.perf_counter() - started, error)
+        item = Exchange(
+            time.time(), instrument, address, request[:500], reply[:500], time.perf_counter() - started, error
+        )
         with self._lock:
             self._items.append(item)
 

@@ -23,16 +23,24 @@ from hilbench.transports.exchange_log import GLOBAL_LOG, ExchangeLog
 
 
 class ModbusTransport:
-    def __init__(self, name: str, address: str, *, unit: int = 1, timeout_s: float = 2.0, retries: int = 2,
-                 baudrate: int = 9600, log: ExchangeLog = GLOBAL_LOG) -> None:
+    def __init__(
+        self,
+        name: str,
+        address: str,
+        *,
+        unit: int = 1,
+        timeout_s: float = 2.0,
+        retries: int = 2,
+        baudrate: int = 9600,
+        log: ExchangeLog = GLOBAL_LOG,
+    ) -> None:
         """``address``: ``tcp://host:port`` or ``rtu:///dev/ttyUSB0`` (serial line)."""
         self.name, self.address, self.unit, self.retries, self.log = name, address, unit, retries, log
         if address.startswith("tcp://"):
             host, _, port = address[len("tcp://") :].rpartition(":")
             self._client = ModbusTcpClient(host, port=int(port or 502), timeout=timeout_s, retries=0)
         elif address.startswith("rtu://"):
-            self._client = ModbusSerialClient(address[len("rtu://") :], baudrate=baudrate, timeout=timeout_s,
-                                              retries=0)
+            self._client = ModbusSerialClient(address[len("rtu://") :], baudrate=baudrate, timeout=timeout_s, retries=0)
         else:
             raise ValueError(f"{name}: Modbus address must start with tcp:// or rtu://, got {address!r}")
         if not self._client.connect():
@@ -68,13 +76,15 @@ class ModbusTransport:
 
     def read_holding(self, address: int, count: int = 1) -> list[int]:
         what = f"read holding {address}+{count}"
-        return self._call(what, lambda: self._client.read_holding_registers(address, count=count,
-                                                                            device_id=self.unit), retry=True).registers
+        return self._call(
+            what, lambda: self._client.read_holding_registers(address, count=count, device_id=self.unit), retry=True
+        ).registers
 
     def read_input(self, address: int, count: int = 1) -> list[int]:
         what = f"read input {address}+{count}"
-        return self._call(what, lambda: self._client.read_input_registers(address, count=count,
-                                                                          device_id=self.unit), retry=True).registers
+        return self._call(
+            what, lambda: self._client.read_input_registers(address, count=count, device_id=self.unit), retry=True
+        ).registers
 
     def write_register(self, address: int, value: int) -> None:
         what = f"write holding {address}={value}"

@@ -11,8 +11,9 @@ from hilbench.transports.exchange_log import GLOBAL_LOG, ExchangeLog
 
 
 class SerialTransport:
-    def __init__(self, name: str, port: str, *, baudrate: int = 115200, timeout_s: float = 1.0,
-                 log: ExchangeLog = GLOBAL_LOG) -> None:
+    def __init__(
+        self, name: str, port: str, *, baudrate: int = 115200, timeout_s: float = 1.0, log: ExchangeLog = GLOBAL_LOG
+    ) -> None:
         self.name, self.port, self.timeout_s, self.log = name, port, timeout_s, log
         try:
             self._serial = serial.Serial(port, baudrate, timeout=timeout_s)

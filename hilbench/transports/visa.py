@@ -32,8 +32,17 @@ def resource_manager(backend: str = "@py") -> pyvisa.ResourceManager:
 
 
 class VisaTransport:
-    def __init__(self, name: str, resource: str, *, timeout_s: float = 5.0, retries: int = 2,
-                 error_query: str = "SYST:ERR?", backend: str = "@py", log: ExchangeLog = GLOBAL_LOG) -> None:
+    def __init__(
+        self,
+        name: str,
+        resource: str,
+        *,
+        timeout_s: float = 5.0,
+        retries: int = 2,
+        error_query: str = "SYST:ERR?",
+        backend: str = "@py",
+        log: ExchangeLog = GLOBAL_LOG,
+    ) -> None:
         self.name, self.resource = name, resource
         self.retries = retries
         self.error_query = error_query
@@ -96,15 +105,17 @@ class VisaTransport:
         try:
             return [float(v) for v in reply.split(",")]
         except ValueError:
-            raise MalformedReply(self.name, self.resource, command,
-                                 f"expected comma-separated numbers, got {reply[:60]!r}") from None
+            raise MalformedReply(
+                self.name, self.resource, command, f"expected comma-separated numbers, got {reply[:60]!r}"
+            ) from None
 
     def query_block(self, command: str, datatype: str = "f", big_endian: bool = False) -> list[float]:
         """An IEEE 488.2 definite-length binary block (#<n><len><data>) of numbers."""
         started = time.perf_counter()
         try:
-            values = self._inst.query_binary_values(command, datatype=datatype, is_big_endian=big_endian,
-                                                    container=list)
+            values = self._inst.query_binary_values(
+                command, datatype=datatype, is_big_endian=big_endian, container=list
+            )
         except (visa_errors.VisaIOError, OSError) as exc:
             self.log.add(self.name, self.resource, command, "", started, str(exc))
             raise self._fail(command, exc) from exc
@@ -126,8 +137,9 @@ class VisaTransport:
         try:
             code = int(code_text)
         except ValueError:
-            raise MalformedReply(self.name, self.resource, self.error_query,
-                                 f"expected '<code>,\"<message>\"', got {reply[:60]!r}") from None
+            raise MalformedReply(
+                self.name, self.resource, self.error_query, f"expected '<code>,\"<message>\"', got {reply[:60]!r}"
+            ) from None
         if code != 0:
             self.drain_errors()
             raise ScpiError(self.name, self.resource, context, code, message.strip().strip('"'))

@@ -17,9 +17,22 @@ from hilbench.bench import RoleSpec
 from hilbench.transports.errors import MalformedReply
 from hilbench.transports.visa import VisaTransport
 
-ITEMS = [("ITIMe", "1"), ("URMS", "1"), ("URMS", "2"), ("URMS", "3"), ("IRMS", "1"), ("IRMS", "2"),
-         ("IRMS", "3"), ("P", "1"), ("P", "2"), ("P", "3"), ("P", "SIGMA"), ("LAMBda", "SIGMA"), ("FU", "1"),
-         ("WP", "SIGMA")]
+ITEMS = [
+    ("ITIMe", "1"),
+    ("URMS", "1"),
+    ("URMS", "2"),
+    ("URMS", "3"),
+    ("IRMS", "1"),
+    ("IRMS", "2"),
+    ("IRMS", "3"),
+    ("P", "1"),
+    ("P", "2"),
+    ("P", "3"),
+    ("P", "SIGMA"),
+    ("LAMBda", "SIGMA"),
+    ("FU", "1"),
+    ("WP", "SIGMA"),
+]
 
 
 @dataclass(frozen=True)
@@ -51,9 +64,13 @@ class YokogawaWT5000:
 
     @classmethod
     def from_spec(cls, spec: RoleSpec) -> YokogawaWT5000:
-        transport = VisaTransport(spec.role, spec.address, error_query=":STATus:ERRor?",
-                                  timeout_s=float(spec.settings.get("timeout_s", 10.0)),
-                                  backend=spec.settings.get("visa_backend", "@py"))
+        transport = VisaTransport(
+            spec.role,
+            spec.address,
+            error_query=":STATus:ERRor?",
+            timeout_s=float(spec.settings.get("timeout_s", 10.0)),
+            backend=spec.settings.get("visa_backend", "@py"),
+        )
         return cls(transport, update_rate_s=float(spec.settings.get("update_rate_s", 0.05)), name=spec.role)
 
     def identify(self) -> str:
@@ -61,8 +78,13 @@ class YokogawaWT5000:
 
     def setup(self) -> None:
         """Numeric items, update rate, ASCII data; integration (re)started so ITIME runs from zero."""
-        commands = [":COMMunicate:HEADer OFF", ":COMMunicate:VERBose OFF", ":NUMeric:FORMat ASCii",
-                    f":RATE {round(self.update_rate_s * 1000)}MS", f":NUMeric:NORMal:NUMber {len(ITEMS)}"]
+        commands = [
+            ":COMMunicate:HEADer OFF",
+            ":COMMunicate:VERBose OFF",
+            ":NUMeric:FORMat ASCii",
+            f":RATE {round(self.update_rate_s * 1000)}MS",
+            f":NUMeric:NORMal:NUMber {len(ITEMS)}",
+        ]
         commands += [f":NUMeric:NORMal:ITEM{i} {fn},{el}" for i, (fn, el) in enumerate(ITEMS, start=1)]
         commands += [":INTEGrate:RESet", ":INTEGrate:STARt"]
         self.transport.configure(*commands)
@@ -73,11 +95,16 @@ class YokogawaWT5000:
             self.setup()
         values = self.transport.query_floats(":NUMeric:NORMal:VALue?")
         if len(values) != len(ITEMS):
-            raise MalformedReply(self.name, self.transport.resource, ":NUMeric:NORMal:VALue?",
-                                 f"expected {len(ITEMS)} values, got {len(values)}")
+            raise MalformedReply(
+                self.name,
+                self.transport.resource,
+                ":NUMeric:NORMal:VALue?",
+                f"expected {len(ITEMS)} values, got {len(values)}",
+            )
         v = values
-        return AnalyserReading(v[0], (v[1], v[2], v[3]), (v[4], v[5], v[6]), (v[7], v[8], v[9]), v[10], v[11],
-                               v[12], v[13])
+        return AnalyserReading(
+            v[0], (v[1], v[2], v[3]), (v[4], v[5], v[6]), (v[7], v[8], v[9]), v[10], v[11], v[12], v[13]
+        )
 
     def trend(self, duration_s: float, *, poll_wall_s: float = 0.002, on_sample=None) -> list[AnalyserReading]:
         """Read every update for ``duration_s`` of instrument time (duplicates of one update dropped)."""
@@ -104,8 +131,12 @@ class YokogawaWT5000:
     def capture(self, duration_s: float) -> WaveformCapture:
         """Voltage and current of the three phases over the last ``duration_s`` of instrument time."""
         start = self.read().time
-        self.transport.configure(f":DISPlay:WAVE:TDIV {duration_s / 10:.6E}", ":WAVeform:FORMat FLOat",
-                                 ":WAVeform:BYTeorder LSBFirst", ":WAVeform:STARt 0")
+        self.transport.configure(
+            f":DISPlay:WAVE:TDIV {duration_s / 10:.6E}",
+            ":WAVeform:FORMat FLOat",
+            ":WAVeform:BYTeorder LSBFirst",
+            ":WAVeform:STARt 0",
+        )
         self.wait_until(start + duration_s)
         self.transport.write(":HOLD ON")
         try:
@@ -118,8 +149,12 @@ class YokogawaWT5000:
                 self.transport.write(f":WAVeform:TRACe {trace}")
                 data = self.transport.query_block(":WAVeform:SEND?", datatype="f", big_endian=False)
                 if len(data) != length:
-                    raise MalformedReply(self.name, self.transport.resource, ":WAVeform:SEND?",
-                                         f"{trace}: {len(data)} points, expected {length}")
+                    raise MalformedReply(
+                        self.name,
+                        self.transport.resource,
+                        ":WAVeform:SEND?",
+                        f"{trace}: {len(data)} points, expected {length}",
+                    )
                 traces[trace] = np.asarray(data, dtype=np.float64)
         finally:
             self.transport.write(":HOLD OFF")

@@ -27,8 +27,9 @@ class Nonce:
 
 
 class BM13xxSerialBoard:
-    def __init__(self, transport: SerialTransport, *, chip: str = "BM1370", asic_count: int = 1,
-                 name: str = "hashboard") -> None:
+    def __init__(
+        self, transport: SerialTransport, *, chip: str = "BM1370", asic_count: int = 1, name: str = "hashboard"
+    ) -> None:
         self.transport, self.chip, self.asic_count, self.name = transport, chip, asic_count, name
         self.jobs: dict[int, bm13xx.Job] = {}
         self._rest = b""
@@ -37,8 +38,12 @@ class BM13xxSerialBoard:
     @classmethod
     def from_spec(cls, spec: RoleSpec) -> BM13xxSerialBoard:
         transport = SerialTransport(spec.role, spec.address, baudrate=int(spec.settings.get("baudrate", 115200)))
-        return cls(transport, chip=spec.settings.get("chip", "BM1370"),
-                   asic_count=int(spec.settings.get("asic_count", 1)), name=spec.role)
+        return cls(
+            transport,
+            chip=spec.settings.get("chip", "BM1370"),
+            asic_count=int(spec.settings.get("asic_count", 1)),
+            name=spec.role,
+        )
 
     def enumerate_chips(self) -> list[int]:
         """Read register 0 of every chip: returns the chip ids that answered with a valid CRC."""
@@ -65,8 +70,9 @@ class BM13xxSerialBoard:
         frames.append(bm13xx.write_register(0, bm13xx.REG_VERSION_MASK, DEFAULT_VERSION_MASK, broadcast=True))
         self.transport.write(b"".join(frames))
         if fast_uart:
-            self.transport.write(bm13xx.write_register(0, bm13xx.REG_FAST_UART, bytes.fromhex("11300200"),
-                                                       broadcast=True))
+            self.transport.write(
+                bm13xx.write_register(0, bm13xx.REG_FAST_UART, bytes.fromhex("11300200"), broadcast=True)
+            )
             time.sleep(0.05)
             self.transport.baudrate = 1_000_000
 

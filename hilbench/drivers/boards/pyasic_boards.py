@@ -60,8 +60,9 @@ class PyasicBoards:
         miners = await asyncio.gather(*(pyasic.get_miner(a) for a in self.addresses))
         missing = [a for a, m in zip(self.addresses, miners, strict=True) if m is None]
         if missing:
-            raise InstrumentConnectionError(self.name, ",".join(missing[:5]), "detect",
-                                            f"{len(missing)} board(s) not found by pyasic")
+            raise InstrumentConnectionError(
+                self.name, ",".join(missing[:5]), "detect", f"{len(missing)} board(s) not found by pyasic"
+            )
         return miners
 
     def _all(self, method: str, *args):
@@ -75,9 +76,18 @@ class PyasicBoards:
         async def go():
             miners = await self._discover()
             data = await asyncio.gather(*(m.get_data() for m in miners))
-            return [BoardReading(a, str(m.model), str(d.fw_ver), float(d.hashrate or 0), int(d.wattage or 0),
-                                 d.wattage_limit, d.uptime)
-                    for a, m, d in zip(self.addresses, miners, data, strict=True)]
+            return [
+                BoardReading(
+                    a,
+                    str(m.model),
+                    str(d.fw_ver),
+                    float(d.hashrate or 0),
+                    int(d.wattage or 0),
+                    d.wattage_limit,
+                    d.uptime,
+                )
+                for a, m, d in zip(self.addresses, miners, data, strict=True)
+            ]
 
         return self._run(go())
 

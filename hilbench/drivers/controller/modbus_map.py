@@ -26,15 +26,22 @@ class ControllerStatus:
 
 
 class ModbusMapController:
-    def __init__(self, transport: ModbusTransport, register_map: RegisterMap, *, limits: dict | None = None,
-                 name: str = "controller") -> None:
+    def __init__(
+        self,
+        transport: ModbusTransport,
+        register_map: RegisterMap,
+        *,
+        limits: dict | None = None,
+        name: str = "controller",
+    ) -> None:
         self.transport, self.map, self.limits, self.name = transport, register_map, limits or {}, name
 
     @classmethod
     def from_spec(cls, spec: RoleSpec) -> ModbusMapController:
         register_map = RegisterMap.load(spec.settings.get("map"))
-        transport = ModbusTransport(spec.role, spec.address, unit=register_map.unit,
-                                    timeout_s=float(spec.settings.get("timeout_s", 2.0)))
+        transport = ModbusTransport(
+            spec.role, spec.address, unit=register_map.unit, timeout_s=float(spec.settings.get("timeout_s", 2.0))
+        )
         return cls(transport, register_map, limits=spec.limits, name=spec.role)
 
     def _write(self, name: str, value) -> None:
@@ -47,8 +54,10 @@ class ModbusMapController:
 
     def identify(self) -> str:
         status = self.read_status()
-        return (f"{self.map.name} (unit {self.map.unit}): rated {status.rated_power_kw:g} kW, "
-                f"{status.boards_total} boards, state {status.state}")
+        return (
+            f"{self.map.name} (unit {self.map.unit}): rated {status.rated_power_kw:g} kW, "
+            f"{status.boards_total} boards, state {status.state}"
+        )
 
     def set_setpoint_kw(self, kw: float) -> None:
         check(kw, self.limits, None, "max_power_kw", "power setpoint", "kW", self.name)
@@ -83,13 +92,17 @@ class ModbusMapController:
             return f.decode(registers[f.address - first : f.address - first + f.count])
 
         return ControllerStatus(
-            state=value("state"), active_power_kw=float(value("active_power_kw")),
+            state=value("state"),
+            active_power_kw=float(value("active_power_kw")),
             boards_online=int(value("boards_online")),
             last_setpoint_change_s=value("last_setpoint_change_ms") / 1000,
             last_state_change_s=value("last_state_change_ms") / 1000,
-            grid_frequency_hz=float(value("grid_frequency_hz")), time_s=value("plant_time_ms") / 1000,
-            trip_cause=value("trip_cause"), rated_power_kw=float(value("rated_power_kw")),
-            boards_total=int(value("boards_total")))
+            grid_frequency_hz=float(value("grid_frequency_hz")),
+            time_s=value("plant_time_ms") / 1000,
+            trip_cause=value("trip_cause"),
+            rated_power_kw=float(value("rated_power_kw")),
+            boards_total=int(value("boards_total")),
+        )
 
     def safe_state(self) -> None:
         """Boards curtailed: the container draws only standby power but can resume at once."""

@@ -13,16 +13,28 @@ from hilbench.transports.visa import VisaTransport
 
 
 class KeysightAC6900:
-    def __init__(self, transport: VisaTransport, *, limits: dict | None = None, nominal_v: float = 230.0,
-                 nominal_hz: float = 50.0, name: str = "grid") -> None:
+    def __init__(
+        self,
+        transport: VisaTransport,
+        *,
+        limits: dict | None = None,
+        nominal_v: float = 230.0,
+        nominal_hz: float = 50.0,
+        name: str = "grid",
+    ) -> None:
         self.transport, self.limits, self.name = transport, limits or {}, name
         self.nominal_v, self.nominal_hz = nominal_v, nominal_hz
 
     @classmethod
     def from_spec(cls, spec: RoleSpec) -> KeysightAC6900:
         transport = VisaTransport(spec.role, spec.address, backend=spec.settings.get("visa_backend", "@py"))
-        return cls(transport, limits=spec.limits, nominal_v=float(spec.settings.get("nominal_voltage_v", 230.0)),
-                   nominal_hz=float(spec.settings.get("nominal_frequency_hz", 50.0)), name=spec.role)
+        return cls(
+            transport,
+            limits=spec.limits,
+            nominal_v=float(spec.settings.get("nominal_voltage_v", 230.0)),
+            nominal_hz=float(spec.settings.get("nominal_frequency_hz", 50.0)),
+            name=spec.role,
+        )
 
     def identify(self) -> str:
         return self.transport.query("*IDN?")
@@ -43,9 +55,11 @@ class KeysightAC6900:
         self.transport.configure(f"OUTP {'ON' if on else 'OFF'}")
 
     def measure(self) -> dict[str, float]:
-        return {"voltage": self.transport.query_float("MEAS:VOLT?"),
-                "frequency": self.transport.query_float("MEAS:FREQ?"),
-                "power": self.transport.query_float("MEAS:POW?")}
+        return {
+            "voltage": self.transport.query_float("MEAS:VOLT?"),
+            "frequency": self.transport.query_float("MEAS:FREQ?"),
+            "power": self.transport.query_float("MEAS:POW?"),
+        }
 
     def run_steps(self, steps: list[tuple[float, float, float]], *, repeat: int = 1) -> None:
         """Timed steps (dwell s, volts, hertz) from the LIST subsystem, started now by a bus trigger."""
@@ -57,9 +71,16 @@ class KeysightAC6900:
         dwell = ",".join(f"{d:.4f}" for d, _, _ in steps)
         volts = ",".join(f"{v:.4f}" for _, v, _ in steps)
         hertz = ",".join(f"{f:.4f}" for _, _, f in steps)
-        self.transport.configure(f"LIST:DWEL {dwell}", f"LIST:VOLT {volts}", f"LIST:FREQ {hertz}",
-                                 f"LIST:COUN {repeat}", "VOLT:MODE LIST", "FREQ:MODE LIST", "TRIG:TRAN:SOUR BUS",
-                                 "INIT:TRAN")
+        self.transport.configure(
+            f"LIST:DWEL {dwell}",
+            f"LIST:VOLT {volts}",
+            f"LIST:FREQ {hertz}",
+            f"LIST:COUN {repeat}",
+            "VOLT:MODE LIST",
+            "FREQ:MODE LIST",
+            "TRIG:TRAN:SOUR BUS",
+            "INIT:TRAN",
+        )
         self.transport.write("*TRG")
         self.transport.check_errors("LIST start")
 
@@ -73,8 +94,9 @@ class KeysightAC6900:
 
     def safe_state(self) -> None:
         """Back to nominal voltage and frequency (the DUT keeps a healthy supply)."""
-        self.transport.configure("VOLT:MODE FIX", "FREQ:MODE FIX", f"VOLT {self.nominal_v:.4f}",
-                                 f"FREQ {self.nominal_hz:.4f}")
+        self.transport.configure(
+            "VOLT:MODE FIX", "FREQ:MODE FIX", f"VOLT {self.nominal_v:.4f}", f"FREQ {self.nominal_hz:.4f}"
+        )
 
     def close(self) -> None:
         self.transport.close()

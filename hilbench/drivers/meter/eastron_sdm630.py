@@ -33,11 +33,31 @@ class EastronSDM630:
 
     def read(self) -> MeterReading:
         v = self.transport.read_float32(BLOCK_FIRST, BLOCK_COUNT // 2)
-        f = {name: v[offset // 2] for name, offset in {
-            "v1": 0x00, "v2": 0x02, "v3": 0x04, "i1": 0x06, "i2": 0x08, "i3": 0x0A, "p1": 0x0C, "p2": 0x0E,
-            "p3": 0x10, "pt": 0x34, "hz": 0x46, "kwh": 0x48}.items()}
-        return MeterReading((f["v1"], f["v2"], f["v3"]), (f["i1"], f["i2"], f["i3"]), (f["p1"], f["p2"], f["p3"]),
-                            f["pt"], f["hz"], f["kwh"])
+        f = {
+            name: v[offset // 2]
+            for name, offset in {
+                "v1": 0x00,
+                "v2": 0x02,
+                "v3": 0x04,
+                "i1": 0x06,
+                "i2": 0x08,
+                "i3": 0x0A,
+                "p1": 0x0C,
+                "p2": 0x0E,
+                "p3": 0x10,
+                "pt": 0x34,
+                "hz": 0x46,
+                "kwh": 0x48,
+            }.items()
+        }
+        return MeterReading(
+            (f["v1"], f["v2"], f["v3"]),
+            (f["i1"], f["i2"], f["i3"]),
+            (f["p1"], f["p2"], f["p3"]),
+            f["pt"],
+            f["hz"],
+            f["kwh"],
+        )
 
     def identify(self) -> str:
         reading = self.read()

@@ -81,8 +81,7 @@ class AC6900(ScpiInstrument):
     def _set_frequency(self, args, groups) -> None:
         if not args:
             raise ScpiCommandError(MISSING_PARAMETER)
-        self.plant.grid.set_frequency(self._check(parse_number(args[0]), FREQUENCY_RANGE, "frequency"),
-                                      at=self._now())
+        self.plant.grid.set_frequency(self._check(parse_number(args[0]), FREQUENCY_RANGE, "frequency"), at=self._now())
 
     def _set_output(self, args, groups) -> None:
         self.plant.grid.set_output(parse_bool(args[0]), at=self._now())

@@ -22,8 +22,9 @@ from hilbench.protocols.scpi import (
 
 
 class Chroma63800(ScpiInstrument):
-    def __init__(self, plant: Plant, *, serial: str = "638040000001", model: str = "63804",
-                 rated_w: float = 4500.0) -> None:
+    def __init__(
+        self, plant: Plant, *, serial: str = "638040000001", model: str = "63804", rated_w: float = 4500.0
+    ) -> None:
         super().__init__()
         self.identity = f"Chroma,{model},{serial},1.00"
         self.plant = plant

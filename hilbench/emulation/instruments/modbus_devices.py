@@ -29,14 +29,18 @@ class ModbusDeviceServer:
     """One pymodbus TCP server for one emulated device."""
 
     def __init__(self, device: SimDevice, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self._server = ModbusTcpServer(device, address=(host, port))
+        self.host, self.port, self.device = host, port, device
+        self._server: ModbusTcpServer | None = None
 
     async def start(self) -> None:
+        """Runs on the emulation loop (pymodbus binds its transport to the running loop)."""
+        self._server = ModbusTcpServer(self.device, address=(self.host, self.port))
         await self._server.serve_forever(background=True)
 
     async def stop(self) -> None:
-        await self._server.shutdown()
+        if self._server is not None:
+            await self._server.shutdown()
+            self._server = None
 
 
 class ControllerDevice:
@@ -55,18 +59,30 @@ class ControllerDevice:
         c = self.plant.controller
         numbers = self.plant.numeric(t)
         return {
-            "state": int(c.state), "active_power_kw": numbers["p_total"] / 1000, "boards_online": c.boards_online(),
+            "state": int(c.state),
+            "active_power_kw": numbers["p_total"] / 1000,
+            "boards_online": c.boards_online(),
             "last_setpoint_change_ms": max(0, round(c.last_setpoint_change * 1000)),
             "last_state_change_ms": max(0, round(c.last_state_change * 1000)),
-            "grid_frequency_hz": numbers["frequency"], "plant_time_ms": round(t * 1000),
-            "trip_cause": int(c.trip_cause), "rated_power_kw": c.rated_w / 1000, "boards_total": len(c.boards),
+            "grid_frequency_hz": numbers["frequency"],
+            "plant_time_ms": round(t * 1000),
+            "trip_cause": int(c.trip_cause),
+            "rated_power_kw": c.rated_w / 1000,
+            "boards_total": len(c.boards),
         }
 
     def _holding_values(self) -> dict[str, object]:
         c = self.plant.controller
-        return {"setpoint_kw": c.setpoint_w / 1000, "mode": int(c.mode), "ramp_kw_s": c.ramp_w_s / 1000,
-                "heartbeat": 0, "uf_threshold_hz": c.uf_threshold_hz, "uf_delay_ms": round(c.uf_delay_s * 1000),
-                "watchdog_s": round(c.watchdog_s), "uf_action": 0 if c.uf_action == "trip" else 1}
+        return {
+            "setpoint_kw": c.setpoint_w / 1000,
+            "mode": int(c.mode),
+            "ramp_kw_s": c.ramp_w_s / 1000,
+            "heartbeat": 0,
+            "uf_threshold_hz": c.uf_threshold_hz,
+            "uf_delay_ms": round(c.uf_delay_s * 1000),
+            "watchdog_s": round(c.watchdog_s),
+            "uf_action": 0 if c.uf_action == "trip" else 1,
+        }
 
     def _fill(self, registers: list[int], start: int, table: str) -> None:
         values = self._input_values() if table == "input" else self._holding_values()
@@ -123,8 +139,18 @@ class ControllerDevice:
 #: Eastron SDM630 Modbus input registers (float32, high word first), from the SDM630 Modbus protocol
 #: sheet: 30001 phase 1 voltage ... ; offsets below are register addresses (30001 -> 0).
 SDM630_REGISTERS = {
-    "v1": 0x00, "v2": 0x02, "v3": 0x04, "i1": 0x06, "i2": 0x08, "i3": 0x0A,
-    "p1": 0x0C, "p2": 0x0E, "p3": 0x10, "p_total": 0x34, "frequency": 0x46, "import_kwh": 0x48,
+    "v1": 0x00,
+    "v2": 0x02,
+    "v3": 0x04,
+    "i1": 0x06,
+    "i2": 0x08,
+    "i3": 0x0A,
+    "p1": 0x0C,
+    "p2": 0x0E,
+    "p3": 0x10,
+    "p_total": 0x34,
+    "frequency": 0x46,
+    "import_kwh": 0x48,
 }
 
 
@@ -144,10 +170,20 @@ class SDM630Device:
             return None
         t = self.plant.advance()
         n = self.plant.numeric(t)
-        values = {"v1": n["urms"][0], "v2": n["urms"][1], "v3": n["urms"][2], "i1": n["irms"][0],
-                  "i2": n["irms"][1], "i3": n["irms"][2], "p1": n["p"][0], "p2": n["p"][1], "p3": n["p"][2],
-                  "p_total": n["p_total"], "frequency": n["frequency"],
-                  "import_kwh": self.plant.energy_j(t) / 3.6e6}
+        values = {
+            "v1": n["urms"][0],
+            "v2": n["urms"][1],
+            "v3": n["urms"][2],
+            "i1": n["irms"][0],
+            "i2": n["irms"][1],
+            "i3": n["irms"][2],
+            "p1": n["p"][0],
+            "p2": n["p"][1],
+            "p3": n["p"][2],
+            "p_total": n["p_total"],
+            "frequency": n["frequency"],
+            "import_kwh": self.plant.energy_j(t) / 3.6e6,
+        }
         for name, offset in SDM630_REGISTERS.items():
             hi, lo = struct.unpack(">HH", struct.pack(">f", float(values[name])))
             registers[offset - start_address] = hi

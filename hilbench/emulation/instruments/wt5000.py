@@ -30,8 +30,20 @@ from hilbench.protocols.scpi import (
 )
 
 FUNCTIONS = ("URMS", "IRMS", "P", "S", "Q", "LAMBDA", "FU", "WP", "ITIME")
-FUNCTION_ALIASES = {"URMS": "URMS", "IRMS": "IRMS", "P": "P", "S": "S", "Q": "Q", "LAMB": "LAMBDA",
-                    "LAMBDA": "LAMBDA", "FU": "FU", "UFREQ": "FU", "WP": "WP", "ITIM": "ITIME", "ITIME": "ITIME"}
+FUNCTION_ALIASES = {
+    "URMS": "URMS",
+    "IRMS": "IRMS",
+    "P": "P",
+    "S": "S",
+    "Q": "Q",
+    "LAMB": "LAMBDA",
+    "LAMBDA": "LAMBDA",
+    "FU": "FU",
+    "UFREQ": "FU",
+    "WP": "WP",
+    "ITIM": "ITIME",
+    "ITIME": "ITIME",
+}
 RATES_S = (0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
 MAX_POINTS = 20_000_000
 
@@ -69,8 +81,9 @@ class WT5000(ScpiInstrument):
         self.add(":WAVeform:TRACe", self._set_trace)
         self.add(":WAVeform:TRACe?", lambda a, g: self.trace)
         self.add(":WAVeform:FORMat", lambda a, g: self._choice("wave_format", a, ("ASCII", "FLOAT", "ASC", "FLO")))
-        self.add(":WAVeform:BYTeorder", lambda a, g: self._choice("byte_order", a, ("LSBFIRST", "MSBFIRST", "LSBF",
-                                                                                     "MSBF")))
+        self.add(
+            ":WAVeform:BYTeorder", lambda a, g: self._choice("byte_order", a, ("LSBFIRST", "MSBFIRST", "LSBF", "MSBF"))
+        )
         self.add(":WAVeform:STARt", lambda a, g: setattr(self, "wave_start", int(parse_number(a[0]))))
         self.add(":WAVeform:STARt?", lambda a, g: str(self.wave_start))
         self.add(":WAVeform:END", lambda a, g: setattr(self, "wave_end", int(parse_number(a[0]))))

@@ -1,0 +1,146 @@
+"""Start a whole emulated bench from a bench file: boards, the plant behind them, and one
+real server per instrument role (SCPI sockets, Modbus TCP), all on loopback and free ports.
+
+``start()`` returns the bench with every ``auto`` address resolved, so drivers connect to
+the emulators exactly as to hardware.  ``stop()`` is idempotent and safe after a failed start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from dataclasses import fields, replace
+
+from hilbench.bench import Bench, BenchFileError, RoleSpec, emulated_site_config
+from hilbench.emulation.clock import PlantClock
+from hilbench.emulation.controller import ControllerParams
+from hilbench.emulation.instruments.ac6900 import AC6900
+from hilbench.emulation.instruments.chroma63800 import Chroma63800
+from hilbench.emulation.instruments.modbus_devices import ControllerDevice, ModbusDeviceServer, SDM630Device
+from hilbench.emulation.instruments.wt5000 import WT5000
+from hilbench.emulation.plant import Plant, PlantParams
+from hilbench.emulation.scpi_server import ScpiSocketServer
+from hilbench.emulation.site import EmulatedSite, Endpoint
+from hilbench.emulation.tcp_server import EventLoopThread
+from hilbench.protocols.register_map import RegisterMap
+
+HOST = "127.0.0.1"
+
+
+def free_port(host: str = HOST) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _scpi(factory):
+    return ("scpi", factory)
+
+
+#: driver name -> (kind, factory(plant, role spec)): the emulator of the same model as the driver.
+EMULATORS = {
+    "yokogawa-wt5000": _scpi(
+        lambda plant, spec: WT5000(plant, capture_rate_hz=float(spec.settings.get("capture_rate_hz", 10_000.0)))
+    ),
+    "keysight-ac6900": _scpi(lambda plant, spec: AC6900(plant)),
+    "chroma-63800": _scpi(lambda plant, spec: Chroma63800(plant, rated_w=float(spec.limits.get("max_power_w", 4500)))),
+    "modbus-map-controller": (
+        "modbus",
+        lambda plant, spec: ControllerDevice(plant, RegisterMap.load(spec.settings.get("map"))),
+    ),
+    "eastron-sdm630": ("modbus", lambda plant, spec: SDM630Device(plant, int(spec.settings.get("unit", 1)))),
+}
+
+
+def _plant_params(bench: Bench) -> tuple[PlantParams, ControllerParams]:
+    raw = dict(bench.plant)
+    controller_raw = raw.pop("controller", {}) or {}
+    known_plant = {f.name for f in fields(PlantParams)}
+    known_controller = {f.name for f in fields(ControllerParams)}
+    for key in raw:
+        if key not in known_plant:
+            raise BenchFileError(f"{bench.path}: plant.{key}: unknown; known: {', '.join(sorted(known_plant))}")
+    for key in controller_raw:
+        if key not in known_controller:
+            raise BenchFileError(
+                f"{bench.path}: plant.controller.{key}: unknown; known: {', '.join(sorted(known_controller))}"
+            )
+    return PlantParams(**raw), ControllerParams(**controller_raw)
+
+
+class EmulatedBench:
+    def __init__(self, bench: Bench, *, time_scale: float = 1.0, boards: int | None = None) -> None:
+        self.bench = bench
+        self.clock = PlantClock(time_scale)
+        self.loop = EventLoopThread(workers=8)
+        self.site = EmulatedSite(emulated_site_config(bench.raw, boards=boards), clock=self.clock, loop=self.loop)
+        self.plant: Plant | None = None
+        self.endpoints: list[Endpoint] = []
+        self._servers: list = []
+        self.resolved: Bench | None = None
+
+    def start(self) -> Bench:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Bench:
+        self.site.start()
+        self.endpoints = list(self.site.endpoints)
+        container = [
+            b
+            for b, g in zip(self.site.boards, self.site.groups_of_board, strict=True)
+            if g.role == "boards" and g.protocol == "luxos"
+        ]
+        plant_params, controller_params = _plant_params(self.bench)
+        self.plant = Plant(self.clock, [b.model for b in container], plant_params, controller_params)
+        for board in self.site.boards:
+            board.before_access = self.plant.advance
+        roles = dict(self.bench.roles)
+        for name, spec in self.bench.roles.items():
+            if spec.driver in EMULATORS:
+                roles[name] = spec.with_address(self._serve(spec))
+        for role in ("boards", "hashboard"):
+            mine = [e for e in self.site.endpoints if e.role == role]
+            if role in roles and mine:
+                if mine[0].protocol == "bm13xx-serial":
+                    roles[role] = roles[role].with_address(mine[0].address)
+                else:
+                    hosts = [e.address.rsplit(":", 1)[0] for e in mine]
+                    roles[role] = roles[role].with_address(f"{hosts[0]}-{hosts[-1]}")
+        self.resolved = replace(self.bench, roles=roles)
+        return self.resolved
+
+    def _serve(self, spec: RoleSpec) -> str:
+        kind, factory = EMULATORS[spec.driver]
+        device = factory(self.plant, spec)
+        if kind == "scpi":
+            server = ScpiSocketServer(device, HOST, 0, name=spec.role)
+            self.loop.call(server.start())
+            address = f"TCPIP::{HOST}::{server.port}::SOCKET"
+            protocol = "scpi-socket"
+        else:
+            port = free_port()
+            server = ModbusDeviceServer(device.sim_device(), HOST, port)
+            self.loop.call(server.start())
+            address = f"tcp://{HOST}:{port}"
+            protocol = "modbus-tcp"
+        self._servers.append(server)
+        self.endpoints.append(Endpoint(spec.role, spec.role, protocol, address, spec.driver, 0))
+        return address
+
+    def stop(self) -> None:
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                self.loop.call(server.stop(), timeout=5)
+        self._servers.clear()
+        self.site.stop()
+        self.loop.close()
+
+    def __enter__(self) -> Bench:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
