@@ -75,16 +75,18 @@ def test_emulate_prints_endpoints_serves_and_stops_cleanly(tmp_path, sig):
     ("content", "message"),
     [
         ("roles: [1, 2\n", "bench.yaml:"),
-        ("bench: x\n", "missing 'roles.boards'"),
+        ("bench: x\n", "'roles' must be a mapping of role -> instrument"),
         (
-            "roles:\n  boards:\n    emulated:\n      groups:\n        - name: a\n          profile: nope\n"
+            "roles:\n  boards:\n    driver: pyasic\n    emulated:\n      groups:\n"
+            "        - name: a\n          profile: nope\n"
             "          count: 1\n",
             "unknown board profile 'nope'",
         ),
         (
-            "roles:\n  boards:\n    emulated:\n      groups:\n        - name: a\n          profile: s19j_pro\n"
+            "roles:\n  boards:\n    driver: pyasic\n    emulated:\n      groups:\n"
+            "        - name: a\n          profile: s19j_pro\n"
             "          count: 1\n          colour: red\n",
-            "bench.yaml:8: roles.boards.emulated.groups[0].colour",
+            "bench.yaml:9: roles.boards.emulated.groups[0].colour",
         ),
     ],
 )

@@ -102,35 +102,34 @@ class Plant:
 
     def pcc_waveforms(self, t0: float, t1: float, fs: float) -> tuple[np.ndarray, np.ndarray]:
         """(voltage, current), each (3, n) instantaneous values at the PCC over [t0, t1)."""
-        with self.lock:
-            self.advance(max(t1, self.clock.now()) if t1 > self.clock.now() else None)
-            times = t0 + np.arange(int(round((t1 - t0) * fs))) / fs
-            v_src, _, theta = self.grid.arrays(times)
-            # envelopes on a coarser grid (power changes slowly compared with the line frequency)
-            coarse = np.arange(t0, t1 + 0.01, 0.005)
-            p_coarse = self.phase_power_w(coarse)
-            p = np.vstack([np.interp(times, coarse, row) for row in p_coarse])
-            kind = self.params.psu_kind
-            pf = DISPLACEMENT_POWER_FACTOR[kind]
-            phi = np.arccos(pf)
-            ratios = spectrum(kind, self._load_fraction(p_coarse))
-            r, x = self.params.r_ohm, self.params.x_ohm
-            voltage = np.empty((3, times.size))
-            current = np.empty((3, times.size))
-            for k in range(3):
-                angle = theta + PHASE_SHIFT[k]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    i1 = np.where(v_src > 0, p[k] / (np.maximum(v_src, 1e-9) * pf), 0.0)
-                v1 = v_src - i1 * (r * pf + x * np.sin(phi))
-                i_wave = np.sqrt(2) * i1 * np.sin(angle - phi)
-                v_wave = np.sqrt(2) * v1 * np.sin(angle)
-                for h, ratio in ratios.items():
-                    ih = i1 * ratio
-                    i_wave += np.sqrt(2) * ih * np.sin(h * angle + PHASES[h])
-                    zh = np.hypot(r, h * x)
-                    v_wave -= np.sqrt(2) * ih * zh * np.sin(h * angle + PHASES[h] + np.arctan2(h * x, r))
-                voltage[k], current[k] = v_wave, i_wave
-            return voltage, current
+        self.advance()  # to now (the window must lie in the past); the plant lock is held only while advancing
+        times = t0 + np.arange(int(round((t1 - t0) * fs))) / fs
+        v_src, _, theta = self.grid.arrays(times)
+        # envelopes on a coarser grid (power changes slowly compared with the line frequency)
+        coarse = np.arange(t0, t1 + 0.01, 0.005)
+        p_coarse = self.phase_power_w(coarse)
+        p = np.vstack([np.interp(times, coarse, row) for row in p_coarse])
+        kind = self.params.psu_kind
+        pf = DISPLACEMENT_POWER_FACTOR[kind]
+        phi = np.arccos(pf)
+        ratios = spectrum(kind, self._load_fraction(p_coarse))
+        r, x = self.params.r_ohm, self.params.x_ohm
+        voltage = np.empty((3, times.size))
+        current = np.empty((3, times.size))
+        for k in range(3):
+            angle = theta + PHASE_SHIFT[k]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                i1 = np.where(v_src > 0, p[k] / (np.maximum(v_src, 1e-9) * pf), 0.0)
+            v1 = v_src - i1 * (r * pf + x * np.sin(phi))
+            i_wave = np.sqrt(2) * i1 * np.sin(angle - phi)
+            v_wave = np.sqrt(2) * v1 * np.sin(angle)
+            for h, ratio in ratios.items():
+                ih = i1 * ratio
+                i_wave += np.sqrt(2) * ih * np.sin(h * angle + PHASES[h])
+                zh = np.hypot(r, h * x)
+                v_wave -= np.sqrt(2) * ih * zh * np.sin(h * angle + PHASES[h] + np.arctan2(h * x, r))
+            voltage[k], current[k] = v_wave, i_wave
+        return voltage, current
 
     def numeric(self, t: float) -> dict:
         """Per-phase and total electrical quantities at plant time t (what an analyser element shows)."""

@@ -18,7 +18,7 @@ def mbpoll(*args: str) -> subprocess.CompletedProcess:
             pytest.fail("mbpoll is required here (HILBENCH_REQUIRE_MBPOLL=1) but not installed")
         pytest.skip("mbpoll not installed (Debian: apt-get install mbpoll)")
     return subprocess.run(
-        ["mbpoll", "-m", "tcp", "-a", "1", "-0", "-1", *args], capture_output=True, text=True, timeout=20
+        ["mbpoll", "-m", "tcp", "-a", "1", "-0", "-1", "-o", "5", *args], capture_output=True, text=True, timeout=20
     )
 
 

@@ -5,6 +5,7 @@ writes go to the controller, which refuses out-of-range values with exception 3.
 
 from __future__ import annotations
 
+import asyncio
 import struct
 
 from pymodbus.constants import ExcCodes
@@ -94,6 +95,13 @@ class ControllerDevice:
             registers[f.address - start : f.address - start + len(raw)] = raw
 
     async def action(self, function_code, start_address, address, count, registers, set_values):
+        """Runs the plant work in a worker thread so one slow request never stalls the shared loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            None, self._access, function_code, start_address, address, registers, set_values
+        )
+
+    def _access(self, function_code, start_address, address, registers, set_values):
         try:
             if function_code == READ_INPUT:
                 self._fill(registers, start_address, "input")
@@ -168,6 +176,10 @@ class SDM630Device:
             return ExcCodes.ILLEGAL_FUNCTION  # the meter's measurement registers are read-only
         if function_code != READ_INPUT:
             return None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self._fill, start_address, registers)
+
+    def _fill(self, start_address: int, registers: list[int]) -> None:
         t = self.plant.advance()
         n = self.plant.numeric(t)
         values = {
