@@ -29,7 +29,8 @@ def host_port(address: str) -> tuple[str, str]:
 
 def values(output: str) -> dict[int, float]:
     return {
-        int(line.split("]")[0][1:]): float(line.split(":", 1)[1])
+        # mbpoll prints e.g. "[4]: 65488 (-48)" for registers above 32767: keep the unsigned value
+        int(line.split("]")[0][1:]): float(line.split(":", 1)[1].split()[0])
         for line in output.splitlines()
         if line.startswith("[")
     }
