@@ -247,9 +247,9 @@ class ContainerController:
             self._uf_since = None
             if still_low and not recovered:
                 self.trip_cause = TripCause.UNDER_FREQUENCY
-                if self.uf_action == "trip":
+                if self.uf_action == "trip":  # relay -> contactor: the same hardware path as an emergency stop
                     self.mode = Mode.EMERGENCY_STOP
-                    self._open_contactor(t)
+                    self._deadlines.append((t + self.params.contactor_open_s, "open_contactor", -1))
                 else:
                     self.mode = Mode.CURTAIL
                     for board in self.boards:

@@ -23,6 +23,19 @@ from hilbench.emulation.psu_harmonics import DISPLACEMENT_POWER_FACTOR, PHASES, 
 PHASE_SHIFT = (0.0, -2 * np.pi / 3, 2 * np.pi / 3)
 
 
+def fundamental_current(p_w, v_source, pf: float, drop_ohm: float):
+    """Phase current drawing ``p_w`` at the PCC behind a source impedance: P = (V_src - k I) I pf.
+
+    The smaller root of k I^2 - V_src I + P/pf = 0 (k = R pf + X sin phi); zero where the source is off.
+    """
+    p_w = np.asarray(p_w, dtype=np.float64)
+    v = np.asarray(v_source, dtype=np.float64)
+    if drop_ohm <= 0:
+        return np.where(v > 0, p_w / (np.maximum(v, 1e-9) * pf), 0.0)
+    disc = np.maximum(v**2 - 4 * drop_ohm * p_w / pf, 0.0)
+    return np.where(v > 0, (v - np.sqrt(disc)) / (2 * drop_ohm), 0.0)
+
+
 @dataclass(frozen=True)
 class PlantParams:
     voltage_v: float = 230.0  # phase-to-neutral r.m.s.
@@ -118,9 +131,9 @@ class Plant:
         current = np.empty((3, times.size))
         for k in range(3):
             angle = theta + PHASE_SHIFT[k]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                i1 = np.where(v_src > 0, p[k] / (np.maximum(v_src, 1e-9) * pf), 0.0)
-            v1 = v_src - i1 * (r * pf + x * np.sin(phi))
+            drop = r * pf + x * np.sin(phi)
+            i1 = fundamental_current(p[k], v_src, pf, drop)
+            v1 = v_src - i1 * drop
             i_wave = np.sqrt(2) * i1 * np.sin(angle - phi)
             v_wave = np.sqrt(2) * v1 * np.sin(angle)
             for h, ratio in ratios.items():
@@ -142,8 +155,9 @@ class Plant:
             ratios = spectrum(kind, self._load_fraction(p))
             thd = float(np.sqrt(sum(r**2 for r in ratios.values())))
             v = float(v_src[0])
-            i1 = p / (v * pf) if v > 0 else np.zeros(3)
-            v_pcc = v - i1 * (self.params.r_ohm * pf + self.params.x_ohm * np.sin(np.arccos(pf)))
+            drop = self.params.r_ohm * pf + self.params.x_ohm * np.sin(np.arccos(pf))
+            i1 = fundamental_current(p, np.full(3, v), pf, drop)
+            v_pcc = v - i1 * drop
             irms = i1 * np.sqrt(1 + thd**2)
             s = v_pcc * irms
             return {

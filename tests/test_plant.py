@@ -1,0 +1,121 @@
+"""The coupled plant's logic on a manual clock (pure model, no sockets)."""
+
+import numpy as np
+import pytest
+
+from hilbench.emulation.board import BoardModel, BoardState
+from hilbench.emulation.board_profiles import S19J_PRO
+from hilbench.emulation.clock import ManualClock
+from hilbench.emulation.controller import ControllerError, ControllerParams, Mode, State, TripCause
+from hilbench.emulation.plant import Plant, PlantParams
+from hilbench.pq import flicker, harmonics
+
+
+def make_plant(boards=30, **controller):
+    clock = ManualClock()
+    models = [BoardModel(S19J_PRO, clock, name=f"b{i}") for i in range(boards)]
+    plant = Plant(clock, models, PlantParams(), ControllerParams(**controller))
+    return clock, plant
+
+
+def at(clock, plant, t):
+    clock._now = t
+    plant.advance(t)
+    return plant.numeric(t)
+
+
+def test_setpoint_ramp_is_limited_and_power_follows_with_board_latency():
+    clock, plant = make_plant(default_ramp_kw_s=10.0)
+    plant.controller.write_setpoint(47.5, at=1.0)
+    at(clock, plant, 2.0)
+    assert plant.controller.command_w == pytest.approx(97_500 - 10_000, abs=1_000)  # within one 0.1 s tick
+    numbers = at(clock, plant, 12.0)
+    assert plant.controller.command_w == pytest.approx(47_500)
+    boards_power = numbers["p_total"] - plant.controller.params.aux_w
+    assert boards_power == pytest.approx(47_500, rel=0.05)
+    assert plant.controller.boards_online() == 15
+    assert plant.controller.last_setpoint_change == 1.0
+
+
+def test_emergency_stop_opens_the_contactor_after_its_latency():
+    clock, plant = make_plant(contactor_open_s=0.06)
+    plant.controller.write_mode(int(Mode.EMERGENCY_STOP), at=5.0)
+    assert at(clock, plant, 5.05)["p_total"] > 90_000
+    numbers = at(clock, plant, 5.2)
+    assert numbers["p_total"] == pytest.approx(plant.controller.params.aux_w)
+    assert plant.controller.state is State.TRIPPED
+    assert plant.controller.last_state_change == pytest.approx(5.06)
+
+
+def test_graceful_stop_stops_boards_in_order():
+    clock, plant = make_plant(boards=4, stop_stagger_s=2.0)
+    plant.controller.write_mode(int(Mode.GRACEFUL_STOP), at=1.0)
+    at(clock, plant, 40.0)
+    offs = [next(e.plant_time for e in b.events if e.new is BoardState.OFF) for b in plant.boards]
+    assert offs == sorted(offs) and offs[1] - offs[0] == pytest.approx(2.0)
+    assert plant.controller.state is State.OFF
+
+
+def test_under_frequency_trip_after_the_delay_and_not_for_a_short_dip():
+    clock, plant = make_plant(uf_delay_s=0.2)
+    plant.grid.program([(0.1, 230.0, 49.5), (1.0, 230.0, 50.0)], start=3.0)  # 100 ms dip: no trip
+    at(clock, plant, 5.0)
+    assert plant.controller.state is State.RUNNING
+    plant.grid.program([(5.0, 230.0, 49.5), (1.0, 230.0, 50.0)], start=6.0)
+    at(clock, plant, 8.0)
+    assert plant.controller.state is State.TRIPPED and plant.controller.trip_cause is TripCause.UNDER_FREQUENCY
+    assert plant.controller.last_state_change == pytest.approx(6.0 + 0.2 + 0.06)
+
+
+def test_comm_loss_watchdog_curtails_once_armed():
+    clock, plant = make_plant(watchdog_s=5.0)
+    at(clock, plant, 20.0)
+    assert plant.controller.state is State.RUNNING  # not armed without a heartbeat
+    plant.controller.heartbeat(at=21.0)
+    plant.controller.heartbeat(at=24.0)
+    at(clock, plant, 28.9)
+    assert plant.controller.trip_cause is TripCause.NONE
+    at(clock, plant, 40.0)
+    assert plant.controller.trip_cause is TripCause.WATCHDOG and plant.controller.mode is Mode.CURTAIL
+    assert plant.controller.state is State.CURTAILED
+
+
+def test_refused_register_values_change_nothing():
+    _clock, plant = make_plant()
+    with pytest.raises(ControllerError):
+        plant.controller.write_setpoint(200.0, at=1.0)
+    with pytest.raises(ControllerError):
+        plant.controller.write_mode(7, at=1.0)
+    assert plant.controller.setpoint_w == pytest.approx(97_500) and plant.controller.mode is Mode.RUN
+
+
+def test_pcc_waveforms_carry_power_harmonics_and_voltage_drop():
+    clock, plant = make_plant()
+    at(clock, plant, 3.0)
+    voltage, current = plant.pcc_waveforms(1.0, 3.0, 10_000.0)
+    h = harmonics(current, 10_000.0, reference=voltage[0])
+    i1 = h.group_rms[0, :, 1].mean()
+    v1 = np.sqrt(np.mean(voltage[0] ** 2))
+    assert v1 < 230.0  # drop across the source impedance
+    assert 3 * v1 * i1 * 0.995 == pytest.approx(plant.numeric(2.0)["p_total"], rel=0.02)
+    assert h.thd[0].mean() == pytest.approx(
+        np.sqrt(0.03**2 + 0.018**2 + 0.012**2 + 0.008**2 + 0.006**2 + 0.005**2 + 0.004**2), rel=0.05
+    )
+
+
+def test_board_cycling_on_a_weak_grid_causes_flicker():
+    clock = ManualClock()
+    models = [BoardModel(S19J_PRO, clock, name=f"b{i}") for i in range(30)]
+    weak = Plant(clock, models, PlantParams(r_ohm=0.25, x_ohm=0.15), ControllerParams(cycling_period_s=4.0))
+    clock._now = 70.0
+    weak.advance(70.0)
+    voltage, _ = weak.pcc_waveforms(5.0, 65.0, 2000.0)
+    pst_like = flicker(voltage[weak.phase_of_board[-1]], 2000.0).pinst.max()  # the cycling board's phase
+    clock2 = ManualClock()
+    steady = Plant(
+        clock2, [BoardModel(S19J_PRO, clock2, name=f"b{i}") for i in range(30)], PlantParams(), ControllerParams()
+    )
+    clock2._now = 70.0
+    steady.advance(70.0)
+    quiet = flicker(steady.pcc_waveforms(5.0, 65.0, 2000.0)[0][0], 2000.0).pinst.max()
+    assert pst_like > 1.0 > quiet
