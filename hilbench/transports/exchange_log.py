@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -23,20 +22,16 @@ class Exchange:
 
 
 class ExchangeLog:
+    """Raw tuples on the hot path (deque.append is atomic); Exchange records are built when read."""
+
     def __init__(self, keep: int = 10_000) -> None:
-        self._items: deque[Exchange] = deque(maxlen=keep)
-        self._lock = threading.Lock()
+        self._items: deque[tuple] = deque(maxlen=keep)
 
     def add(self, instrument: str, address: str, request: str, reply: str, started: float, error: str = "") -> None:
-        item = Exchange(
-            time.time(), instrument, address, request[:500], reply[:500], time.perf_counter() - started, error
-        )
-        with self._lock:
-            self._items.append(item)
+        self._items.append((time.time(), instrument, address, request, reply, time.perf_counter() - started, error))
 
     def items(self) -> list[Exchange]:
-        with self._lock:
-            return list(self._items)
+        return [Exchange(w, i, a, req[:500], rep[:500], s, e) for w, i, a, req, rep, s, e in list(self._items)]
 
     def __len__(self) -> int:
         return len(self._items)
