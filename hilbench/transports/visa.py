@@ -6,6 +6,7 @@ definite-length binary blocks, and the error-queue check after configuration com
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pyvisa
@@ -19,6 +20,31 @@ from hilbench.transports.errors import (
     ScpiError,
 )
 from hilbench.transports.exchange_log import GLOBAL_LOG, ExchangeLog
+
+
+def _tcp_endpoint(resource: str) -> tuple[str, int] | None:
+    """(host, port) a TCPIP resource will dial: the socket port, HiSLIP 4880, or the VXI-11 portmapper 111."""
+    parts = resource.split("::")
+    if not parts[0].upper().startswith("TCPIP") or len(parts) < 3:
+        return None
+    host = parts[1]
+    if parts[-1].upper() == "SOCKET":
+        return host, int(parts[2])
+    if parts[2].lower().startswith("hislip"):
+        return host, 4880
+    return host, 111
+
+
+def preflight(name: str, resource: str, timeout_s: float) -> None:
+    """Fail fast on a refused or unreachable LAN instrument (pyvisa-py otherwise waits a long time)."""
+    endpoint = _tcp_endpoint(resource)
+    if endpoint is None:
+        return
+    try:
+        with socket.create_connection(endpoint, timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise InstrumentConnectionError(name, resource, "open", f"{endpoint[0]}:{endpoint[1]}: {exc}") from exc
 
 
 def resource_manager(backend: str = "@py") -> pyvisa.ResourceManager:
@@ -47,8 +73,9 @@ class VisaTransport:
         self.retries = retries
         self.error_query = error_query
         self.log = log
+        preflight(name, resource, timeout_s)
         try:
-            self._inst = resource_manager(backend).open_resource(resource)
+            self._inst = resource_manager(backend).open_resource(resource, open_timeout=int(timeout_s * 1000))
         except (visa_errors.VisaIOError, OSError, ValueError) as exc:
             raise InstrumentConnectionError(name, resource, "open", str(exc)) from exc
         self._inst.timeout = int(timeout_s * 1000)
