@@ -49,12 +49,12 @@ def _check_roles(bench: Bench, emulated: bool) -> int:
     return 0 if failures == 0 else 1
 
 
-def check_bench(path: Path, *, time_scale: float = 10.0) -> int:
+def check_bench(path: Path, *, time_scale: float = 10.0, address_base: str | None = None) -> int:
     bench = parse_bench(load_bench(path))
     if not bench.emulated:
         return _check_roles(bench, emulated=False)
     from hilbench.emulation.bench_runner import EmulatedBench
 
-    with EmulatedBench(bench, time_scale=time_scale) as resolved:
+    with EmulatedBench(bench, time_scale=time_scale, address_base=address_base) as resolved:
         sys.stdout.flush()
         return _check_roles(resolved, emulated=True)

@@ -40,7 +40,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     from hilbench.emulation.bench_runner import EmulatedBench
 
     bench = parse_bench(load_bench(args.bench), force_emulated=True)
-    emulated = EmulatedBench(bench, time_scale=args.time_scale, boards=args.boards)
+    emulated = EmulatedBench(bench, time_scale=args.time_scale, boards=args.boards, address_base=args.address_base)
     try:
         emulated.start()
         for endpoint in emulated.endpoints:
@@ -55,7 +55,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 def cmd_bench_check(args: argparse.Namespace) -> int:
     from hilbench.bench_check import check_bench
 
-    return check_bench(args.file, time_scale=args.time_scale)
+    return check_bench(args.file, time_scale=args.time_scale, address_base=args.address_base)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     emulate = sub.add_parser("emulate", help="serve the emulated boards until SIGINT/SIGTERM")
     add_site_options(emulate, 1.0)
     emulate.add_argument("--duration", type=_positive, default=None, help="stop after this many wall seconds")
+    emulate.add_argument(
+        "--address-base", default=None, help="first loopback address of the LuxOS boards (default: the bench file's)"
+    )
     emulate.set_defaults(func=cmd_emulate)
 
     demo = sub.add_parser("demo", help="short bounded demo: start the emulated container, drive and read it")
@@ -90,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = bench_sub.add_parser("check", help="connect to every instrument, print identity and calibration")
     check.add_argument("file", type=Path)
     check.add_argument("--time-scale", type=_positive, default=10.0, help="for emulated benches")
+    check.add_argument("--address-base", default=None, help="for emulated benches: first LuxOS board address")
     check.set_defaults(func=cmd_bench_check)
 
     from hilbench.analyse_cli import add_parser as add_analyse

@@ -18,8 +18,8 @@ from hilbench.load_follower import LoadFollower
 from tests.conftest import ROOT
 
 
-def time_to_trip(bench_file: str, scale: float) -> float:
-    with EmulatedBench(read_bench(ROOT / "instruments" / bench_file), time_scale=scale) as bench:
+def time_to_trip(bench_file: str, scale: float, base: str) -> float:
+    with EmulatedBench(read_bench(ROOT / "instruments" / bench_file), time_scale=scale, address_base=base) as bench:
         controller, analyser = open_driver(bench.role("controller")), open_driver(bench.role("analyser"))
         try:
             analyser.setup()
@@ -36,14 +36,15 @@ def time_to_trip(bench_file: str, scale: float) -> float:
 
 
 def test_compliant_container_trips_fast_and_the_noncompliant_one_slowly():
-    fast = time_to_trip("emulated.yaml", 10.0)
-    slow = time_to_trip("emulated-noncompliant.yaml", 10.0)
+    fast = time_to_trip("emulated.yaml", 10.0, "127.0.41.2")
+    slow = time_to_trip("emulated-noncompliant.yaml", 10.0, "127.0.42.2")
     assert fast < 0.5  # 60 ms contactor + one analyser update + polling at 10x
     assert 2.5 < slow < 4.5  # 3 s contactor path
 
 
 def test_load_follower_draws_the_absent_boards_power():
-    with EmulatedBench(read_bench(ROOT / "instruments" / "emulated.yaml"), time_scale=10.0) as bench:
+    bench_file = read_bench(ROOT / "instruments" / "emulated.yaml")
+    with EmulatedBench(bench_file, time_scale=10.0, address_base="127.0.43.2") as bench:
         load = open_driver(bench.role("load"))
         from hilbench.emulation.clock import PlantClock
 
@@ -63,7 +64,18 @@ def test_load_follower_draws_the_absent_boards_power():
 
 def test_emulate_serves_every_role_of_the_default_bench():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hilbench.cli", "emulate", "--boards", "2", "--time-scale", "20"],
+        [
+            sys.executable,
+            "-m",
+            "hilbench.cli",
+            "emulate",
+            "--boards",
+            "2",
+            "--time-scale",
+            "20",
+            "--address-base",
+            "127.0.44.2",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -88,7 +100,16 @@ def test_emulate_serves_every_role_of_the_default_bench():
 
 def test_bench_check_passes_on_the_emulated_bench_and_fails_on_unreachable_or_uncalibrated(tmp_path):
     ok = subprocess.run(
-        [sys.executable, "-m", "hilbench.cli", "bench", "check", "instruments/emulated.yaml"],
+        [
+            sys.executable,
+            "-m",
+            "hilbench.cli",
+            "bench",
+            "check",
+            "instruments/emulated.yaml",
+            "--address-base",
+            "127.0.45.2",
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -8,6 +8,7 @@ the emulators exactly as to hardware.  ``stop()`` is idempotent and safe after a
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import socket
 from dataclasses import fields, replace
 
@@ -20,7 +21,7 @@ from hilbench.emulation.instruments.modbus_devices import ControllerDevice, Modb
 from hilbench.emulation.instruments.wt5000 import WT5000
 from hilbench.emulation.plant import Plant, PlantParams
 from hilbench.emulation.scpi_server import ScpiSocketServer
-from hilbench.emulation.site import EmulatedSite, Endpoint
+from hilbench.emulation.site import EmulatedSite, Endpoint, SiteConfig
 from hilbench.emulation.tcp_server import EventLoopThread
 from hilbench.protocols.register_map import RegisterMap
 
@@ -68,12 +69,32 @@ def _plant_params(bench: Bench) -> tuple[PlantParams, ControllerParams]:
     return PlantParams(**raw), ControllerParams(**controller_raw)
 
 
+def _rebase(config: SiteConfig, address_base: str) -> SiteConfig:
+    """Place the LuxOS groups back to back from ``address_base``."""
+    base = ipaddress.IPv4Address(address_base)
+    groups = []
+    for group in config.groups:
+        if group.protocol == "luxos":
+            groups.append(replace(group, address_base=str(base)))
+            base += group.count
+        else:
+            groups.append(group)
+    return SiteConfig(tuple(groups))
+
+
 class EmulatedBench:
-    def __init__(self, bench: Bench, *, time_scale: float = 1.0, boards: int | None = None) -> None:
+    def __init__(
+        self, bench: Bench, *, time_scale: float = 1.0, boards: int | None = None, address_base: str | None = None
+    ) -> None:
+        """``address_base`` moves the LuxOS boards to other loopback addresses (e.g. 127.0.40.2), so that
+        several emulated benches can run side by side on one host."""
         self.bench = bench
         self.clock = PlantClock(time_scale)
         self.loop = EventLoopThread(workers=8)
-        self.site = EmulatedSite(emulated_site_config(bench.raw, boards=boards), clock=self.clock, loop=self.loop)
+        config = emulated_site_config(bench.raw, boards=boards)
+        if address_base is not None:
+            config = _rebase(config, address_base)
+        self.site = EmulatedSite(config, clock=self.clock, loop=self.loop)
         self.plant: Plant | None = None
         self.endpoints: list[Endpoint] = []
         self._servers: list = []

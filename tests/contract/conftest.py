@@ -16,7 +16,7 @@ CONTRACT_TIME_SCALE = 10.0
 @pytest.fixture(scope="session")
 def hil_emulated_bench():
     bench = read_bench(ROOT / "instruments" / "emulated.yaml")
-    emulated = EmulatedBench(bench, time_scale=CONTRACT_TIME_SCALE)
+    emulated = EmulatedBench(bench, time_scale=CONTRACT_TIME_SCALE, address_base="127.0.40.2")
     resolved = emulated.start()
     yield emulated, resolved
     emulated.stop()
