@@ -97,8 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_bench_check)
 
     from hilbench.analyse_cli import add_parser as add_analyse
+    from hilbench.run_cli import add_parser as add_run
 
     add_analyse(sub)
+    add_run(sub)
     return parser
 
 

@@ -1,14 +1,35 @@
 """The hilbench pytest plugin (entry point ``pytest11``).
 
-For now it registers the ``--bench`` option; plan collection, ``hil_*`` fixtures and
-reports come with the test-plan issue.  Nothing here is autouse.
+* ``test_plans/*.yaml`` files (or plan files named on the command line) are collected: one test
+  item per check, named by its id (``-v`` / ``-k`` friendly).
+* One bench per session: the ``--bench`` file (default: the emulated one, started here when it is
+  emulated), opened lazily; every exit path returns it to its safe state (time-boxed).
+* Measurements are written to ``<report>/measurements.jsonl`` as they are taken; a measurement
+  outside its limits fails the item without any ``assert``.
+* Fixtures for Python tests: ``hil_bench``, ``hil_session``, ``hil_recorder``, ``hil_check`` and one
+  per role (``hil_grid``, ``hil_analyser``, ``hil_load``, ``hil_controller``, ``hil_meter``,
+  ``hil_boards``).  None is autouse.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
 import pytest
 
-from hilbench.bench import DEFAULT_BENCH
+from hilbench.bench import DEFAULT_BENCH, Bench, read_bench
+from hilbench.checks import REGISTRY, CheckAborted, CheckContext
+from hilbench.measurement import ERROR, FAIL, Measurement
+from hilbench.plans import Plan, PlanCheck, PlanError, load_plan
+from hilbench.report.recorder import Recorder
+from hilbench.session import BenchSession
+from hilbench.transports.errors import InstrumentError
+
+log = logging.getLogger(__name__)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -20,3 +41,304 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help=f"bench file describing the instruments (default: {DEFAULT_BENCH.name}, fully emulated)",
     )
+    group.addoption(
+        "--time-scale",
+        action="store",
+        type=float,
+        default=None,
+        metavar="X",
+        help="plant time scale of an emulated bench (default: the plan's ci_time_scale, else 50)",
+    )
+    group.addoption(
+        "--hil-report",
+        action="store",
+        default=None,
+        metavar="DIR",
+        help="run directory for measurements.jsonl and raw data (default: reports/<time>)",
+    )
+
+
+@dataclass
+class Runtime:
+    """The session's bench, its drivers and the recorder; created on first use."""
+
+    config: pytest.Config
+    bench: Bench | None = None
+    session: BenchSession | None = None
+    recorder: Recorder | None = None
+    emulated: object | None = None
+    time_scale: float = 50.0
+
+    def start(self, time_scale: float | None = None) -> None:
+        if self.session is not None:
+            return
+        option = self.config.getoption("--bench")
+        bench = read_bench(option or DEFAULT_BENCH)
+        scale = self.config.getoption("--time-scale") or time_scale or 50.0
+        if bench.emulated:
+            from hilbench.emulation.bench_runner import EmulatedBench
+
+            self.emulated = EmulatedBench(bench, time_scale=scale)
+            bench = self.emulated.start()
+        self.bench, self.time_scale = bench, scale
+        self.session = BenchSession(bench)
+        self.recorder = Recorder(_run_dir(self.config))
+        self.recorder.event(
+            "run_start",
+            bench=bench.name,
+            bench_file=bench.path,
+            emulated=bench.emulated,
+            time_scale=scale if bench.emulated else 1.0,
+        )
+
+    def finish(self) -> None:
+        if self.session is not None:
+            problems = self.session.safe_state()
+            if self.recorder:
+                self.recorder.event("safe_state", problems=problems, identities=self.session.identities)
+            self.session.close()
+        if self.emulated is not None:
+            self.emulated.stop()
+        if self.recorder is not None:
+            self.recorder.event("run_end")
+            self.recorder.close()
+
+
+RUNTIME_KEY = pytest.StashKey[Runtime]()
+
+
+def _run_dir(config: pytest.Config) -> Path:
+    option = config.getoption("--hil-report")
+    if option:
+        return Path(option)
+    return Path(config.rootpath) / "reports" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[RUNTIME_KEY] = Runtime(config)
+    config.addinivalue_line("markers", "hil: a check from a hilbench test plan")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    runtime = config.stash.get(RUNTIME_KEY, None)
+    if runtime is not None:
+        runtime.finish()
+
+
+def _is_plan(file_path: Path, config: pytest.Config) -> bool:
+    if file_path.suffix not in (".yaml", ".yml"):
+        return False
+    if file_path.parent.name == "test_plans":
+        return True
+    return any(Path(arg.split("::")[0]).resolve() == file_path.resolve() for arg in config.args)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if _is_plan(file_path, parent.config):
+        return PlanFile.from_parent(parent, path=file_path)
+    return None
+
+
+class PlanFile(pytest.File):
+    def collect(self):
+        try:
+            plan = load_plan(self.path)
+        except PlanError as exc:
+            raise self.CollectError(str(exc)) from None
+        for item in plan.checks:
+            yield CheckItem.from_parent(self, name=item.id, plan=plan, check=item)
+
+
+class CheckFailed(AssertionError):  # a measurement outside its limits is a failure, not a crash
+    def __init__(self, failed: list[Measurement], cause: str = "") -> None:
+        super().__init__(cause or f"{len(failed)} measurement(s) outside limits")
+        self.failed, self.cause = failed, cause
+
+
+class CheckItem(pytest.Item):
+    def __init__(self, *, plan: Plan, check: PlanCheck, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.plan, self.check = plan, check
+        self.add_marker(pytest.mark.hil)
+
+    def runtest(self) -> None:
+        runtime = self.config.stash[RUNTIME_KEY]
+        runtime.start(self.plan.ci_time_scale)
+        ctx = run_check(runtime, self.plan, self.check, self.user_properties)
+        problems = [m for m in ctx.measured if m.verdict in (FAIL, ERROR)]
+        if problems:
+            raise CheckFailed(problems, getattr(ctx, "abort_reason", ""))
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, CheckFailed):
+            lines = [
+                f"check {self.check.id} ({self.check.type}) failed"
+                + (f": {excinfo.value.cause}" if excinfo.value.cause else "")
+            ]
+            for m in excinfo.value.failed:
+                value = "not measured" if m.value is None else f"{m.value:.4g} {m.unit}"
+                lines.append(
+                    f"  {m.name}: {value}  limit {m.limits.describe() if m.limits else '-'}  [{m.verdict}] {m.note}"
+                )
+            return "\n".join(lines)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, self.check.line, f"{self.plan.name}::{self.check.id} ({self.check.type})"
+
+
+def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: list | None = None) -> CheckContext:
+    """Run one check on the session's bench; always returns its context (measurements, attachments)."""
+    import allure
+
+    spec = REGISTRY[plan_check.type]
+    ctx = CheckContext(
+        plan_check.id,
+        plan_check.type,
+        runtime.session,
+        plan.dut,
+        runtime.recorder,
+        dict(plan_check.limits),
+        progress=_progress(runtime.config),
+    )
+    recorder = runtime.recorder
+    recorder.event(
+        "check_start",
+        plan=plan.name,
+        check=plan_check.id,
+        type=plan_check.type,
+        params=plan_check.params,
+        declared={k: v.__dict__ for k, v in plan_check.limits.items()},
+    )
+    allure.dynamic.label("plan", plan.name)
+    allure.dynamic.label("check_type", plan_check.type)
+    allure.dynamic.description(spec.doc)
+    for key, value in plan_check.params.items():
+        allure.dynamic.parameter(key, json.dumps(value))
+    try:
+        with allure.step(f"{plan_check.type} on {runtime.bench.name}"):
+            spec.run(ctx, dict(plan_check.params))
+        ctx.unmeasured("the check ended without measuring it")
+    except (CheckAborted, InstrumentError, ValueError, OSError) as exc:
+        ctx.abort_reason = f"{type(exc).__name__}: {exc}"
+        ctx.unmeasured(ctx.abort_reason)
+        runtime.session.safe_state()
+    except BaseException as exc:  # Ctrl-C and friends: record, make safe, re-raise
+        ctx.unmeasured(f"interrupted: {type(exc).__name__}")
+        runtime.session.safe_state()
+        raise
+    finally:
+        for m in ctx.measured:
+            value = "not measured" if m.value is None else f"{m.value:.4g} {m.unit}"
+            with allure.step(f"{m.name} = {value} [{m.verdict}]"):
+                pass
+        for name, content, mime in ctx.attachments:
+            allure.attach(
+                content,
+                name=name,
+                attachment_type=allure.attachment_type.SVG if mime == "image/svg+xml" else allure.attachment_type.TEXT,
+            )
+        recorder.event("check_end", check=plan_check.id, verdicts={m.name: m.verdict for m in ctx.measured})
+        if properties is not None:
+            properties.extend(
+                [
+                    ("plan", plan.name),
+                    ("plan_file", plan.path),
+                    ("bench", runtime.bench.name),
+                    ("dut", plan.dut.name),
+                    ("dut_serials", ",".join(plan.dut.serials)),
+                ]
+            )
+            for role, identity in runtime.session.identities.items():
+                properties.append((f"instrument.{role}", identity))
+            for role, spec_role in runtime.bench.roles.items():
+                calibration = spec_role.calibration
+                properties.append(
+                    (
+                        f"calibration.{role}",
+                        "emulated"
+                        if runtime.bench.emulated
+                        else (calibration.status() if calibration else "no record"),
+                    )
+                )
+            for m in ctx.measured:
+                properties.append((f"measurement.{m.name}", f"{m.value} {m.unit} [{m.verdict}]"))
+    return ctx
+
+
+def _progress(config: pytest.Config):
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def say(message: str) -> None:
+        if reporter is not None:
+            reporter.write_line(message)
+        else:
+            print(message)
+
+    return say
+
+
+# ----- fixtures for Python tests ------------------------------------------------------------
+@pytest.fixture(scope="session")
+def hil_runtime(request) -> Runtime:
+    runtime = request.config.stash[RUNTIME_KEY]
+    runtime.start()
+    return runtime
+
+
+@pytest.fixture(scope="session")
+def hil_bench(hil_runtime) -> Bench:
+    return hil_runtime.bench
+
+
+@pytest.fixture(scope="session")
+def hil_session(hil_runtime) -> BenchSession:
+    return hil_runtime.session
+
+
+@pytest.fixture(scope="session")
+def hil_recorder(hil_runtime) -> Recorder:
+    return hil_runtime.recorder
+
+
+def _role_fixture(role: str):
+    @pytest.fixture
+    def fixture(hil_session):
+        return hil_session.driver(role)
+
+    fixture.__name__ = f"hil_{role}"
+    fixture.__doc__ = f"The bench's {role} driver (opened once per session)."
+    return fixture
+
+
+hil_grid = _role_fixture("grid")
+hil_analyser = _role_fixture("analyser")
+hil_load = _role_fixture("load")
+hil_controller = _role_fixture("controller")
+hil_meter = _role_fixture("meter")
+hil_boards = _role_fixture("boards")
+
+
+@pytest.fixture
+def hil_check(hil_runtime, request):
+    """Run a check from Python: ``hil_check(type, limits={...}, params={...}, dut=Dut(...))``; fails the test
+    when a measurement is outside its limits."""
+    from hilbench.checks import Dut
+    from hilbench.measurement import Limits
+
+    def run(kind: str, *, limits: dict, params: dict | None = None, dut: Dut | None = None, check_id: str = ""):
+        spec = REGISTRY[kind]
+        merged = {**spec.params, **(params or {})}
+        parsed = {name: Limits.from_plan(value, f"{request.node.nodeid}: {name}") for name, value in limits.items()}
+        dut = dut or Dut("DUT", 97.5, 30, 400.0, 50.0, 5.0, 100.0)
+        plan = Plan(request.node.name, "", str(request.node.path), dut, [])
+        item = PlanCheck(check_id or kind, kind, merged, parsed, request.node.nodeid, 0)
+        ctx = run_check(hil_runtime, plan, item, request.node.user_properties)
+        failed = [m for m in ctx.measured if m.verdict in (FAIL, ERROR)]
+        if failed:
+            pytest.fail(
+                "\n".join(f"{m.name}: {m.value} {m.unit} [{m.verdict}] {m.note}" for m in failed), pytrace=False
+            )
+        return ctx
+
+    return run

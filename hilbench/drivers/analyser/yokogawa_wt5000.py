@@ -128,8 +128,11 @@ class YokogawaWT5000:
             reading = self.read()
         return reading
 
-    def capture(self, duration_s: float) -> WaveformCapture:
-        """Voltage and current of the three phases over the last ``duration_s`` of instrument time."""
+    def capture(
+        self, duration_s: float, traces: tuple[str, ...] = ("U1", "U2", "U3", "I1", "I2", "I3")
+    ) -> WaveformCapture:
+        """Voltage and current of the three phases over the last ``duration_s`` of instrument time
+        (traces not asked for come back as zeros)."""
         start = self.read().time
         self.transport.configure(
             f":DISPlay:WAVE:TDIV {duration_s / 10:.6E}",
@@ -144,8 +147,8 @@ class YokogawaWT5000:
             fs = self.transport.query_float(":WAVeform:SRATe?")
             length = int(self.transport.query_float(":WAVeform:LENGth?"))
             self.transport.write(f":WAVeform:END {length - 1}")
-            traces = {}
-            for trace in ("U1", "U2", "U3", "I1", "I2", "I3"):
+            data_by_trace: dict[str, np.ndarray] = {}
+            for trace in traces:
                 self.transport.write(f":WAVeform:TRACe {trace}")
                 data = self.transport.query_block(":WAVeform:SEND?", datatype="f", big_endian=False)
                 if len(data) != length:
@@ -155,12 +158,13 @@ class YokogawaWT5000:
                         ":WAVeform:SEND?",
                         f"{trace}: {len(data)} points, expected {length}",
                     )
-                traces[trace] = np.asarray(data, dtype=np.float64)
+                data_by_trace[trace] = np.asarray(data, dtype=np.float64)
         finally:
             self.transport.write(":HOLD OFF")
         self.transport.check_errors("waveform capture")
-        voltage = np.vstack([traces["U1"], traces["U2"], traces["U3"]])
-        current = np.vstack([traces["I1"], traces["I2"], traces["I3"]])
+        empty = np.zeros(length)
+        voltage = np.vstack([data_by_trace.get(f"U{k}", empty) for k in (1, 2, 3)])
+        current = np.vstack([data_by_trace.get(f"I{k}", empty) for k in (1, 2, 3)])
         return WaveformCapture(end - length / fs, fs, voltage, current)
 
     def safe_state(self) -> None:

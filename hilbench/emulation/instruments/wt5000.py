@@ -46,6 +46,8 @@ FUNCTION_ALIASES = {
 }
 RATES_S = (0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
 MAX_POINTS = 20_000_000
+#: Like the real instrument, long windows are sampled more slowly: at most this many points per record.
+RECORD_POINTS = 2_000_000
 
 
 class WT5000(ScpiInstrument):
@@ -89,7 +91,7 @@ class WT5000(ScpiInstrument):
         self.add(":WAVeform:END", lambda a, g: setattr(self, "wave_end", int(parse_number(a[0]))))
         self.add(":WAVeform:END?", lambda a, g: str(self.wave_end))
         self.add(":WAVeform:LENGth?", lambda a, g: str(self._points()))
-        self.add(":WAVeform:SRATe?", lambda a, g: f"{self.capture_rate_hz:.6E}")
+        self.add(":WAVeform:SRATe?", lambda a, g: f"{self._rate():.6E}")
         self.add(":WAVeform:SEND?", self._send)
 
     def reset(self) -> None:
@@ -239,13 +241,16 @@ class WT5000(ScpiInstrument):
         if self._captured is None:
             end = self._update_time()
             length = self._points()
-            start = end - length / self.capture_rate_hz
-            voltage, current = self.plant.pcc_waveforms(start, end, self.capture_rate_hz)
+            start = end - length / self._rate()
+            voltage, current = self.plant.pcc_waveforms(start, end, self._rate())
             self._captured = (start, voltage, current)
         return self._captured
 
+    def _rate(self) -> float:
+        return min(self.capture_rate_hz, RECORD_POINTS / (10 * self.tdiv_s))
+
     def _points(self) -> int:
-        points = int(round(10 * self.tdiv_s * self.capture_rate_hz))
+        points = int(round(10 * self.tdiv_s * self._rate()))
         if points > MAX_POINTS:
             raise ScpiCommandError(DATA_OUT_OF_RANGE, f"record of {points} points exceeds {MAX_POINTS}")
         return points

@@ -1,0 +1,73 @@
+"""Frequency events: the grid simulator steps the frequency; the container must shed in time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hilbench.checks.base import CheckContext, check, first_time, series
+from hilbench.report.svg import line_chart
+
+
+@check(
+    "frequency_event",
+    measurements={"response_time_s": "s", "delivered_reduction_kw": "kW", "sustained_s": "s"},
+    params={
+        "event_hz": 49.6,
+        "duration_s": 5.0,
+        "threshold_hz": None,
+        "delay_s": 0.1,
+        "action": "trip",
+        "reduction_percent": 90.0,
+        "observe_s": None,
+    },
+)
+def frequency_event(ctx: CheckContext, params: dict) -> None:
+    """Step the grid frequency; response time (event to full reduction) and the reduction delivered."""
+    ctx.prepare_running(100.0)
+    nominal = ctx.dut.frequency_hz
+    threshold = params["threshold_hz"] or round(0.995 * nominal, 2)
+    ctx.controller.configure_under_frequency(threshold, params["delay_s"], params["action"])
+    before = float(np.mean([s.p_total for s in ctx.trend(1.0, "before")]))
+    commanded = ctx.now()  # the step starts when the source is triggered, right after this stamp
+    ctx.grid.run_steps(
+        [(params["duration_s"], ctx.grid.nominal_v, params["event_hz"]), (1.0, ctx.grid.nominal_v, nominal)]
+    )
+    samples = ctx.trend(params["observe_s"] or params["duration_s"] + 2.0, "frequency event")
+    t, p = series(samples)
+    _, f = series(samples, "frequency")
+    seen = first_time(t, f <= params["event_hz"] + 0.5 * (nominal - params["event_hz"]))
+    # The event time is the trigger's stamp (conservative: never later than the true step).
+    event = commanded if seen is not None else None
+    target = before * (1 - params["reduction_percent"] / 100)
+    reduced = first_time(t, (p <= target) & (t >= (event if event is not None else t[0])))
+    raw = ctx.recorder.save_raw(ctx.check_id, "trend", time=t, p_total=p, frequency=f)
+    ctx.measure(
+        "response_time_s",
+        None if event is None or reduced is None else reduced - event,
+        instrument_time=reduced,
+        raw=raw,
+        note="" if event is not None else "the analyser never saw the frequency step",
+    )
+    during = (t >= (reduced or t[-1])) & (f < nominal - 0.5 * (nominal - params["event_hz"]))
+    ctx.measure("delivered_reduction_kw", (before - float(np.min(p))) / 1000, raw=raw)
+    held = float(t[during][-1] - t[during][0]) if during.sum() > 1 and np.all(p[during] <= target * 1.05) else 0.0
+    ctx.measure("sustained_s", held, raw=raw, note="time the reduction was held while the event lasted")
+    marks = [(event, "event")] if event is not None else []
+    marks += [(reduced, "reduced")] if reduced is not None else []
+    ctx.attach_svg(
+        "response",
+        line_chart(
+            f"{ctx.check_id}: frequency event",
+            "instrument time (s)",
+            "kW",
+            [("P", t, p / 1000)],
+            vlines=marks,
+            hbands=[(0, target / 1000, "target")],
+        ),
+    )
+    ctx.attach_svg(
+        "frequency",
+        line_chart(f"{ctx.check_id}: grid frequency", "instrument time (s)", "Hz", [("f", t, f)], vlines=marks),
+    )
+    ctx.controller.configure_under_frequency(round(0.995 * nominal, 2), 0.1, "trip")
+    ctx.controller.set_mode("off")

@@ -1,0 +1,267 @@
+"""Power quality at the PCC from the analyser's waveforms: harmonics, flicker and voltage change,
+power factor; and the MegaWatt-to-MegaHash promise (hash rate follows power)."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+
+from hilbench import pq
+from hilbench.checks.base import CheckAborted, CheckContext, check
+from hilbench.pq import limits as pq_limits
+from hilbench.report.svg import line_chart
+
+
+def _table(ctx: CheckContext, params: dict, fundamental_current_a: float):
+    name = params["table"]
+    v_kv = ctx.dut.voltage_v / 1000
+    if name == "ieee519":
+        il = ctx.rated_w / (math.sqrt(3) * ctx.dut.voltage_v)
+        return pq_limits.ieee519_current(isc_il=ctx.dut.isc_ka * 1000 / il, voltage_kv=v_kv), il
+    if name == "jeag9702":
+        return pq_limits.jeag9702(contract_kw=ctx.dut.contract_kw, voltage_kv=params.get("receiving_kv", v_kv)), None
+    if name == "iec61000-3-2":
+        return pq_limits.iec61000_3_2(params.get("equipment_class", "A")), None
+    if name == "iec61000-3-12":
+        return pq_limits.iec61000_3_12(
+            rsce=params.get("rsce", 33), balanced_three_phase=True, iref_a=fundamental_current_a
+        ), None
+    raise CheckAborted(f"unknown harmonics table {name!r}: ieee519, jeag9702, iec61000-3-2, iec61000-3-12")
+
+
+@check(
+    "harmonics",
+    measurements={"worst_ratio": "", "tdd_percent": "%", "thd_current_percent": "%", "thd_voltage_percent": "%"},
+    params={
+        "levels_percent": [100.0, 50.0],
+        "table": "ieee519",
+        "capture_s": 3.0,
+        "settle_s": 20.0,
+        "equipment_class": "A",
+        "receiving_kv": None,
+        "rsce": 33,
+    },
+)
+def harmonics(ctx: CheckContext, params: dict) -> None:
+    """IEC 61000-4-7 groups of the PCC currents at several load levels, judged against the plan's table."""
+    worst, tdd_all, thd_i_all, thd_v_all = 0.0, [], [], []
+    for level in params["levels_percent"]:
+        ctx.prepare_running(level)
+        ctx.trend(params["settle_s"], f"settle at {level:g} %")
+        capture = ctx.analyser.capture(params["capture_s"])
+        raw = ctx.recorder.save_raw(
+            ctx.check_id,
+            f"waveforms-{level:g}",
+            voltage=capture.voltage,
+            current=capture.current,
+            fs=capture.fs,
+            t0=capture.t0,
+        )
+        result = pq.harmonics(capture.current, capture.fs, f_nominal=ctx.dut.frequency_hz, reference=capture.voltage[0])
+        volts = pq.harmonics(capture.voltage, capture.fs, f_nominal=ctx.dut.frequency_hz)
+        i1 = float(result.group_rms[:, :, 1].mean())
+        table, il = _table(ctx, {**params, "receiving_kv": params["receiving_kv"]}, i1)
+        per_psu = params["table"] == "iec61000-3-2"
+        for phase in range(3):
+            scaled = result
+            if per_psu:  # equipment limits apply per PSU: one board's share of the phase current
+                per_board = 3 / max(ctx.dut.boards, 1)
+                scaled = pq.HarmonicsResult(
+                    result.f_nominal,
+                    result.cycles_per_window,
+                    result.window_start_s,
+                    result.frequency_hz,
+                    *(
+                        a[phase : phase + 1] * per_board
+                        for a in (
+                            result.line_rms,
+                            result.group_rms,
+                            result.subgroup_rms,
+                            result.interharmonic_group_rms,
+                            result.interharmonic_subgroup_rms,
+                        )
+                    ),
+                )
+                evaluation = pq_limits.evaluate_harmonics(scaled, table, channel=0)
+            else:
+                evaluation = pq_limits.evaluate_harmonics(result, table, channel=phase, demand_current=il)
+            ratios = [r.ratio for r in evaluation.orders]
+            worst = max(worst, max(ratios) if ratios else 0.0)
+            if phase == 0:
+                orders = np.array([r.order for r in evaluation.orders])
+                ctx.attach_svg(
+                    f"spectrum-{level:g}",
+                    line_chart(
+                        f"{ctx.check_id}: phase 1 current harmonics at {level:g} % vs {table.table}",
+                        "order",
+                        table.unit,
+                        [
+                            ("measured", orders, np.array([r.value for r in evaluation.orders])),
+                            ("limit", orders, np.array([r.limit for r in evaluation.orders])),
+                        ],
+                        bars=True,
+                    ),
+                )
+        if il:
+            tdd_all.append(float(np.max(result.tdd(il).mean(axis=-1))) * 100)
+        thd_i_all.append(float(np.max(result.thd.mean(axis=-1))) * 100)
+        thd_v_all.append(float(np.max(volts.thd.mean(axis=-1))) * 100)
+        ctx.progress(f"  {ctx.check_id}: {level:g} %: worst ratio so far {worst:.2f} ({raw})")
+    ctx.measure("worst_ratio", worst, note=f"largest value/limit over orders, phases and levels ({params['table']})")
+    ctx.measure("tdd_percent", max(tdd_all) if tdd_all else None, note="" if tdd_all else "no TDD for this table")
+    ctx.measure("thd_current_percent", max(thd_i_all))
+    ctx.measure("thd_voltage_percent", max(thd_v_all))
+
+
+class _Sequence(threading.Thread):
+    """Runs an operating sequence (setpoints at instrument times) while the analyser records."""
+
+    def __init__(self, ctx: CheckContext, steps: list[tuple[float, float]], start: float) -> None:
+        super().__init__(name="operating-sequence", daemon=True)
+        self.ctx, self.steps, self.start_time = ctx, sorted(steps), start
+        self.error: BaseException | None = None
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        from hilbench.drivers import open_driver
+
+        analyser = open_driver(self.ctx.session.bench.role("analyser"))  # its own connection
+        controller = open_driver(self.ctx.session.bench.role("controller"))
+        try:
+            pending = list(self.steps)
+            while pending and not self.stop.is_set():
+                now = analyser.transport.query_floats(":NUMeric:NORMal:VALue?")[0]
+                while pending and now - self.start_time >= pending[0][0]:
+                    controller.set_setpoint_kw(self.ctx.dut.rated_kw * pending.pop(0)[1] / 100)
+                time.sleep(0.003)
+        except BaseException as exc:  # reported by the check
+            self.error = exc
+        finally:
+            analyser.close()
+            controller.close()
+
+
+@check(
+    "flicker",
+    measurements={"pst": "", "plt": "", "dc_percent": "%", "dmax_percent": "%", "tmax_s": "s"},
+    params={
+        "duration_s": 600.0,
+        "sequence": [[60, 50], [120, 100], [300, 70], [420, 100]],
+        "lamp": "230V",
+        "ramp_kw_s": 50.0,
+    },
+)
+def flicker(ctx: CheckContext, params: dict) -> None:
+    """Pst/Plt (IEC 61000-4-15) and dc/dmax/Tmax (IEC 61000-3-3) at the PCC while the container ramps and
+    switches boards through the plan's operating sequence ([seconds from start, percent of rated])."""
+    ctx.prepare_running(100.0)
+    ctx.controller.set_ramp_kw_s(params["ramp_kw_s"])
+    start = ctx.now()
+    sequence = _Sequence(ctx, [(float(a), float(b)) for a, b in params["sequence"]], start)
+    sequence.start()
+    try:
+        capture = ctx.analyser.capture(params["duration_s"], traces=("U1", "U2", "U3"))
+    finally:
+        sequence.stop.set()
+        sequence.join(10)
+    if sequence.error:
+        raise sequence.error
+    raw = ctx.recorder.save_raw(
+        ctx.check_id, "voltage", voltage=capture.voltage.astype(np.float32), fs=capture.fs, t0=capture.t0
+    )
+    psts, plts, changes = [], [], []
+    for phase in range(3):
+        result = pq.flicker(capture.voltage[phase], capture.fs, lamp=params["lamp"], f_nominal=ctx.dut.frequency_hz)
+        psts.append(max(result.pst) if result.pst else float(result.pinst_max**0.5 * 0.0))
+        if result.plt is not None:
+            plts.append(result.plt)
+        changes.append(
+            pq.voltage_change(
+                capture.voltage[phase],
+                capture.fs,
+                f_nominal=ctx.dut.frequency_hz,
+                u_nominal=ctx.dut.voltage_v / math.sqrt(3),
+            )
+        )
+        if phase == 0:
+            t = capture.t0 + np.arange(len(result.pinst)) / result.pinst_fs
+            ctx.attach_svg(
+                "pinst",
+                line_chart(
+                    f"{ctx.check_id}: Pinst, phase 1", "instrument time (s)", "Pinst", [("Pinst", t, result.pinst)]
+                ),
+            )
+    ctx.measure(
+        "pst",
+        max(psts),
+        raw=raw,
+        note="" if len(capture.voltage[0]) / capture.fs >= 600 else "record shorter than 10 min: no Pst",
+    )
+    ctx.measure("plt", max(plts) if plts else None, raw=raw, note="" if plts else "Plt needs 2 h (12 Pst)")
+    ctx.measure("dc_percent", max(c.dc for c in changes), raw=raw)
+    ctx.measure("dmax_percent", max(c.dmax for c in changes), raw=raw)
+    ctx.measure("tmax_s", max(c.tmax for c in changes), raw=raw)
+    ctx.controller.set_setpoint_kw(ctx.dut.rated_kw)
+
+
+@check(
+    "power_factor",
+    measurements={"power_factor_min": ""},
+    params={"levels_percent": [100.0, 50.0, 20.0], "settle_s": 20.0},
+)
+def power_factor(ctx: CheckContext, params: dict) -> None:
+    """Total power factor at the PCC at several load levels (the lowest is the figure)."""
+    values = []
+    for level in params["levels_percent"]:
+        ctx.prepare_running(level)
+        samples = ctx.trend(params["settle_s"], f"power factor at {level:g} %")
+        values.append(float(np.mean([s.power_factor for s in samples[-10:]])))
+    ctx.measure(
+        "power_factor_min",
+        min(values),
+        note=", ".join(f"{lv:g} %: {v:.3f}" for lv, v in zip(params["levels_percent"], values, strict=True)),
+    )
+
+
+@check(
+    "hashrate_tracking",
+    measurements={"tracking_error_percent": "%", "shares_accepted": "count"},
+    params={"levels_percent": [100.0, 50.0], "settle_s": 30.0},
+)
+def hashrate_tracking(ctx: CheckContext, params: dict) -> None:
+    """Hash rate follows power (MegaWatt-to-MegaHash): |hash share - power share| and shares accepted."""
+    errors, shares_before = [], None
+    rated_ths = None
+    for level in params["levels_percent"]:
+        ctx.prepare_running(level)
+        ctx.trend(params["settle_s"], f"settle at {level:g} %")
+        power = float(np.mean([s.p_total for s in ctx.trend(2.0, "power")]))
+        readings = ctx.boards.read()
+        hashrate = sum(r.hashrate_ths for r in readings)
+        rated_ths = rated_ths or (hashrate if level == 100.0 else None)
+        if shares_before is None:
+            shares_before = _accepted(ctx)
+        if rated_ths:
+            errors.append(abs(hashrate / rated_ths - power / ctx.rated_w) * 100)
+    ctx.measure(
+        "tracking_error_percent",
+        max(errors) if errors else None,
+        note="" if errors else "levels must start at 100 % to know the rated hash rate",
+    )
+    ctx.measure("shares_accepted", _accepted(ctx) - (shares_before or 0))
+
+
+def _accepted(ctx: CheckContext) -> int:
+    import asyncio
+
+    import pyasic
+
+    async def go() -> int:
+        miners = await asyncio.gather(*(pyasic.get_miner(a) for a in ctx.boards.addresses))
+        data = await asyncio.gather(*(m.get_data() for m in miners))
+        return sum(sum(p.accepted or 0 for p in d.pools) for d in data)
+
+    return asyncio.run(go())

@@ -1,0 +1,1 @@
+"""Reports: the measurement record, charts, allure attachments."""

@@ -1,0 +1,62 @@
+"""The run's record, written as it happens: one JSON line per measurement, flushed and fsync'd at once,
+raw captures saved beside it.  A crash or a kill keeps everything measured so far."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hilbench.measurement import Measurement
+
+
+class Recorder:
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        (self.run_dir / "raw").mkdir(parents=True, exist_ok=True)
+        self.path = self.run_dir / "measurements.jsonl"
+        self._file = self.path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+        self.measurements: list[Measurement] = []
+
+    def _write(self, record: dict) -> None:
+        line = json.dumps(record, default=_jsonable, allow_nan=False)
+        with self._lock:
+            self._file.write(line + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def event(self, kind: str, **fields) -> None:
+        """Run-level records: run start, declared limits, bench identities, check start/end."""
+        self._write({"record": kind, "wall_time": time.time(), **fields})
+
+    def record(self, measurement: Measurement) -> Measurement:
+        self.measurements.append(measurement)
+        self._write({"record": "measurement", "wall_time": time.time(), **measurement.as_dict()})
+        return measurement
+
+    def save_raw(self, check: str, name: str, **arrays) -> str:
+        """Save arrays as .npz beside the record; returns the path relative to the run directory."""
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{check}-{name}")
+        relative = Path("raw") / f"{safe}.npz"
+        np.savez_compressed(self.run_dir / relative, **{k: np.asarray(v) for k, v in arrays.items()})
+        return str(relative)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
+
+
+def _jsonable(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return str(value)

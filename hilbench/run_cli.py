@@ -1,0 +1,90 @@
+"""``hilbench run PLAN``: a plan through pytest on a bench, with the report, a summary table and an honest exit code."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from hilbench.plans import PlanError, load_plan
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run", help="run a test plan on a bench (emulated by default) and write its report")
+    p.add_argument("plan", type=Path)
+    p.add_argument("--bench", type=Path, default=None, help="bench file (default: instruments/emulated.yaml)")
+    p.add_argument("--time-scale", type=float, default=None, help="emulated plant time scale (default: the plan's)")
+    p.add_argument("--report", type=Path, default=None, help="run directory (default: reports/<plan>-<time>)")
+    p.add_argument("-k", dest="keyword", default=None, help="only checks matching this pytest -k expression")
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        plan = load_plan(args.plan)
+    except PlanError as exc:
+        print(f"hilbench: {exc}")
+        return 2
+    run_dir = args.report or Path("reports") / f"{plan.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    pytest_args = [
+        str(args.plan),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--rootdir",
+        str(Path.cwd()),
+        "--hil-report",
+        str(run_dir),
+        "--junitxml",
+        str(run_dir / "junit.xml"),
+        "--alluredir",
+        str(run_dir / "allure-results"),
+        "-o",
+        "junit_family=xunit2",
+        "-o",
+        "testpaths=",
+    ]
+    if args.bench:
+        pytest_args += ["--bench", str(args.bench)]
+    if args.time_scale:
+        pytest_args += ["--time-scale", str(args.time_scale)]
+    if args.keyword:
+        pytest_args += ["-k", args.keyword]
+    print(f"running {plan.name} ({len(plan.checks)} checks) -> {run_dir}")
+    code = pytest.main(pytest_args)
+    summary = summarise(run_dir / "measurements.jsonl")
+    print(summary["table"])
+    print(f"report: {run_dir}  (allure: allure generate {run_dir / 'allure-results'} -o {run_dir / 'allure-report'})")
+    all_passed = code == 0 and summary["checks"] > 0 and summary["failed"] == 0
+    print("PLAN PASSED" if all_passed else "PLAN FAILED")
+    return 0 if all_passed else 1
+
+
+def summarise(path: Path) -> dict:
+    rows, verdicts = [], {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if record.get("record") != "measurement":
+                continue
+            rows.append(record)
+            verdicts.setdefault(record["check"], []).append(record["verdict"])
+    lines = [f"{'check':<24} {'measurement':<26} {'value':>12} {'unit':<6} {'limit':<22} verdict"]
+    for r in rows:
+        limits = r.get("limits") or {}
+        bounds = []
+        if limits.get("low") is not None:
+            bounds.append(f">={limits['low']:g}")
+        if limits.get("high") is not None:
+            bounds.append(f"<={limits['high']:g}")
+        value = "-" if r["value"] is None else f"{r['value']:.4g}"
+        lines.append(
+            f"{r['check']:<24} {r['name']:<26} {value:>12} {r['unit']:<6} {' '.join(bounds):<22} "
+            f"{r['verdict'].upper() if r['verdict'] in ('fail', 'error') else r['verdict']}"
+        )
+    failed = sum(any(v in ("fail", "error") for v in vs) for vs in verdicts.values())
+    return {"table": "\n".join(lines), "checks": len(verdicts), "failed": failed}
