@@ -29,6 +29,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"hilbench: {exc}")
         return 2
     run_dir = args.report or Path("reports") / f"{plan.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    if (run_dir / "measurements.jsonl").exists():
+        print(f"hilbench: {run_dir} already holds a run (measurements.jsonl); choose another --report directory")
+        return 2
     run_dir.mkdir(parents=True, exist_ok=True)
     pytest_args = [
         str(args.plan),

@@ -159,7 +159,7 @@ class CheckContext:
                     f"{what} not reached within {timeout_s:g} s of instrument time "
                     f"(last: P = {samples[-1].p_total / 1000:.1f} kW, f = {samples[-1].frequency:.3f} Hz)"
                 )
-            time.sleep(0.002)
+            time.sleep(0.0005)
             reading = self.analyser.read()
             if reading.time > samples[-1].time:
                 samples.append(reading)

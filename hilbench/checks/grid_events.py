@@ -28,10 +28,11 @@ def frequency_event(ctx: CheckContext, params: dict) -> None:
     threshold = params["threshold_hz"] or round(0.995 * nominal, 2)
     ctx.controller.configure_under_frequency(threshold, params["delay_s"], params["action"])
     before = float(np.mean([s.p_total for s in ctx.trend(1.0, "before")]))
-    commanded = ctx.now()  # the step starts when the source is triggered, right after this stamp
-    ctx.grid.run_steps(
+    ctx.grid.program_steps(
         [(params["duration_s"], ctx.grid.nominal_v, params["event_hz"]), (1.0, ctx.grid.nominal_v, nominal)]
     )
+    commanded = ctx.now()  # the step starts when the source is triggered, right after this stamp
+    ctx.grid.trigger()
     samples = ctx.trend(params["observe_s"] or params["duration_s"] + 2.0, "frequency event")
     t, p = series(samples)
     _, f = series(samples, "frequency")

@@ -66,7 +66,7 @@ def boot(ctx: CheckContext, params: dict) -> None:
         "band_percent": 5.0,
         "observe_s": 40.0,
         "ramp_kw_s": 50.0,
-        "movement_percent": 2.0,
+        "movement_percent": 10.0,
     },
 )
 def step_response(ctx: CheckContext, params: dict) -> None:
@@ -136,9 +136,11 @@ def _slope(samples: list, start: float, end: float) -> float | None:
     a, b = start + 0.1 * (end - start), start + 0.9 * (end - start)
     crossed_a = first_time(t, (p <= a) if end < start else (p >= a))
     crossed_b = first_time(t, (p <= b) if end < start else (p >= b))
-    if crossed_a is None or crossed_b is None or crossed_b <= crossed_a:
+    if crossed_a is None or crossed_b is None:
         return None
-    return abs(b - a) / (crossed_b - crossed_a)
+    # both crossings in one sample interval: the rate is at least the transition over that interval
+    duration = max(crossed_b - crossed_a, float(np.median(np.diff(t))) if len(t) > 1 else 1.0)
+    return abs(b - a) / duration
 
 
 @check(

@@ -56,6 +56,8 @@ class ControllerParams:
     watchdog_s: float = 10.0  # comm-loss timeout once armed by a heartbeat; 0 disables
     stop_stagger_s: float = 0.5  # graceful stop: boards stopped one after another
     cycling_period_s: float = 0.0  # > 0: faulty firmware toggling a board on and off (flicker)
+    honours_ramp_limit: bool = True  # False: a controller that ignores the ramp-limit register
+    setpoint_poll_s: float = 0.0  # > 0: a sluggish controller acts on a new setpoint only this long after it
 
 
 class ControllerError(ValueError):
@@ -93,6 +95,7 @@ class ContainerController:
         self.last_heartbeat: float | None = None
         self._t = start
         self._uf_since: float | None = None
+        self._next_tick: float | None = None
         self._deadlines: list[tuple[float, str, int]] = []  # (time, action, board index)
         self._state = self._derive_state()
         if params.cycling_period_s > 0:
@@ -104,8 +107,14 @@ class ContainerController:
             if not 0 <= kw * 1000 <= self.rated_w:
                 raise ControllerError(f"setpoint {kw} kW outside 0..{self.rated_w / 1000:g} kW")
             self.advance(at)
-            self.setpoint_w = kw * 1000
             self.last_setpoint_change = at
+            poll = self.params.setpoint_poll_s
+            if poll > 0:
+                self._deadlines = [d for d in self._deadlines if d[1] != "apply_setpoint"]
+                self._pending_setpoint_w = kw * 1000
+                self._deadlines.append((at + poll, "apply_setpoint", -1))
+            else:
+                self.setpoint_w = kw * 1000
 
     def write_ramp(self, kw_s: float, at: float) -> None:
         with self.lock:
@@ -151,7 +160,7 @@ class ContainerController:
     def _apply_mode(self, mode: Mode, t: float) -> None:
         previous = self.mode
         self.mode = mode
-        self._deadlines = [d for d in self._deadlines if d[1] == "cycle"]
+        self._deadlines = [d for d in self._deadlines if d[1] in ("cycle", "apply_setpoint")]
         if mode is Mode.EMERGENCY_STOP:
             self.trip_cause = TripCause.EMERGENCY_STOP
             self._deadlines.append((t + self.params.contactor_open_s, "open_contactor", -1))
@@ -181,7 +190,11 @@ class ContainerController:
     def _next_event(self, t: float) -> tuple[float, str, int] | None:
         candidates = list(self._deadlines)
         if self._ramping():
-            candidates.append((self._t + CONTROL_PERIOD_S, "tick", -1))
+            if self._next_tick is None or self._next_tick < self._t - CONTROL_PERIOD_S:
+                self._next_tick = self._t + CONTROL_PERIOD_S  # a ramp starts: first tick one period later
+            candidates.append((self._next_tick, "tick", -1))
+        else:
+            self._next_tick = None
         if self.watchdog_s > 0 and self.last_heartbeat is not None and self.mode in (Mode.RUN,):
             candidates.append((self.last_heartbeat + self.watchdog_s, "watchdog", -1))
         uf = self._next_uf_check(t)
@@ -225,10 +238,14 @@ class ContainerController:
 
     def _handle(self, action: str, index: int, t: float) -> None:
         if action == "tick":
-            step = self.ramp_w_s * CONTROL_PERIOD_S
+            self._next_tick = t + CONTROL_PERIOD_S  # fixed 10 Hz grid, however often advance() is called
+            step = self.ramp_w_s * CONTROL_PERIOD_S if self.params.honours_ramp_limit else float("inf")
             delta = self.setpoint_w - self.command_w
             self.command_w += max(-step, min(step, delta))
             self._dispatch(t)
+        elif action == "apply_setpoint":
+            self._deadlines = [d for d in self._deadlines if d[1] != "apply_setpoint"]
+            self.setpoint_w = self._pending_setpoint_w
         elif action == "open_contactor":
             self._deadlines = [d for d in self._deadlines if d[1] != "open_contactor"]
             self._open_contactor(t)

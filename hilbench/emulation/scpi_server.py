@@ -135,6 +135,7 @@ class ScpiSocketServer:
     def __init__(self, instrument: ScpiInstrument, host: str = "127.0.0.1", port: int = 0, name: str = "scpi"):
         self.instrument, self.host, self.port, self.name = instrument, host, port, name
         self._server: asyncio.base_events.Server | None = None
+        self._clients: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_LINE, reuse_address=True)
@@ -143,11 +144,14 @@ class ScpiSocketServer:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            for writer in list(self._clients):  # clients still connected are closed with the server
+                writer.close()
             await self._server.wait_closed()
             self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()
+        self._clients.add(writer)
         try:
             while True:
                 try:
@@ -174,4 +178,5 @@ class ScpiSocketServer:
         except Exception:  # an emulator bug must not kill the listener
             log.exception("%s: connection failed", self.name)
         finally:
+            self._clients.discard(writer)
             writer.close()

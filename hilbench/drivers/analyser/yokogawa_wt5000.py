@@ -106,7 +106,7 @@ class YokogawaWT5000:
             v[0], (v[1], v[2], v[3]), (v[4], v[5], v[6]), (v[7], v[8], v[9]), v[10], v[11], v[12], v[13]
         )
 
-    def trend(self, duration_s: float, *, poll_wall_s: float = 0.002, on_sample=None) -> list[AnalyserReading]:
+    def trend(self, duration_s: float, *, poll_wall_s: float = 0.0005, on_sample=None) -> list[AnalyserReading]:
         """Read every update for ``duration_s`` of instrument time (duplicates of one update dropped)."""
         first = self.read()
         samples = [first]
@@ -121,7 +121,7 @@ class YokogawaWT5000:
                     on_sample(reading)
         return samples
 
-    def wait_until(self, instrument_time: float, *, poll_wall_s: float = 0.005) -> AnalyserReading:
+    def wait_until(self, instrument_time: float, *, poll_wall_s: float = 0.0005) -> AnalyserReading:
         reading = self.read()
         while reading.time < instrument_time:
             time.sleep(poll_wall_s)

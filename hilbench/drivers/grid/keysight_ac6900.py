@@ -61,8 +61,8 @@ class KeysightAC6900:
             "power": self.transport.query_float("MEAS:POW?"),
         }
 
-    def run_steps(self, steps: list[tuple[float, float, float]], *, repeat: int = 1) -> None:
-        """Timed steps (dwell s, volts, hertz) from the LIST subsystem, started now by a bus trigger."""
+    def program_steps(self, steps: list[tuple[float, float, float]], *, repeat: int = 1) -> None:
+        """Load timed steps (dwell s, volts, hertz) into the LIST subsystem and arm it (bus trigger)."""
         if not steps:
             raise ValueError(f"{self.name}: a step program needs at least one step")
         for _, volts, hertz in steps:
@@ -81,7 +81,15 @@ class KeysightAC6900:
             "TRIG:TRAN:SOUR BUS",
             "INIT:TRAN",
         )
+
+    def trigger(self) -> None:
+        """Start the armed program now (one short write, so the caller's time stamp is tight)."""
         self.transport.write("*TRG")
+
+    def run_steps(self, steps: list[tuple[float, float, float]], *, repeat: int = 1) -> None:
+        """Program and start timed steps at once."""
+        self.program_steps(steps, repeat=repeat)
+        self.trigger()
         self.transport.check_errors("LIST start")
 
     def fluctuate(self, depth_percent: float, changes_per_min: float, duration_s: float) -> None:

@@ -1,0 +1,119 @@
+"""Whole plans through `hilbench run` on emulated benches: the compliant container passes, the
+non-compliant one fails on every check with figures that show why, and verdicts agree between
+time scale 1 and the CI time scale."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+ALL_CHECKS = {
+    "boot",
+    "step-down-50",
+    "step-up-100",
+    "ramp-range",
+    "power-factor",
+    "harmonics-ieee519",
+    "flicker-operation",
+    "hashrate-tracking",
+    "under-frequency-trip",
+    "emergency-stop",
+    "graceful-stop",
+}
+
+
+def run_plan(plan, bench, report, *extra):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hilbench.cli",
+            "run",
+            str(plan),
+            "--bench",
+            str(bench),
+            "--report",
+            str(report),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    records = [json.loads(line) for line in (report / "measurements.jsonl").read_text().splitlines()]
+    measurements = [r for r in records if r["record"] == "measurement"]
+    return result, measurements
+
+
+def verdicts(measurements):
+    by_check = {}
+    for m in measurements:
+        by_check.setdefault(m["check"], set()).add(m["verdict"])
+    return by_check
+
+
+@pytest.mark.slow
+def test_mw2mh_passes_on_the_compliant_container_and_fails_everything_on_the_noncompliant_one(tmp_path):
+    plan = ROOT / "test_plans" / "mw2mh_100kw.yaml"
+    ok, good = run_plan(plan, ROOT / "instruments" / "emulated.yaml", tmp_path / "good")
+    assert ok.returncode == 0, ok.stdout[-3000:]
+    assert set(verdicts(good)) == ALL_CHECKS
+    assert all(v <= {"pass", "marginal", "n/a"} for v in verdicts(good).values()), verdicts(good)
+    assert "PLAN PASSED" in ok.stdout
+    bad, measured = run_plan(plan, ROOT / "instruments" / "emulated-noncompliant.yaml", tmp_path / "bad")
+    assert bad.returncode == 1 and "PLAN FAILED" in bad.stdout
+    failing = {c for c, v in verdicts(measured).items() if v & {"fail", "error"}}
+    assert failing == ALL_CHECKS, verdicts(measured)
+    value = {(m["check"], m["name"]): m["value"] for m in measured}
+    assert value[("boot", "boot_time_s")] > 140  # 150 s boot
+    assert value[("emergency-stop", "emergency_time_s")] > 2.5  # 3 s contactor path
+    assert value[("harmonics-ieee519", "worst_ratio")] > 1  # capacitor-input PSUs
+    assert value[("flicker-operation", "pst")] > 1  # board cycling on a weak grid
+    assert value[("step-down-50", "latency_s")] > 3  # setpoint read every 5 s
+    assert value[("hashrate-tracking", "shares_accepted")] == 0
+    # the report: JUnit with properties, allure results with charts
+    junit = (tmp_path / "bad" / "junit.xml").read_text()
+    assert 'name="instrument.analyser"' in junit and "YOKOGAWA" in junit and 'name="plan" value="mw2mh_100kw"' in junit
+    results = list((tmp_path / "bad" / "allure-results").glob("*-result.json"))
+    assert len(results) == len(ALL_CHECKS)
+    assert list((tmp_path / "bad" / "allure-results").glob("*-attachment.svg"))
+
+
+SHORT = """\
+plan: short
+ci_time_scale: 50
+dut: {rated_kw: 97.5, boards: 30, voltage_v: 400, frequency_hz: 50}
+checks:
+  - id: step
+    type: step_response
+    params: {from_percent: 100, to_percent: 60, observe_s: 12, ramp_kw_s: 20}
+    limits: {latency_s: {max: 3}, settling_time_s: {max: 10}}
+  - id: estop
+    type: shutdown
+    params: {mode: emergency}
+    limits: {emergency_time_s: {max: 2}}
+"""
+
+
+@pytest.mark.slow
+def test_verdicts_and_timings_agree_between_time_scale_1_and_50(tmp_path):
+    plan = tmp_path / "short.yaml"
+    plan.write_text(SHORT)
+    bench = ROOT / "instruments" / "emulated.yaml"
+    real_time, at_1 = run_plan(plan, bench, tmp_path / "x1", "--time-scale", "1")
+    fast, at_50 = run_plan(plan, bench, tmp_path / "x50", "--time-scale", "50")
+    assert real_time.returncode == fast.returncode == 0, real_time.stdout[-2000:] + fast.stdout[-2000:]
+    v1 = {(m["check"], m["name"]): (m["value"], m["verdict"]) for m in at_1}
+    v50 = {(m["check"], m["name"]): (m["value"], m["verdict"]) for m in at_50}
+    assert v1.keys() == v50.keys()
+    # instrument resolution at x50: analyser updates (50 ms) plus the command's Modbus round trip and the
+    # analyser polls, a few ms of wall time each, i.e. 0.1-0.3 s of plant time
+    resolution = 0.5
+    for key in v1:
+        assert v1[key][1] == v50[key][1], key
+        assert v1[key][0] == pytest.approx(v50[key][0], abs=resolution), (key, v1[key], v50[key])
+    print("time scale 1 vs 50:", {k[1]: (v1[k][0], v50[k][0]) for k in v1})
