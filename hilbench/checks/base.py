@@ -191,6 +191,13 @@ class CheckContext:
         """Instrument time of the latest analyser update (the command-time reference)."""
         return self.analyser.read().time
 
+    def command(self, send: Callable[[], object]) -> float:
+        """Send a command and return its instrument time: the midpoint of the analyser stamps read just
+        before and just after it (the bracket is the time-stamp uncertainty, one round trip or two)."""
+        before = self.now()
+        send()
+        return (before + self.now()) / 2
+
 
 def series(samples: list, attr: str = "p_total") -> tuple[np.ndarray, np.ndarray]:
     return np.array([s.time for s in samples]), np.array([getattr(s, attr) for s in samples], dtype=float)

@@ -31,8 +31,7 @@ def frequency_event(ctx: CheckContext, params: dict) -> None:
     ctx.grid.program_steps(
         [(params["duration_s"], ctx.grid.nominal_v, params["event_hz"]), (1.0, ctx.grid.nominal_v, nominal)]
     )
-    commanded = ctx.now()  # the step starts when the source is triggered, right after this stamp
-    ctx.grid.trigger()
+    commanded = ctx.command(ctx.grid.trigger)  # the step starts when the source is triggered
     samples = ctx.trend(params["observe_s"] or params["duration_s"] + 2.0, "frequency event")
     t, p = series(samples)
     _, f = series(samples, "frequency")

@@ -40,9 +40,8 @@ def boot(ctx: CheckContext, params: dict) -> None:
     controller.set_mode("off")
     ctx.wait_for(lambda s: s.p_total < 0.05 * ctx.rated_w, 120, "container off")
     ctx.trend(1.0, "off")
-    commanded = ctx.now()
     controller.set_setpoint_kw(ctx.dut.rated_kw)
-    controller.set_mode("run")
+    commanded = ctx.command(lambda: controller.set_mode("run"))
     target = ctx.rated_w * params["target_percent"] / 100
     samples = ctx.wait_for(lambda s: s.p_total >= target, params["timeout_s"], "rated power after boot")
     samples += ctx.trend(3.0, "after boot")
@@ -74,9 +73,8 @@ def step_response(ctx: CheckContext, params: dict) -> None:
     ctx.prepare_running(params["from_percent"])
     ctx.controller.set_ramp_kw_s(params["ramp_kw_s"])
     start = ctx.analyser.read()
-    commanded = start.time
     target = ctx.rated_w * params["to_percent"] / 100
-    ctx.controller.set_setpoint_kw(target / 1000)
+    commanded = ctx.command(lambda: ctx.controller.set_setpoint_kw(target / 1000))
     samples = [start, *ctx.trend(params["observe_s"], f"step to {params['to_percent']:g} %")]
     t, p = series(samples)
     step = target - start.p_total
@@ -154,8 +152,9 @@ def shutdown(ctx: CheckContext, params: dict) -> None:
         raise CheckAborted(f"shutdown mode must be emergency or graceful, got {params['mode']!r}")
     ctx.prepare_running(100.0)
     threshold = ctx.rated_w * params["threshold_percent"] / 100
-    commanded = ctx.now()
-    ctx.controller.set_mode("emergency_stop" if params["mode"] == "emergency" else "graceful_stop")
+    commanded = ctx.command(
+        lambda: ctx.controller.set_mode("emergency_stop" if params["mode"] == "emergency" else "graceful_stop")
+    )
     online: list[tuple[float, int]] = []
 
     def below_threshold(sample) -> bool:
