@@ -68,10 +68,10 @@ def compile_header(pattern: str) -> re.Pattern:
     return re.compile("^:?" + regex.lstrip(":") + tail + "$", re.IGNORECASE)
 
 
-def split_units(message: str) -> list[str]:
-    """Split a program message into units at ';' outside quotes."""
-    units, current, quote = [], [], ""
-    for char in message:
+def _split_outside_quotes(text: str, separator: str) -> list[str]:
+    """Split at ``separator`` except inside '...' or "..." strings (IEEE 488.2 string data)."""
+    parts, current, quote = [], [], ""
+    for char in text:
         if quote:
             current.append(char)
             if char == quote:
@@ -79,15 +79,20 @@ def split_units(message: str) -> list[str]:
         elif char in "'\"":
             quote = char
             current.append(char)
-        elif char == ";":
-            units.append("".join(current).strip())
+        elif char == separator:
+            parts.append("".join(current).strip())
             current = []
         else:
             current.append(char)
     if quote:
         raise ScpiCommandError(SYNTAX_ERROR, "unterminated string")
-    units.append("".join(current).strip())
-    return [u for u in units if u]
+    parts.append("".join(current).strip())
+    return parts
+
+
+def split_units(message: str) -> list[str]:
+    """Split a program message into units at ';' outside quotes."""
+    return [u for u in _split_outside_quotes(message, ";") if u]
 
 
 def split_unit(unit: str) -> tuple[str, list[str]]:
@@ -95,22 +100,7 @@ def split_unit(unit: str) -> tuple[str, list[str]]:
     header, _, rest = unit.partition(" ")
     if not rest.strip():
         return header.strip(), []
-    args, current, quote = [], [], ""
-    for char in rest.strip():
-        if quote:
-            current.append(char)
-            if char == quote:
-                quote = ""
-        elif char in "'\"":
-            quote = char
-            current.append(char)
-        elif char == ",":
-            args.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-    args.append("".join(current).strip())
-    return header.strip(), args
+    return header.strip(), _split_outside_quotes(rest.strip(), ",")
 
 
 MULTIPLIERS = {

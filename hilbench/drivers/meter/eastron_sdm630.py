@@ -8,9 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hilbench.bench import RoleSpec
+from hilbench.protocols.sdm630 import BLOCK_COUNT, BLOCK_FIRST, REGISTERS
 from hilbench.transports.modbus import ModbusTransport
-
-BLOCK_FIRST, BLOCK_COUNT = 0x00, 0x4A  # one read covers 30001 .. 30074
 
 
 @dataclass(frozen=True)
@@ -32,31 +31,15 @@ class EastronSDM630:
         return cls(ModbusTransport(spec.role, spec.address, unit=int(spec.settings.get("unit", 1))), name=spec.role)
 
     def read(self) -> MeterReading:
-        v = self.transport.read_float32(BLOCK_FIRST, BLOCK_COUNT // 2)
-        f = {
-            name: v[offset // 2]
-            for name, offset in {
-                "v1": 0x00,
-                "v2": 0x02,
-                "v3": 0x04,
-                "i1": 0x06,
-                "i2": 0x08,
-                "i3": 0x0A,
-                "p1": 0x0C,
-                "p2": 0x0E,
-                "p3": 0x10,
-                "pt": 0x34,
-                "hz": 0x46,
-                "kwh": 0x48,
-            }.items()
-        }
+        values = self.transport.read_float32(BLOCK_FIRST, BLOCK_COUNT // 2)
+        f = {name: values[offset // 2] for name, offset in REGISTERS.items()}
         return MeterReading(
             (f["v1"], f["v2"], f["v3"]),
             (f["i1"], f["i2"], f["i3"]),
             (f["p1"], f["p2"], f["p3"]),
-            f["pt"],
-            f["hz"],
-            f["kwh"],
+            f["p_total"],
+            f["frequency"],
+            f["import_kwh"],
         )
 
     def identify(self) -> str:

@@ -15,6 +15,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from hilbench.emulation.controller import ControllerError
 from hilbench.emulation.plant import Plant
 from hilbench.protocols.register_map import RegisterMap, RegisterMapError
+from hilbench.protocols.sdm630 import REGISTERS
 
 READ_HOLDING, READ_INPUT = 3, 4
 MAP_SIZE = 32
@@ -144,24 +145,6 @@ class ControllerDevice:
                 c.write_uf(action="trip" if raw == 0 else "curtail", at=at)
 
 
-#: Eastron SDM630 Modbus input registers (float32, high word first), from the SDM630 Modbus protocol
-#: sheet: 30001 phase 1 voltage ... ; offsets below are register addresses (30001 -> 0).
-SDM630_REGISTERS = {
-    "v1": 0x00,
-    "v2": 0x02,
-    "v3": 0x04,
-    "i1": 0x06,
-    "i2": 0x08,
-    "i3": 0x0A,
-    "p1": 0x0C,
-    "p2": 0x0E,
-    "p3": 0x10,
-    "p_total": 0x34,
-    "frequency": 0x46,
-    "import_kwh": 0x48,
-}
-
-
 class SDM630Device:
     """Energy meter at the PCC."""
 
@@ -196,7 +179,7 @@ class SDM630Device:
             "frequency": n["frequency"],
             "import_kwh": self.plant.energy_j(t) / 3.6e6,
         }
-        for name, offset in SDM630_REGISTERS.items():
+        for name, offset in REGISTERS.items():
             hi, lo = struct.unpack(">HH", struct.pack(">f", float(values[name])))
             registers[offset - start_address] = hi
             registers[offset - start_address + 1] = lo
