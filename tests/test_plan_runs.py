@@ -111,12 +111,14 @@ def test_verdicts_and_timings_agree_between_time_scale_1_and_50(tmp_path):
     v1 = {(m["check"], m["name"]): (m["value"], m["verdict"]) for m in at_1}
     v50 = {(m["check"], m["name"]): (m["value"], m["verdict"]) for m in at_50}
     assert v1.keys() == v50.keys()
-    # The instrument resolution at x50, from the run's own raw trend: the analyser's sample spacing
-    # (a few ms of wall time per poll is a tenth of a second of plant time) taken three times over
-    # (command bracket before/after, first sample past the threshold), plus the 50 ms update grid.
+    # The instrument resolution at x50, from the run's own raw trend: the widest gap between analyser samples
+    # around the step (a few ms of wall time per poll is a tenth of a second or more of plant time; more on a
+    # loaded machine) taken twice (the command bracket, the first sample past a threshold), plus the 50 ms grid.
     trend = np.load(tmp_path / "x50" / next(m["raw"] for m in at_50 if m["check"] == "step"))
-    spacing = float(np.median(np.diff(trend["time"])))
-    resolution = 0.05 + 3 * spacing
+    times, command = trend["time"], float(trend["command"])
+    window = times[(times >= command - 1.0) & (times <= command + 10.0)]
+    spacing = float(np.max(np.diff(window))) if window.size > 1 else float(np.max(np.diff(times)))
+    resolution = 0.05 + 2 * spacing
     for key in v1:
         assert v1[key][1] == v50[key][1], key
         assert v1[key][0] == pytest.approx(v50[key][0], abs=resolution), (key, v1[key], v50[key], resolution)

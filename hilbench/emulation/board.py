@@ -357,6 +357,11 @@ class BoardModel:
             self._record(t)
 
     # ----- observation -------------------------------------------------------------------
+    def current_wall_w(self) -> float:
+        """Wall power at the board's current plant time (after ``advance``)."""
+        with self.lock:
+            return self._wall(self._t)
+
     def wall_power_at(self, times: np.ndarray) -> np.ndarray:
         """Wall power (W) at each plant time, redrawn from the segment history (advance first)."""
         with self.lock:

@@ -109,6 +109,15 @@ class Plant:
         power += self.load.power_at(times) / 3
         return power
 
+    def _phase_power_now(self, t: float) -> np.ndarray:
+        """Per-phase power at the current plant time (boards already advanced to t): scalar fast path."""
+        power = np.zeros(3)
+        for board, phase in zip(self.boards, self.phase_of_board, strict=True):
+            power[phase] += board.current_wall_w()
+        if self.grid.state_at(t)[0] > 0:
+            power += self.controller.params.aux_w / 3
+        return power + self.load.power_at(np.array([t]))[0] / 3
+
     def _load_fraction(self, per_phase_w: np.ndarray) -> float:
         rated = max(self.controller.rated_w / 3, 1.0)
         return float(np.clip(np.mean(per_phase_w) / rated, 0.0, 1.0))
@@ -149,7 +158,7 @@ class Plant:
         with self.lock:
             self.advance(t)
             v_src, freq, _ = self.grid.arrays(np.array([t]))
-            p = self.phase_power_w(np.array([t]))[:, 0]
+            p = self._phase_power_now(t)
             kind = self.params.psu_kind
             pf = DISPLACEMENT_POWER_FACTOR[kind]
             ratios = spectrum(kind, self._load_fraction(p))

@@ -47,6 +47,8 @@ class PowerModel:
 
     def fan_duty_pct(self, load):
         """Fan duty the firmware holds at this DC load fraction (0..1+); scalars or arrays."""
+        if isinstance(load, float):  # scalar fast path: the emulators ask this on every request
+            return min(100.0, max(self.profile.min_fan_pct, FAN_DUTY_AT_FULL_LOAD * load))
         return np.minimum(100.0, np.maximum(self.profile.min_fan_pct, FAN_DUTY_AT_FULL_LOAD * load))
 
     def fan_power_w(self, duty_pct: float) -> float:
@@ -55,7 +57,7 @@ class PowerModel:
 
     def psu_efficiency(self, load):
         """Efficiency vs load fraction: flat near full load, falling at light load (ASSUMED shape)."""
-        x = np.clip(load, 0.0, 1.0)
+        x = min(max(load, 0.0), 1.0) if isinstance(load, float) else np.clip(load, 0.0, 1.0)
         return self.profile.psu_peak_efficiency * (1.0 - 0.12 * (1.0 - x) ** 4)
 
     def hashrate_ths(self, frequency_mhz: float) -> float:
@@ -66,6 +68,13 @@ class PowerModel:
 
         Scalars in, floats out; arrays in, arrays out (used to draw a board's power over time).
         """
+        if isinstance(frequency_mhz, (float, int)) and isinstance(voltage_v, (float, int)):
+            core = self.profile.static_w + self.k * float(frequency_mhz) * float(voltage_v) ** 2
+            dc, duty = core, 0.0
+            for _ in range(4):
+                duty = self.fan_duty_pct(dc / self.dc_nameplate_w)
+                dc = core + self.fan_power_w(duty)
+            return dc, duty
         core = self.profile.static_w + self.k * np.asarray(frequency_mhz) * np.asarray(voltage_v) ** 2
         dc = core
         for _ in range(4):  # fan power is small; a few fixed-point steps converge
@@ -77,6 +86,8 @@ class PowerModel:
 
     def wall_w(self, dc_w):
         """Wall power for DC power (scalars or arrays; zero DC draws nothing)."""
+        if isinstance(dc_w, (float, int)):
+            return dc_w / self.psu_efficiency(dc_w / self.dc_nameplate_w) if dc_w > 0 else 0.0
         dc = np.asarray(dc_w, dtype=np.float64)
         wall = np.where(dc > 0, dc / self.psu_efficiency(dc / self.dc_nameplate_w), 0.0)
         return float(wall) if wall.ndim == 0 else wall
