@@ -25,14 +25,21 @@ def _site_from_args(args: argparse.Namespace) -> EmulatedSite:
     return EmulatedSite(config, time_scale=args.time_scale)
 
 
-def _wait_for_signal(duration: float | None) -> None:
-    """Block until SIGINT or SIGTERM (or ``duration`` wall seconds)."""
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        stop.wait(duration)
-    finally:
-        for sig, handler in previous.items():
+class _StopSignals:
+    """SIGINT/SIGTERM set an event instead of killing the process; installed before anything is announced,
+    so a signal sent right after the ready line still ends in a clean stop."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._previous = {}
+
+    def __enter__(self) -> _StopSignals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, lambda *_: self.event.set())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
 
@@ -40,15 +47,16 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     from hilbench.emulation.bench_runner import EmulatedBench
 
     bench = parse_bench(load_bench(args.bench), force_emulated=True)
-    emulated = EmulatedBench(bench, time_scale=args.time_scale, boards=args.boards, address_base=args.address_base)
-    try:
-        emulated.start()
-        for endpoint in emulated.endpoints:
-            print(json.dumps(endpoint.as_dict()), flush=True)
-        print(json.dumps({"ready": True}), flush=True)
-        _wait_for_signal(args.duration)
-    finally:
-        emulated.stop()
+    with _StopSignals() as stop:
+        emulated = EmulatedBench(bench, time_scale=args.time_scale, boards=args.boards, address_base=args.address_base)
+        try:
+            emulated.start()
+            for endpoint in emulated.endpoints:
+                print(json.dumps(endpoint.as_dict()), flush=True)
+            print(json.dumps({"ready": True}), flush=True)
+            stop.event.wait(args.duration)
+        finally:
+            emulated.stop()
     return 0
 
 

@@ -81,7 +81,7 @@ class RequestReplyServer:
                 break
             try:
                 chunk = await asyncio.wait_for(reader.read(4096), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             if not chunk:
                 break
