@@ -89,6 +89,7 @@ class LuxOSResponder:
         except RequestError as exc:
             return cgminer.encode_reply(self._error(exc.code, exc.message))
         commands = request.commands
+        self.board.touch()  # once per request: the plant catches up before any command reads the board
         if not commands:
             return cgminer.encode_reply(self._error(cgminer.MISSING_COMMAND, "Missing JSON 'command'"))
         if len(commands) == 1:
@@ -106,7 +107,6 @@ class LuxOSResponder:
         if handler is None:
             return self._error(cgminer.INVALID_COMMAND, f"Invalid command '{name}'")
         with self._lock:
-            self.board.touch()
             try:
                 if name in PRIVILEGED:
                     self._check_session(params)
