@@ -167,7 +167,6 @@ class CheckContext:
 
     def prepare_running(self, percent: float = 100.0, timeout_s: float = 400.0) -> None:
         """The container running at ``percent`` of rated power, steady, grid nominal, load off."""
-        self.analyser.setup() if not self.analyser._configured else None
         if self.session.has_role("load"):
             self.load.safe_state()
         if self.session.has_role("grid"):

@@ -233,7 +233,7 @@ def power_factor(ctx: CheckContext, params: dict) -> None:
 )
 def hashrate_tracking(ctx: CheckContext, params: dict) -> None:
     """Hash rate follows power (MegaWatt-to-MegaHash): |hash share - power share| and shares accepted."""
-    errors, shares_before = [], None
+    errors, shares_before, shares_after = [], None, 0
     rated_ths = None
     for level in params["levels_percent"]:
         ctx.prepare_running(level)
@@ -241,9 +241,10 @@ def hashrate_tracking(ctx: CheckContext, params: dict) -> None:
         power = float(np.mean([s.p_total for s in ctx.trend(2.0, "power")]))
         readings = ctx.boards.read()
         hashrate = sum(r.hashrate_ths for r in readings)
+        shares_after = sum(r.accepted_shares for r in readings)
         rated_ths = rated_ths or (hashrate if level == 100.0 else None)
         if shares_before is None:
-            shares_before = _accepted(ctx)
+            shares_before = shares_after
         if rated_ths:
             errors.append(abs(hashrate / rated_ths - power / ctx.rated_w) * 100)
     ctx.measure(
@@ -251,17 +252,4 @@ def hashrate_tracking(ctx: CheckContext, params: dict) -> None:
         max(errors) if errors else None,
         note="" if errors else "levels must start at 100 % to know the rated hash rate",
     )
-    ctx.measure("shares_accepted", _accepted(ctx) - (shares_before or 0))
-
-
-def _accepted(ctx: CheckContext) -> int:
-    import asyncio
-
-    import pyasic
-
-    async def go() -> int:
-        miners = await asyncio.gather(*(pyasic.get_miner(a) for a in ctx.boards.addresses))
-        data = await asyncio.gather(*(m.get_data() for m in miners))
-        return sum(sum(p.accepted or 0 for p in d.pools) for d in data)
-
-    return asyncio.run(go())
+    ctx.measure("shares_accepted", shares_after - (shares_before or 0))

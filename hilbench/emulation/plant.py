@@ -87,7 +87,6 @@ class Plant:
         )
         self.load = ElectronicLoad(start)
         self.phase_of_board = [i % 3 for i in range(len(boards))]
-        self.integration_start: float | None = None
         self.start = start
 
     # ----- time -------------------------------------------------------------------------

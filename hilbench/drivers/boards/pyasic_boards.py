@@ -39,6 +39,7 @@ class BoardReading:
     wattage: int
     wattage_limit: int | None
     uptime_s: int | None
+    accepted_shares: int = 0  # summed over the board's pools
 
 
 class PyasicBoards:
@@ -85,6 +86,7 @@ class PyasicBoards:
                     int(d.wattage or 0),
                     d.wattage_limit,
                     d.uptime,
+                    sum(p.accepted or 0 for p in d.pools),
                 )
                 for a, m, d in zip(self.addresses, miners, data, strict=True)
             ]
