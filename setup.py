@@ -1,7 +1,7 @@
 """Builds the optional native SHA-256d scanner; everything else is in pyproject.toml.
 
 The extension is optional: where no C compiler exists the install still succeeds and
-hilbench falls back to a slower pure-Python scanner (hilbench.emulation.sha256d says which
+hilbench falls back to a slower pure-Python scanner (hilbench.hashing.sha256d says which
 one is in use through ``BACKEND``).
 """
 
@@ -14,8 +14,8 @@ flags = [] if sys.platform == "win32" else ["-O3", "-funroll-loops"]
 setup(
     ext_modules=[
         Extension(
-            "hilbench.emulation._sha256d",
-            sources=["hilbench/emulation/_sha256d.c"],
+            "hilbench.hashing._sha256d",
+            sources=["hilbench/hashing/_sha256d.c"],
             extra_compile_args=flags,
             optional=True,
         )

@@ -15,7 +15,7 @@ import hashlib
 import os
 import time
 
-from hilbench.emulation import sha256d as core
+from hilbench.hashing import sha256d as core
 
 HEADER = bytes.fromhex(
     "0100000081cd02ab7e569e8bcd9317e2fe99f2de44d49ab2b8851ba4a308000000000000e320b6c2fffc8d750423db8b1e"

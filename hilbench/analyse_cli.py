@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from hilbench import pq
+from hilbench.errors import HilbenchError
 
 PROGRESS_ABOVE_S = 60.0
 
 
-class InputFileError(ValueError):
+class InputFileError(HilbenchError, ValueError):
     """A record file that cannot be read; names the file and, for CSV, the line."""
 
 

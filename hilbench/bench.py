@@ -10,17 +10,19 @@ emulators start.  Errors name the file, line and field.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from hilbench.emulation.site import BoardGroup, SiteConfig, SiteConfigError
+from hilbench.errors import HilbenchError
+from hilbench.role_spec import Calibration, RoleSpec
+from hilbench.roles import ROLE_PROTOCOLS
 
 DEFAULT_BENCH = Path(__file__).resolve().parent.parent / "instruments" / "emulated.yaml"
 
 
-class BenchFileError(ValueError):
+class BenchFileError(HilbenchError, ValueError):
     """A bench file that cannot be used; the message names file, line and field."""
 
 
@@ -58,89 +60,6 @@ def load_bench(path: str | Path) -> dict:
         raise BenchFileError(f"{path}: a bench file is a mapping with a 'roles' key")
     data["__path__"] = str(path)
     return data
-
-
-def emulated_site_config(bench: dict, *, boards: int | None = None) -> SiteConfig:
-    """The emulated boards of every role with ``emulated.groups``; ``boards`` overrides the first group's count."""
-    path = bench.get("__path__", "<bench>")
-    roles = bench.get("roles")
-    if not isinstance(roles, dict) or not isinstance(roles.get("boards"), dict):
-        raise BenchFileError(f"{path}{_line(bench.get('__lines__', {}), 'roles')}: missing 'roles.boards'")
-    tagged = []
-    for role_name, role in roles.items():
-        if role_name == "__lines__" or not isinstance(role, dict) or "emulated" not in role:
-            continue
-        emulated = role.get("emulated")
-        groups_raw = emulated.get("groups") if isinstance(emulated, dict) else None
-        if not isinstance(groups_raw, list) or not groups_raw:
-            raise BenchFileError(
-                f"{path}{_line(role.get('__lines__', {}), 'emulated')}: "
-                f"roles.{role_name}.emulated.groups must be a non-empty list"
-            )
-        tagged.extend((role_name, index, raw) for index, raw in enumerate(groups_raw))
-    if not tagged:
-        raise BenchFileError(f"{path}: roles.boards.emulated.groups must be a non-empty list")
-    known = {f.name for f in fields(BoardGroup)} - {"role"}
-    groups = []
-    for role_name, index, raw in tagged:
-        where = f"roles.{role_name}.emulated.groups[{index}]"
-        if not isinstance(raw, dict):
-            raise BenchFileError(f"{path}: {where} must be a mapping")
-        lines = raw.get("__lines__", {})
-        raw = {k: v for k, v in raw.items() if k != "__lines__"}
-        unknown = set(raw) - known
-        if unknown:
-            key = sorted(unknown)[0]
-            raise BenchFileError(
-                f"{path}{_line(lines, key)}: {where}.{key}: unknown field; known: {', '.join(sorted(known))}"
-            )
-        if boards is not None and not groups:
-            raw["count"] = boards
-        raw["role"] = role_name
-        if isinstance(raw.get("overrides"), dict):
-            raw["overrides"] = _clean(raw["overrides"])
-        try:
-            groups.append(BoardGroup(**raw))
-        except TypeError as exc:
-            raise BenchFileError(f"{path}{_line(lines, 'name')}: {where}: {exc}") from None
-        except SiteConfigError as exc:
-            raise BenchFileError(f"{path}{_line(lines, 'name')}: {where}: {exc}") from None
-    return SiteConfig(tuple(groups))
-
-
-KNOWN_ROLES = ("grid", "analyser", "load", "controller", "meter", "boards", "hashboard")
-
-
-@dataclass(frozen=True)
-class Calibration:
-    serial: str = ""
-    certificate: str = ""
-    due: dt.date | None = None
-
-    def status(self, today: dt.date | None = None) -> str:
-        if self.due is None:
-            return "no calibration record"
-        today = today or dt.date.today()
-        return "valid" if self.due >= today else f"OVERDUE since {self.due.isoformat()}"
-
-    def valid(self, today: dt.date | None = None) -> bool:
-        return self.due is not None and self.due >= (today or dt.date.today())
-
-
-@dataclass(frozen=True)
-class RoleSpec:
-    """One role of a bench: data only; drivers are built from it."""
-
-    role: str
-    driver: str
-    address: str = "auto"
-    limits: dict = field(default_factory=dict)
-    settings: dict = field(default_factory=dict)
-    calibration: Calibration | None = None
-    where: str = ""  # file:line, for error messages
-
-    def with_address(self, address: str) -> RoleSpec:
-        return replace(self, address=address)
 
 
 @dataclass(frozen=True)
@@ -183,6 +102,8 @@ def parse_bench(data: dict, *, force_emulated: bool = False) -> Bench:
         if name == "__lines__":
             continue
         where = f"{path}{_line(role_lines, name)}"
+        if name not in ROLE_PROTOCOLS:
+            raise BenchFileError(f"{where}: roles.{name}: unknown role; roles: {', '.join(ROLE_PROTOCOLS)}")
         if not isinstance(spec, dict):
             raise BenchFileError(f"{where}: roles.{name} must be a mapping with at least 'driver'")
         if not isinstance(spec.get("driver"), str):

@@ -9,8 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from hilbench.bench import DEFAULT_BENCH, BenchFileError, emulated_site_config, load_bench, parse_bench
-from hilbench.emulation.site import EmulatedSite
+from hilbench.bench import DEFAULT_BENCH, BenchFileError, load_bench, parse_bench
 
 
 def _positive(text: str) -> float:
@@ -20,7 +19,11 @@ def _positive(text: str) -> float:
     return value
 
 
-def _site_from_args(args: argparse.Namespace) -> EmulatedSite:
+def _site_from_args(args: argparse.Namespace):
+    """The emulated boards of the bench file (imported here: only ``emulate`` and ``demo`` need the emulator)."""
+    from hilbench.emulation.site import EmulatedSite
+    from hilbench.emulation.site_config import emulated_site_config
+
     config = emulated_site_config(load_bench(args.bench), boards=args.boards)
     return EmulatedSite(config, time_scale=args.time_scale)
 

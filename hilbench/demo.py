@@ -15,9 +15,9 @@ import time
 
 import serial
 
-from hilbench.emulation.sha256d import hash_value, sha256d
 from hilbench.emulation.shares import DEFAULT_JOB
 from hilbench.emulation.site import EmulatedSite
+from hilbench.hashing.sha256d import hash_value, sha256d
 from hilbench.protocols import bm13xx
 from hilbench.protocols.stratum import header_from_job
 from hilbench.transports.tcp_json import query

@@ -10,17 +10,26 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Protocol
 
 import numpy as np
 
-from hilbench.emulation.board import BoardModel
-from hilbench.transports.errors import InstrumentError, LimitError
+from hilbench.errors import LimitError
+from hilbench.transports.errors import InstrumentError
 
 log = logging.getLogger(__name__)
 
 
+class ModelledBoard(Protocol):
+    """What the follower needs of a modelled board (hilbench.emulation.board.BoardModel has it); declared
+    here so that a real bench's run does not import the emulator."""
+
+    def advance(self) -> float: ...
+    def wall_power_at(self, times: np.ndarray) -> np.ndarray: ...
+
+
 class LoadFollower:
-    def __init__(self, load, boards: list[BoardModel], *, period_s: float = 0.5) -> None:
+    def __init__(self, load, boards: list[ModelledBoard], *, period_s: float = 0.5) -> None:
         self.load, self.boards, self.period_s = load, boards, period_s
         self.error: Exception | None = None
         self._stop = threading.Event()
@@ -31,14 +40,14 @@ class LoadFollower:
 
     def start(self) -> LoadFollower:
         self.load.set_power(self.modelled_power_w())
-        self.load.on()
+        self.load.output(True)
         self._thread.start()
         return self
 
     def _run(self) -> None:
         while not self._stop.wait(self.period_s):
             try:
-                self.load.follow(self.modelled_power_w())
+                self.load.set_power(self.modelled_power_w())
             except (LimitError, InstrumentError) as exc:
                 self.error = exc
                 log.error("load follower stopped: %s", exc)

@@ -22,6 +22,7 @@ import yaml
 
 from hilbench.bench import _clean, _construct_mapping, _line, _LineLoader
 from hilbench.checks import REGISTRY, Dut
+from hilbench.errors import HilbenchError
 from hilbench.measurement import Limits
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -30,7 +31,7 @@ DUT_REQUIRED = ("rated_kw", "boards", "voltage_v", "frequency_hz")
 DUT_OPTIONAL = {"name": "", "isc_ka": 10.0, "contract_kw": None, "serials": []}
 
 
-class PlanError(ValueError):
+class PlanError(HilbenchError, ValueError):
     """A plan that cannot run; the message names file, line and field."""
 
 

@@ -6,9 +6,12 @@
   emulated), opened lazily; every exit path returns it to its safe state (time-boxed).
 * Measurements are written to ``<report>/measurements.jsonl`` as they are taken; a measurement
   outside its limits fails the item without any ``assert``.
-* Fixtures for Python tests: ``hil_bench``, ``hil_session``, ``hil_recorder``, ``hil_check`` and one
-  per role (``hil_grid``, ``hil_analyser``, ``hil_load``, ``hil_controller``, ``hil_meter``,
-  ``hil_boards``).  None is autouse.
+* Fixtures for Python tests: ``hil_bench``, ``hil_session``, ``hil_strategy``, ``hil_recorder``,
+  ``hil_check`` and one per role of hilbench.roles.ROLE_PROTOCOLS (``hil_grid``, ``hil_analyser``,
+  ``hil_load``, ``hil_controller``, ``hil_meter``, ``hil_boards``, ``hil_hashboard``).  None is autouse.
+* A programming error inside a check (anything that is not a HilbenchError or an OS-level I/O
+  error) is recorded with its traceback as an ``internal_error`` and re-raised, never turned
+  into an ordinary measurement error.
 """
 
 from __future__ import annotations
@@ -16,18 +19,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from hilbench.bench import DEFAULT_BENCH, Bench, read_bench
-from hilbench.checks import REGISTRY, CheckAborted, CheckContext
+from hilbench.checks import REGISTRY, CheckContext
+from hilbench.errors import HilbenchError
 from hilbench.measurement import ERROR, FAIL, Measurement
 from hilbench.plans import Plan, PlanCheck, PlanError, load_plan
 from hilbench.report.recorder import Recorder
+from hilbench.roles import ROLE_PROTOCOLS
 from hilbench.session import BenchSession
-from hilbench.transports.errors import InstrumentError
+from hilbench.strategy import BenchStrategy
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,7 @@ class Runtime:
     config: pytest.Config
     bench: Bench | None = None
     session: BenchSession | None = None
+    strategy: BenchStrategy | None = None
     recorder: Recorder | None = None
     emulated: object | None = None
     time_scale: float = 50.0
@@ -82,6 +89,7 @@ class Runtime:
             bench = self.emulated.start()
         self.bench, self.time_scale = bench, scale
         self.session = BenchSession(bench)
+        self.strategy = BenchStrategy(self.session, progress=_progress(self.config))
         self.recorder = Recorder(_run_dir(self.config))
         self.recorder.event(
             "run_start",
@@ -93,7 +101,7 @@ class Runtime:
 
     def finish(self) -> None:
         if self.session is not None:
-            problems = self.session.safe_state()
+            problems = self.strategy.safe_state()
             if self.recorder:
                 self.recorder.event("safe_state", problems=problems, identities=self.session.identities)
             self.session.close()
@@ -200,6 +208,7 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
         runtime.recorder,
         dict(plan_check.limits),
         progress=_progress(runtime.config),
+        strategy=runtime.strategy,
     )
     recorder = runtime.recorder
     recorder.event(
@@ -219,13 +228,20 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
         with allure.step(f"{plan_check.type} on {runtime.bench.name}"):
             spec.run(ctx, dict(plan_check.params))
         ctx.unmeasured("the check ended without measuring it")
-    except (CheckAborted, InstrumentError, ValueError, OSError) as exc:
+    except (HilbenchError, OSError) as exc:  # the bench or its instruments said no: an ordinary error
         ctx.abort_reason = f"{type(exc).__name__}: {exc}"
         ctx.unmeasured(ctx.abort_reason)
-        runtime.session.safe_state()
+        runtime.strategy.safe_state()
+    except Exception as exc:  # a bug in hilbench or in the check: recorded with its traceback, re-raised
+        trace = traceback.format_exc()
+        recorder.event("internal_error", check=plan_check.id, error=f"{type(exc).__name__}: {exc}", traceback=trace)
+        ctx.unmeasured(f"INTERNAL ERROR (a hilbench bug, not a bench fault): {type(exc).__name__}: {exc}")
+        ctx.attachments.append(("internal-error-traceback", trace, "text/plain"))
+        runtime.strategy.safe_state()
+        raise
     except BaseException as exc:  # Ctrl-C and friends: record, make safe, re-raise
         ctx.unmeasured(f"interrupted: {type(exc).__name__}")
-        runtime.session.safe_state()
+        runtime.strategy.safe_state()
         raise
     finally:
         for m in ctx.measured:
@@ -311,12 +327,14 @@ def _role_fixture(role: str):
     return fixture
 
 
-hil_grid = _role_fixture("grid")
-hil_analyser = _role_fixture("analyser")
-hil_load = _role_fixture("load")
-hil_controller = _role_fixture("controller")
-hil_meter = _role_fixture("meter")
-hil_boards = _role_fixture("boards")
+for _role in ROLE_PROTOCOLS:  # hil_grid, hil_analyser, ...: one fixture per role
+    globals()[f"hil_{_role}"] = _role_fixture(_role)
+
+
+@pytest.fixture(scope="session")
+def hil_strategy(hil_runtime) -> BenchStrategy:
+    """The bench strategy: prepare_running, wait_for, trend, safe_state."""
+    return hil_runtime.strategy
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pyasic
 import pytest
 
 from hilbench.emulation.board import BoardState
-from hilbench.emulation.sha256d import NONCE_SPACE, hash_value, sha256d
+from hilbench.hashing.sha256d import NONCE_SPACE, hash_value, sha256d
 from hilbench.emulation.site import BoardGroup, EmulatedSite, SiteConfig
 from hilbench.transports.tcp_json import exchange, query
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hilbench.emulation import sha256d as core
-from hilbench.emulation.sha256d import (
+from hilbench.hashing import sha256d as core
+from hilbench.hashing.sha256d import (
     BIP320_VERSION_MASK,
     DIFF1_TARGET,
     block_hash_hex,

@@ -3,7 +3,7 @@ import pytest
 from hilbench.emulation.board import BoardModel
 from hilbench.emulation.board_profiles import S19J_PRO
 from hilbench.emulation.clock import ManualClock
-from hilbench.emulation.sha256d import NONCE_SPACE
+from hilbench.hashing.sha256d import NONCE_SPACE
 from hilbench.emulation.shares import NonceSearch, ShareEngine, scaled_work
 
 

@@ -1,4 +1,4 @@
-from hilbench.emulation.sha256d import sha256d
+from hilbench.hashing.sha256d import sha256d
 from hilbench.protocols.stratum import (
     StratumJob,
     build_header,

@@ -7,7 +7,6 @@ validates against before anything runs.  All timing comes from instrument time s
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,7 +14,14 @@ import numpy as np
 
 from hilbench.measurement import ERROR, FAIL, Limits, Measurement, judge
 from hilbench.report.recorder import Recorder
+from hilbench.roles import Analyser, AnalyserReading, Boards, Controller, GridSource, Load
 from hilbench.session import BenchSession
+from hilbench.strategy import BenchStrategy, CheckAborted
+
+__all__ = ["REGISTRY", "CheckAborted", "CheckContext", "Dut", "check", "first_time", "series", "settle_time"]
+
+#: SI value per declared display unit: checks compute in SI, measurements are shown in these units.
+SI_PER_UNIT = {"kW": 1e3, "kWh": 3.6e6, "kW/s": 1e3}
 
 
 @dataclass(frozen=True)
@@ -50,10 +56,6 @@ class Dut:
     serials: tuple[str, ...] = ()
 
 
-class CheckAborted(Exception):
-    """A check could not establish its preconditions (the bench did not reach the state it needs)."""
-
-
 @dataclass
 class CheckContext:
     check_id: str
@@ -66,26 +68,32 @@ class CheckContext:
     measured: list[Measurement] = field(default_factory=list)
     progress: Callable[[str], None] = print
 
-    # ----- drivers ------------------------------------------------------------------------
+    strategy: BenchStrategy | None = None
+
+    def __post_init__(self) -> None:
+        if self.strategy is None:
+            self.strategy = BenchStrategy(self.session, progress=self.progress)
+
+    # ----- roles (through the strategy, typed by their protocols) -------------------------------
     @property
-    def analyser(self):
-        return self.session.driver("analyser")
+    def analyser(self) -> Analyser:
+        return self.strategy.analyser
 
     @property
-    def controller(self):
-        return self.session.driver("controller")
+    def controller(self) -> Controller:
+        return self.strategy.controller
 
     @property
-    def grid(self):
-        return self.session.driver("grid")
+    def grid(self) -> GridSource:
+        return self.strategy.grid
 
     @property
-    def load(self):
-        return self.session.driver("load")
+    def load(self) -> Load:
+        return self.strategy.load
 
     @property
-    def boards(self):
-        return self.session.driver("boards")
+    def boards(self) -> Boards:
+        return self.strategy.boards
 
     @property
     def rated_w(self) -> float:
@@ -103,13 +111,17 @@ class CheckContext:
         note: str = "",
         **extra,
     ) -> Measurement:
+        """Record a measurement; ``value`` is in SI units (W, J, W/s, s, ...) and is shown in the unit the
+        check declares for it (kW, kWh, kW/s): the one place a check's figures change unit."""
         limits = self.limits.get(name)
+        declared = REGISTRY[self.check_type].measurements.get(name, "")
         if unit is None:
-            unit = limits.unit if limits and limits.unit else REGISTRY[self.check_type].measurements.get(name, "")
+            unit = limits.unit if limits and limits.unit else declared
+        scale = SI_PER_UNIT.get(declared, 1.0)
         m = judge(
             self.check_id,
             name,
-            None if value is None else float(value),
+            None if value is None else float(value) / scale,
             unit,
             limits,
             instrument_time=instrument_time,
@@ -137,65 +149,21 @@ class CheckContext:
         path = self.recorder.run_dir / "raw" / f"{self.check_id}-{name}.svg"
         path.write_text(svg, encoding="utf-8")
 
-    # ----- bench helpers ----------------------------------------------------------------
-    def trend(self, seconds: float, label: str = "") -> list:
-        """Analyser samples for ``seconds`` of instrument time, with progress for long ones."""
-        last = [time.monotonic()]
+    # ----- bench helpers (the strategy's) -------------------------------------------------------
+    def trend(self, seconds: float, label: str = "") -> list[AnalyserReading]:
+        return self.strategy.trend(seconds, f"{self.check_id}: {label}")
 
-        def tick(sample) -> None:
-            if time.monotonic() - last[0] > 2.0:
-                last[0] = time.monotonic()
-                self.progress(f"  {self.check_id}: {label} t={sample.time:.1f} s  P={sample.p_total / 1000:.1f} kW")
-
-        return self.analyser.trend(seconds, on_sample=tick)
-
-    def wait_for(self, condition: Callable, timeout_s: float, what: str) -> list:
-        """Trend until ``condition(sample)`` holds; CheckAborted (with the last value) after timeout_s."""
-        samples = [self.analyser.read()]
-        deadline = samples[0].time + timeout_s
-        while not condition(samples[-1]):
-            if samples[-1].time > deadline:
-                raise CheckAborted(
-                    f"{what} not reached within {timeout_s:g} s of instrument time "
-                    f"(last: P = {samples[-1].p_total / 1000:.1f} kW, f = {samples[-1].frequency:.3f} Hz)"
-                )
-            time.sleep(0.0005)
-            reading = self.analyser.read()
-            if reading.time > samples[-1].time:
-                samples.append(reading)
-        return samples
+    def wait_for(self, condition: Callable, timeout_s: float, what: str) -> list[AnalyserReading]:
+        return self.strategy.wait_for(condition, timeout_s, what)
 
     def prepare_running(self, percent: float = 100.0, timeout_s: float = 400.0) -> None:
-        """The container running at ``percent`` of rated power, steady, grid nominal, load off."""
-        if self.session.has_role("load"):
-            self.load.safe_state()
-        if self.session.has_role("grid"):
-            self.grid.safe_state()
-        controller = self.controller
-        controller.set_ramp_kw_s(min(50.0, self.dut.rated_kw))
-        controller.set_setpoint_kw(self.dut.rated_kw * percent / 100)
-        if controller.read_status().state in ("tripped", "off", "stopping", "curtailed"):
-            controller.set_mode("off")
-            self.wait_for(lambda s: controller.read_status().state == "off", 120, "container off")
-        controller.set_mode("run")
-        target = self.rated_w * percent / 100
-        self.wait_for(
-            lambda s: abs(s.p_total - target) < 0.03 * self.rated_w + 1000, timeout_s, f"steady {percent:g} % power"
-        )
-        samples = self.trend(2.0, "settling")
-        if np.ptp([s.p_total for s in samples]) > 0.03 * self.rated_w:
-            self.wait_for(lambda s: abs(s.p_total - target) < 0.02 * self.rated_w + 1000, timeout_s, "steady power")
+        self.strategy.prepare_running(self.rated_w, percent, timeout_s)
 
     def now(self) -> float:
-        """Instrument time of the latest analyser update (the command-time reference)."""
-        return self.analyser.read().time
+        return self.strategy.now()
 
     def command(self, send: Callable[[], object]) -> float:
-        """Send a command and return its instrument time: the midpoint of the analyser stamps read just
-        before and just after it (the bracket is the time-stamp uncertainty, one round trip or two)."""
-        before = self.now()
-        send()
-        return (before + self.now()) / 2
+        return self.strategy.command(send)
 
 
 def series(samples: list, attr: str = "p_total") -> tuple[np.ndarray, np.ndarray]:

@@ -6,6 +6,7 @@ import numpy as np
 
 from hilbench.checks.base import CheckContext, check, first_time, series
 from hilbench.report.svg import line_chart
+from hilbench.roles import ControllerMode, UnderFrequencyAction
 
 
 @check(
@@ -26,11 +27,10 @@ def frequency_event(ctx: CheckContext, params: dict) -> None:
     ctx.prepare_running(100.0)
     nominal = ctx.dut.frequency_hz
     threshold = params["threshold_hz"] or round(0.995 * nominal, 2)
-    ctx.controller.configure_under_frequency(threshold, params["delay_s"], params["action"])
+    ctx.controller.configure_under_frequency(threshold, params["delay_s"], UnderFrequencyAction(params["action"]))
     before = float(np.mean([s.p_total for s in ctx.trend(1.0, "before")]))
-    ctx.grid.program_steps(
-        [(params["duration_s"], ctx.grid.nominal_v, params["event_hz"]), (1.0, ctx.grid.nominal_v, nominal)]
-    )
+    volts = ctx.grid.nominal().voltage_v
+    ctx.grid.program_steps([(params["duration_s"], volts, params["event_hz"]), (1.0, volts, nominal)])
     commanded = ctx.command(ctx.grid.trigger)  # the step starts when the source is triggered
     samples = ctx.trend(params["observe_s"] or params["duration_s"] + 2.0, "frequency event")
     t, p = series(samples)
@@ -49,7 +49,7 @@ def frequency_event(ctx: CheckContext, params: dict) -> None:
         note="" if event is not None else "the analyser never saw the frequency step",
     )
     during = (t >= (reduced or t[-1])) & (f < nominal - 0.5 * (nominal - params["event_hz"]))
-    ctx.measure("delivered_reduction_kw", (before - float(np.min(p))) / 1000, raw=raw)
+    ctx.measure("delivered_reduction_kw", before - float(np.min(p)), raw=raw)
     held = float(t[during][-1] - t[during][0]) if during.sum() > 1 and np.all(p[during] <= target * 1.05) else 0.0
     ctx.measure("sustained_s", held, raw=raw, note="time the reduction was held while the event lasted")
     marks = [(event, "event")] if event is not None else []
@@ -69,5 +69,5 @@ def frequency_event(ctx: CheckContext, params: dict) -> None:
         "frequency",
         line_chart(f"{ctx.check_id}: grid frequency", "instrument time (s)", "Hz", [("f", t, f)], vlines=marks),
     )
-    ctx.controller.configure_under_frequency(round(0.995 * nominal, 2), 0.1, "trip")
-    ctx.controller.set_mode("off")
+    ctx.controller.configure_under_frequency(round(0.995 * nominal, 2), 0.1, UnderFrequencyAction.TRIP)
+    ctx.controller.set_mode(ControllerMode.OFF)

@@ -8,6 +8,7 @@ import numpy as np
 
 from hilbench.checks.base import CheckAborted, CheckContext, check, first_time, series, settle_time
 from hilbench.report.svg import line_chart
+from hilbench.roles import ControllerMode
 
 
 def _chart(
@@ -28,6 +29,10 @@ def _chart(
     )
 
 
+#: plan parameters in kW and kW/s become W and W/s here
+KW = 1000.0
+
+
 @check(
     "boot",
     measurements={"boot_time_s": "s", "boot_energy_kwh": "kWh", "rated_power_reached_kw": "kW"},
@@ -37,11 +42,10 @@ def boot(ctx: CheckContext, params: dict) -> None:
     """Power-on to rated power: time and energy (from the analyser's own time stamps)."""
     controller = ctx.controller
     ctx.analyser.setup()
-    controller.set_mode("off")
-    ctx.wait_for(lambda s: s.p_total < 0.05 * ctx.rated_w, 120, "container off")
+    ctx.strategy.stop_container(ctx.rated_w)
     ctx.trend(1.0, "off")
-    controller.set_setpoint_kw(ctx.dut.rated_kw)
-    commanded = ctx.command(lambda: controller.set_mode("run"))
+    controller.set_power(ctx.rated_w)
+    commanded = ctx.command(lambda: controller.set_mode(ControllerMode.RUN))
     target = ctx.rated_w * params["target_percent"] / 100
     samples = ctx.wait_for(lambda s: s.p_total >= target, params["timeout_s"], "rated power after boot")
     samples += ctx.trend(3.0, "after boot")
@@ -50,9 +54,9 @@ def boot(ctx: CheckContext, params: dict) -> None:
     raw = ctx.recorder.save_raw(ctx.check_id, "trend", time=t, p_total=p, command=commanded)
     ctx.measure("boot_time_s", reached - commanded, instrument_time=reached, raw=raw)
     window = t <= reached
-    energy = float(np.trapezoid(p[window], t[window])) / 3.6e6 if window.sum() > 1 else 0.0
-    ctx.measure("boot_energy_kwh", energy, raw=raw)
-    ctx.measure("rated_power_reached_kw", float(np.mean(p[-10:])) / 1000, raw=raw)
+    energy_j = float(np.trapezoid(p[window], t[window])) if window.sum() > 1 else 0.0
+    ctx.measure("boot_energy_kwh", energy_j, raw=raw)
+    ctx.measure("rated_power_reached_kw", float(np.mean(p[-10:])), raw=raw)
     _chart(ctx, "boot", samples, [(commanded, "power on"), (reached, f"{params['target_percent']:g} %")])
 
 
@@ -71,10 +75,10 @@ def boot(ctx: CheckContext, params: dict) -> None:
 def step_response(ctx: CheckContext, params: dict) -> None:
     """Setpoint step: latency, time to enter and stay in the band, overshoot, steady-state error."""
     ctx.prepare_running(params["from_percent"])
-    ctx.controller.set_ramp_kw_s(params["ramp_kw_s"])
+    ctx.controller.set_ramp(params["ramp_kw_s"] * KW)
     start = ctx.analyser.read()
     target = ctx.rated_w * params["to_percent"] / 100
-    commanded = ctx.command(lambda: ctx.controller.set_setpoint_kw(target / 1000))
+    commanded = ctx.command(lambda: ctx.controller.set_power(target))
     samples = [start, *ctx.trend(params["observe_s"], f"step to {params['to_percent']:g} %")]
     t, p = series(samples)
     step = target - start.p_total
@@ -108,16 +112,17 @@ def ramp(ctx: CheckContext, params: dict) -> None:
     ctx.prepare_running(100.0)
     top = float(np.mean([s.p_total for s in ctx.trend(2.0, "max")]))
     ctx.measure("max_power_percent", top / ctx.rated_w * 100)
-    ctx.controller.set_ramp_kw_s(params["ramp_kw_s"])
+    ramp_w_s = params["ramp_kw_s"] * KW
+    ctx.controller.set_ramp(ramp_w_s)
     low = ctx.rated_w * params["low_percent"] / 100
-    ctx.controller.set_setpoint_kw(low / 1000)
-    down = ctx.trend((top - low) / 1000 / params["ramp_kw_s"] + params["settle_s"], "ramp down")
-    ctx.measure("ramp_down_kw_s", _slope(down, top, low) / 1000)
-    ctx.controller.set_setpoint_kw(ctx.dut.rated_kw)
-    up = ctx.trend((top - low) / 1000 / params["ramp_kw_s"] + params["settle_s"], "ramp up")
-    ctx.measure("ramp_up_kw_s", _slope(up, low, top) / 1000)
-    ctx.controller.set_ramp_kw_s(50.0)
-    ctx.controller.set_setpoint_kw(ctx.dut.rated_kw * params["min_percent"] / 100)
+    ctx.controller.set_power(low)
+    down = ctx.trend((top - low) / ramp_w_s + params["settle_s"], "ramp down")
+    ctx.measure("ramp_down_kw_s", _slope(down, top, low))
+    ctx.controller.set_power(ctx.rated_w)
+    up = ctx.trend((top - low) / ramp_w_s + params["settle_s"], "ramp up")
+    ctx.measure("ramp_up_kw_s", _slope(up, low, top))
+    ctx.controller.set_ramp(50 * KW)
+    ctx.controller.set_power(ctx.rated_w * params["min_percent"] / 100)
     bottom = ctx.trend(params["settle_s"], "minimum")
     level = float(np.mean([s.p_total for s in bottom[-10:]]))
     ctx.measure("min_power_percent", level / ctx.rated_w * 100, note="includes the container's auxiliaries")
@@ -125,7 +130,7 @@ def ramp(ctx: CheckContext, params: dict) -> None:
     t, p = series(samples)
     ctx.recorder.save_raw(ctx.check_id, "trend", time=t, p_total=p)
     _chart(ctx, "ramp", samples, [])
-    ctx.controller.set_setpoint_kw(ctx.dut.rated_kw)
+    ctx.controller.set_power(ctx.rated_w)
 
 
 def _slope(samples: list, start: float, end: float) -> float | None:
@@ -152,14 +157,13 @@ def shutdown(ctx: CheckContext, params: dict) -> None:
         raise CheckAborted(f"shutdown mode must be emergency or graceful, got {params['mode']!r}")
     ctx.prepare_running(100.0)
     threshold = ctx.rated_w * params["threshold_percent"] / 100
-    commanded = ctx.command(
-        lambda: ctx.controller.set_mode("emergency_stop" if params["mode"] == "emergency" else "graceful_stop")
-    )
+    stop = ControllerMode.EMERGENCY_STOP if params["mode"] == "emergency" else ControllerMode.GRACEFUL_STOP
+    commanded = ctx.command(lambda: ctx.controller.set_mode(stop))
     online: list[tuple[float, int]] = []
 
     def below_threshold(sample) -> bool:
         if params["mode"] == "graceful":
-            online.append((sample.time, ctx.controller.read_status().boards_online))
+            online.append((sample.time, ctx.controller.read().boards_online))
         return sample.p_total < threshold
 
     try:
@@ -169,7 +173,7 @@ def shutdown(ctx: CheckContext, params: dict) -> None:
         ctx.measure(name, params["observe_s"], note=f"lower bound: {exc}")
         if params["mode"] == "graceful":
             ctx.measure("boards_stopped_in_order", 0.0, note="the stop did not complete")
-        ctx.controller.set_mode("off")
+        ctx.controller.set_mode(ControllerMode.OFF)
         return
     samples += ctx.trend(2.0, "after stop")
     t, p = series(samples)
@@ -198,4 +202,4 @@ def shutdown(ctx: CheckContext, params: dict) -> None:
             f"in {steps} distinct counts, monotonic={monotonic}",
         )
     _chart(ctx, "shutdown", samples, [(commanded, "stop"), (below, "below threshold")])
-    ctx.controller.set_mode("off")
+    ctx.controller.set_mode(ControllerMode.OFF)

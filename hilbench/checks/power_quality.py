@@ -126,16 +126,14 @@ class _Sequence(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        from hilbench.drivers import open_driver
-
-        analyser = open_driver(self.ctx.session.bench.role("analyser"))  # its own connection
-        controller = open_driver(self.ctx.session.bench.role("controller"))
+        analyser = self.ctx.session.open_private("analyser")  # its own connection
+        controller = self.ctx.session.open_private("controller")
         try:
             pending = list(self.steps)
             while pending and not self.stop.is_set():
-                now = analyser.transport.query_floats(":NUMeric:NORMal:VALue?")[0]
+                now = analyser.read().time
                 while pending and now - self.start_time >= pending[0][0]:
-                    controller.set_setpoint_kw(self.ctx.dut.rated_kw * pending.pop(0)[1] / 100)
+                    controller.set_power(self.ctx.rated_w * pending.pop(0)[1] / 100)
                 time.sleep(0.003)
         except BaseException as exc:  # reported by the check
             self.error = exc
@@ -158,7 +156,7 @@ def flicker(ctx: CheckContext, params: dict) -> None:
     """Pst/Plt (IEC 61000-4-15) and dc/dmax/Tmax (IEC 61000-3-3) at the PCC while the container ramps and
     switches boards through the plan's operating sequence ([seconds from start, percent of rated])."""
     ctx.prepare_running(100.0)
-    ctx.controller.set_ramp_kw_s(params["ramp_kw_s"])
+    ctx.controller.set_ramp(params["ramp_kw_s"] * 1000)
     start = ctx.now()
     sequence = _Sequence(ctx, [(float(a), float(b)) for a, b in params["sequence"]], start)
     sequence.start()
@@ -204,7 +202,7 @@ def flicker(ctx: CheckContext, params: dict) -> None:
     ctx.measure("dc_percent", max(c.dc for c in changes), raw=raw)
     ctx.measure("dmax_percent", max(c.dmax for c in changes), raw=raw)
     ctx.measure("tmax_s", max(c.tmax for c in changes), raw=raw)
-    ctx.controller.set_setpoint_kw(ctx.dut.rated_kw)
+    ctx.controller.set_power(ctx.rated_w)
 
 
 @check(
@@ -240,7 +238,7 @@ def hashrate_tracking(ctx: CheckContext, params: dict) -> None:
         ctx.trend(params["settle_s"], f"settle at {level:g} %")
         power = float(np.mean([s.p_total for s in ctx.trend(2.0, "power")]))
         readings = ctx.boards.read()
-        hashrate = sum(r.hashrate_ths for r in readings)
+        hashrate = sum(r.hashrate_hs for r in readings)
         shares_after = sum(r.accepted_shares for r in readings)
         rated_ths = rated_ths or (hashrate if level == 100.0 else None)
         if shares_before is None:

@@ -1,22 +1,46 @@
 """Drivers: one module per instrument model, grouped by role; they know nothing of pytest.
 
 Drivers register through the ``hilbench.drivers`` entry-point group (name -> class), so a
-third-party package adds a model without touching hilbench.  Every driver class offers
-``from_spec(spec)`` (build it from a bench file's role), ``identify()``, ``safe_state()``
-and ``close()``.  No driver contains emulation branches.
+third-party package adds a model without touching hilbench.  Every driver class declares
+``role = "<role>"`` and implements that role's protocol (hilbench.roles), plus
+``from_spec(spec)`` to build it from a bench file's role.  ``open_driver`` refuses a class that
+does not, naming what is missing.  No driver contains emulation branches.
 """
 
 from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from hilbench.bench import RoleSpec
+from hilbench.errors import HilbenchError
+from hilbench.role_spec import RoleSpec
+from hilbench.roles import ROLE_PROTOCOLS, missing_methods
 
 GROUP = "hilbench.drivers"
 
 
-class UnknownDriverError(LookupError):
+class UnknownDriverError(HilbenchError, LookupError):
     pass
+
+
+class DriverContractError(HilbenchError, TypeError):
+    """A driver class that does not declare a known role or lacks methods of its role's protocol."""
+
+
+def verify_driver_class(cls: type, *, expected_role: str | None = None) -> None:
+    """Raise DriverContractError unless ``cls`` declares a role and satisfies its protocol."""
+    name = f"{cls.__module__}.{cls.__qualname__}"
+    role = getattr(cls, "role", None)
+    if role not in ROLE_PROTOCOLS:
+        raise DriverContractError(
+            f"driver {name} must declare role = one of {', '.join(ROLE_PROTOCOLS)}; it declares {role!r}"
+        )
+    if expected_role is not None and role != expected_role:
+        raise DriverContractError(f"driver {name} is a {role!r} driver, but the bench uses it as {expected_role!r}")
+    missing = missing_methods(cls, role) + ([] if callable(getattr(cls, "from_spec", None)) else ["from_spec"])
+    if missing:
+        raise DriverContractError(
+            f"driver {name} does not satisfy the {role!r} role protocol: missing {', '.join(missing)}"
+        )
 
 
 def available() -> dict[str, str]:
@@ -38,4 +62,8 @@ def open_driver(spec: RoleSpec):
         cls = driver_class(spec.driver)
     except UnknownDriverError as exc:
         raise UnknownDriverError(f"{spec.where}: roles.{spec.role}: {exc}") from None
+    try:
+        verify_driver_class(cls, expected_role=spec.role if spec.role in ROLE_PROTOCOLS else None)
+    except DriverContractError as exc:
+        raise DriverContractError(f"{spec.where}: roles.{spec.role}: {exc}") from None
     return cls.from_spec(spec)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hilbench.transports.errors import LimitError
+from hilbench.errors import LimitError
 
 
 def check(

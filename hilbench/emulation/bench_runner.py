@@ -12,7 +12,7 @@ import ipaddress
 import socket
 from dataclasses import fields, replace
 
-from hilbench.bench import Bench, BenchFileError, RoleSpec, emulated_site_config
+from hilbench.bench import Bench, BenchFileError
 from hilbench.emulation.clock import PlantClock
 from hilbench.emulation.controller import ControllerParams
 from hilbench.emulation.instruments.ac6900 import AC6900
@@ -22,8 +22,10 @@ from hilbench.emulation.instruments.wt5000 import WT5000
 from hilbench.emulation.plant import Plant, PlantParams
 from hilbench.emulation.scpi_server import ScpiSocketServer
 from hilbench.emulation.site import EmulatedSite, Endpoint, SiteConfig
+from hilbench.emulation.site_config import emulated_site_config
 from hilbench.emulation.tcp_server import EventLoopThread
 from hilbench.protocols.register_map import RegisterMap
+from hilbench.role_spec import RoleSpec
 
 HOST = "127.0.0.1"
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 from hilbench.emulation.board import BoardCommandError
 from hilbench.emulation.emulated_board import EmulatedBoard
-from hilbench.emulation.sha256d import NONCE_SPACE, target_from_difficulty
 from hilbench.emulation.shares import NonceSearch, scaled_work
+from hilbench.hashing.sha256d import NONCE_SPACE, target_from_difficulty
 from hilbench.protocols import bm13xx
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hilbench.emulation.board import BoardModel
-from hilbench.emulation.sha256d import (
+from hilbench.hashing.sha256d import (
     BIP320_VERSION_MASK,
     NONCE_SPACE,
     difficulty_of_hash,

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import yaml
 
+from hilbench.errors import HilbenchError
+
 REFERENCE_MAP = "reference_controller.yaml"
 
 
-class RegisterMapError(ValueError):
+class RegisterMapError(HilbenchError, ValueError):
     """A map file or a value that does not fit it."""
 
 

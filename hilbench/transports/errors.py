@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from hilbench.errors import HilbenchError
 
-class InstrumentError(Exception):
+
+class InstrumentError(HilbenchError):
     """Base class: something went wrong talking to one instrument."""
 
     def __init__(self, instrument: str, address: str, command: str, message: str) -> None:
@@ -49,7 +51,3 @@ class ModbusExceptionError(InstrumentError):
     def __init__(self, instrument: str, address: str, command: str, code: int) -> None:
         self.code = code
         super().__init__(instrument, address, command, f"Modbus exception {code} ({self.NAMES.get(code, 'unknown')})")
-
-
-class LimitError(ValueError):
-    """A setpoint beyond the bench file's limits: refused before anything is sent."""

@@ -1,4 +1,4 @@
-from hilbench.emulation.sha256d import DIFF1_TARGET
+from hilbench.hashing.sha256d import DIFF1_TARGET
 from hilbench.emulation.shares import DEFAULT_JOB
 from hilbench.protocols.stratum import header_from_job
 

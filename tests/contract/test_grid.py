@@ -1,6 +1,7 @@
 import pytest
 
-from hilbench.transports.errors import LimitError, ScpiError
+from hilbench.errors import LimitError
+from hilbench.transports.errors import ScpiError
 from hilbench.transports.exchange_log import GLOBAL_LOG
 
 

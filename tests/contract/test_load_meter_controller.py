@@ -3,7 +3,8 @@ import struct
 import pytest
 from pymodbus.client import ModbusTcpClient
 
-from hilbench.transports.errors import LimitError, ModbusExceptionError
+from hilbench.errors import LimitError
+from hilbench.transports.errors import ModbusExceptionError
 
 
 def test_load_power_adds_at_the_pcc(hil_driver):

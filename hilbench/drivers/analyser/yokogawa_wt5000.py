@@ -9,11 +9,11 @@ the integration time ``ITIMe`` since ``:INTEGrate:STARt``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
-from hilbench.bench import RoleSpec
+from hilbench.role_spec import RoleSpec
+from hilbench.roles import AnalyserReading, WaveformCapture
 from hilbench.transports.errors import MalformedReply
 from hilbench.transports.visa import VisaTransport
 
@@ -35,27 +35,9 @@ ITEMS = [
 ]
 
 
-@dataclass(frozen=True)
-class AnalyserReading:
-    time: float  # instrument time stamp (s since integration start)
-    urms: tuple[float, float, float]
-    irms: tuple[float, float, float]
-    p: tuple[float, float, float]
-    p_total: float
-    power_factor: float
-    frequency: float
-    energy_wh: float
-
-
-@dataclass(frozen=True)
-class WaveformCapture:
-    t0: float  # instrument time of the first sample
-    fs: float
-    voltage: np.ndarray  # (3, n)
-    current: np.ndarray  # (3, n)
-
-
 class YokogawaWT5000:
+    role = "analyser"
+
     def __init__(self, transport: VisaTransport, *, update_rate_s: float = 0.05, name: str = "analyser") -> None:
         self.transport = transport
         self.name = name
@@ -103,7 +85,7 @@ class YokogawaWT5000:
             )
         v = values
         return AnalyserReading(
-            v[0], (v[1], v[2], v[3]), (v[4], v[5], v[6]), (v[7], v[8], v[9]), v[10], v[11], v[12], v[13]
+            v[0], (v[1], v[2], v[3]), (v[4], v[5], v[6]), (v[7], v[8], v[9]), v[10], v[11], v[12], v[13] * 3600.0
         )
 
     def trend(self, duration_s: float, *, poll_wall_s: float = 0.0005, on_sample=None) -> list[AnalyserReading]:

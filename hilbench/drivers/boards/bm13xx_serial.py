@@ -7,26 +7,20 @@ shared/reference/miner_protocols.md section B; codec in hilbench.protocols.bm13x
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
-from hilbench.bench import RoleSpec
-from hilbench.emulation.sha256d import hash_value, sha256d
+from hilbench.hashing.sha256d import hash_value, sha256d
 from hilbench.protocols import bm13xx
+from hilbench.role_spec import RoleSpec
+from hilbench.roles import Nonce
 from hilbench.transports.errors import MalformedReply
 from hilbench.transports.serial_line import SerialTransport
 
 DEFAULT_VERSION_MASK = bytes.fromhex("9000ffff")  # BIP 320 mask 0x1fffe000 >> 13
 
 
-@dataclass(frozen=True)
-class Nonce:
-    job_id: int
-    nonce: int
-    version: int
-    header: bytes  # the solved 80-byte header
-
-
 class BM13xxSerialBoard:
+    role = "hashboard"
+
     def __init__(
         self, transport: SerialTransport, *, chip: str = "BM1370", asic_count: int = 1, name: str = "hashboard"
     ) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from dataclasses import dataclass
 
-from hilbench.bench import RoleSpec
+from hilbench.role_spec import RoleSpec
+from hilbench.roles import BoardReading
 from hilbench.transports.errors import InstrumentConnectionError
 
 
@@ -30,19 +30,9 @@ def expand_addresses(address: str) -> list[str]:
     return out
 
 
-@dataclass(frozen=True)
-class BoardReading:
-    address: str
-    model: str
-    firmware: str
-    hashrate_ths: float
-    wattage: int
-    wattage_limit: int | None
-    uptime_s: int | None
-    accepted_shares: int = 0  # summed over the board's pools
-
-
 class PyasicBoards:
+    role = "boards"
+
     def __init__(self, addresses: list[str], *, name: str = "boards") -> None:
         self.addresses, self.name = addresses, name
         self._miners = None
@@ -82,10 +72,10 @@ class PyasicBoards:
                     a,
                     str(m.model),
                     str(d.fw_ver),
-                    float(d.hashrate or 0),
-                    int(d.wattage or 0),
-                    d.wattage_limit,
-                    d.uptime,
+                    float(d.hashrate or 0) * 1e12,  # pyasic reports TH/s
+                    float(d.wattage or 0),
+                    None if d.wattage_limit is None else float(d.wattage_limit),
+                    None if d.uptime is None else float(d.uptime),
                     sum(p.accepted or 0 for p in d.pools),
                 )
                 for a, m, d in zip(self.addresses, miners, data, strict=True)
@@ -104,7 +94,7 @@ class PyasicBoards:
     def resume(self) -> list[bool]:
         return list(self._all("resume_mining"))
 
-    def set_power_limit(self, watts: int) -> list[bool]:
+    def set_power_limit(self, watts: float) -> list[bool]:
         return list(self._all("set_power_limit", int(watts)))
 
     def safe_state(self) -> None:

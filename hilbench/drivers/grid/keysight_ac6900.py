@@ -7,12 +7,15 @@ checked against the bench file's limits before anything is sent.
 
 from __future__ import annotations
 
-from hilbench.bench import RoleSpec
 from hilbench.drivers.limits import check
+from hilbench.role_spec import RoleSpec
+from hilbench.roles import GridNominal, GridReading
 from hilbench.transports.visa import VisaTransport
 
 
 class KeysightAC6900:
+    role = "grid"
+
     def __init__(
         self,
         transport: VisaTransport,
@@ -54,12 +57,16 @@ class KeysightAC6900:
     def output(self, on: bool) -> None:
         self.transport.configure(f"OUTP {'ON' if on else 'OFF'}")
 
-    def measure(self) -> dict[str, float]:
-        return {
-            "voltage": self.transport.query_float("MEAS:VOLT?"),
-            "frequency": self.transport.query_float("MEAS:FREQ?"),
-            "power": self.transport.query_float("MEAS:POW?"),
-        }
+    def nominal(self) -> GridNominal:
+        """The bench file's nominal supply (settings.nominal_voltage_v / nominal_frequency_hz)."""
+        return GridNominal(self.nominal_v, self.nominal_hz)
+
+    def read(self) -> GridReading:
+        return GridReading(
+            self.transport.query_float("MEAS:VOLT?"),
+            self.transport.query_float("MEAS:FREQ?"),
+            self.transport.query_float("MEAS:POW?"),
+        )
 
     def program_steps(self, steps: list[tuple[float, float, float]], *, repeat: int = 1) -> None:
         """Load timed steps (dwell s, volts, hertz) into the LIST subsystem and arm it (bus trigger)."""

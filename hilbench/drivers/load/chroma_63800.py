@@ -1,17 +1,22 @@
 """Chroma 63800 series AC/DC electronic load (VISA, SCPI), in constant-power mode.
 
-Commands: Chroma 63800 Series Operation & Programming Manual (MODE, POWer, LOAD, MEASure).
-Optionally follows the modelled power of boards absent from a real bench ("load follower").
+Commands: Chroma 63800 Series Operation & Programming Manual p.8-13 (``[LOAD:]MODE
+CURR|POW|VOLT|RES|RLC|RLCP|INRUSH|RECT``; ``[:LOAD]:POW``; ``:LOAD ON|OFF``; ``:MEAS:POW:REAL?``),
+cross-checked with a public Python driver for the 63802 (shared/reference/instrument_commands.md).
 """
 
 from __future__ import annotations
 
-from hilbench.bench import RoleSpec
 from hilbench.drivers.limits import check
+from hilbench.role_spec import RoleSpec
+from hilbench.roles import LoadReading
+from hilbench.transports.errors import MalformedReply
 from hilbench.transports.visa import VisaTransport
 
 
 class Chroma63800:
+    role = "load"
+
     def __init__(self, transport: VisaTransport, *, limits: dict | None = None, name: str = "load") -> None:
         self.transport, self.limits, self.name = transport, limits or {}, name
 
@@ -24,26 +29,25 @@ class Chroma63800:
         return self.transport.query("*IDN?")
 
     def set_power(self, watts: float) -> None:
+        """Constant-power mode at ``watts`` (refused beyond the bench limit, never clipped)."""
         check(watts, self.limits, None, "max_power_w", "power", "W", self.name)
         if watts < 0:
             raise ValueError(f"{self.name}: negative power {watts} W")
-        self.transport.configure("MODE CP", f"POW {watts:.2f}")
+        self.transport.configure("MODE POW", f"POW {watts:.2f}")
 
-    def on(self) -> None:
-        self.transport.configure("LOAD ON")
+    def output(self, on: bool) -> None:
+        self.transport.configure(f"LOAD {'ON' if on else 'OFF'}")
 
-    def off(self) -> None:
-        self.transport.configure("LOAD OFF")
-
-    def measure_power(self) -> float:
-        return self.transport.query_float("MEAS:POW?")
-
-    def follow(self, modelled_watts: float) -> None:
-        """Load follower: draw what the absent boards would draw (bounded by the bench limit)."""
-        self.set_power(modelled_watts)
+    def read(self) -> LoadReading:
+        power = self.transport.query_float("MEAS:POW:REAL?")
+        state = self.transport.query("LOAD?").strip().upper()
+        if state not in ("ON", "OFF", "1", "0"):
+            raise MalformedReply(self.name, self.transport.resource, "LOAD?", f"expected ON or OFF, got {state!r}")
+        return LoadReading(power, state in ("ON", "1"))
 
     def safe_state(self) -> None:
-        self.transport.configure("LOAD OFF")
+        """Input off: the load draws nothing."""
+        self.output(False)
 
     def close(self) -> None:
         self.transport.close()

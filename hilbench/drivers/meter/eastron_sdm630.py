@@ -5,24 +5,15 @@ Register addresses: Eastron SDM630 Modbus protocol sheet (30001 = phase 1 voltag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from hilbench.bench import RoleSpec
 from hilbench.protocols.sdm630 import BLOCK_COUNT, BLOCK_FIRST, REGISTERS
+from hilbench.role_spec import RoleSpec
+from hilbench.roles import MeterReading
 from hilbench.transports.modbus import ModbusTransport
 
 
-@dataclass(frozen=True)
-class MeterReading:
-    voltage: tuple[float, float, float]
-    current: tuple[float, float, float]
-    power: tuple[float, float, float]
-    power_total: float
-    frequency: float
-    import_kwh: float
-
-
 class EastronSDM630:
+    role = "meter"
+
     def __init__(self, transport: ModbusTransport, *, name: str = "meter") -> None:
         self.transport, self.name = transport, name
 
@@ -39,12 +30,13 @@ class EastronSDM630:
             (f["p1"], f["p2"], f["p3"]),
             f["p_total"],
             f["frequency"],
-            f["import_kwh"],
+            f["import_kwh"] * 3.6e6,
         )
 
     def identify(self) -> str:
         reading = self.read()
-        return f"Eastron SDM630 (unit {self.transport.unit}): {reading.frequency:.2f} Hz, {reading.import_kwh:.3f} kWh"
+        kwh = reading.import_energy_j / 3.6e6
+        return f"Eastron SDM630 (unit {self.transport.unit}): {reading.frequency_hz:.2f} Hz, {kwh:.3f} kWh"
 
     def safe_state(self) -> None:
         """A meter has nothing to de-energise."""

@@ -19,7 +19,7 @@ import struct
 from concurrent.futures import ThreadPoolExecutor
 
 try:
-    from hilbench.emulation import _sha256d as _native
+    from hilbench.hashing import _sha256d as _native
 except ImportError:  # pragma: no cover - exercised only on machines without a compiler
     _native = None
 

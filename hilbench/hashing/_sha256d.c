@@ -1,5 +1,5 @@
 /*
- * Native nonce scanner for hilbench's emulated boards.
+ * Native SHA-256d nonce scanner (shared by the emulated boards and the hash-board driver).
  *
  * Why C: a Python loop over hashlib spends most of its time in call overhead,
  * so it cannot reuse the header midstate profitably.  Here the first 64 header

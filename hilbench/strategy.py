@@ -1,0 +1,163 @@
+"""The bench strategy (labgrid's word): the one object that knows how to move this bench between
+states — bring the container to running at a power, read the analyser until something holds,
+and return every role to its safe state in the right order.  Checks and the run use it; it
+speaks to the instruments through the role protocols only (hilbench.roles), in SI units.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from hilbench.errors import HilbenchError
+from hilbench.roles import (
+    ROLE_PROTOCOLS,
+    Analyser,
+    AnalyserReading,
+    Boards,
+    Controller,
+    ControllerMode,
+    ControllerState,
+    GridSource,
+    Load,
+)
+from hilbench.session import BenchSession
+
+log = logging.getLogger(__name__)
+
+#: states from which the controller must pass through OFF before it runs again
+_RESTART_FROM = (ControllerState.TRIPPED, ControllerState.OFF, ControllerState.STOPPING, ControllerState.CURTAILED)
+
+
+class CheckAborted(HilbenchError):
+    """The bench did not reach the state a check needs (its preconditions)."""
+
+
+class BenchStrategy:
+    def __init__(self, session: BenchSession, *, progress: Callable[[str], None] = print) -> None:
+        self.session = session
+        self.progress = progress
+
+    # ----- roles (typed by their protocols) ------------------------------------------------------
+    @property
+    def analyser(self) -> Analyser:
+        return self.session.driver("analyser")
+
+    @property
+    def controller(self) -> Controller:
+        return self.session.driver("controller")
+
+    @property
+    def grid(self) -> GridSource:
+        return self.session.driver("grid")
+
+    @property
+    def load(self) -> Load:
+        return self.session.driver("load")
+
+    @property
+    def boards(self) -> Boards:
+        return self.session.driver("boards")
+
+    # ----- reading the analyser ------------------------------------------------------------------
+    def trend(self, seconds: float, label: str = "") -> list[AnalyserReading]:
+        """Analyser samples for ``seconds`` of instrument time, with progress for long ones."""
+        last = [time.monotonic()]
+
+        def tick(sample: AnalyserReading) -> None:
+            if time.monotonic() - last[0] > 2.0:
+                last[0] = time.monotonic()
+                self.progress(f"  {label} t={sample.time:.1f} s  P={sample.p_total / 1000:.1f} kW")
+
+        return self.analyser.trend(seconds, on_sample=tick)
+
+    def wait_for(
+        self, condition: Callable[[AnalyserReading], bool], timeout_s: float, what: str
+    ) -> list[AnalyserReading]:
+        """Trend until ``condition(sample)`` holds; CheckAborted (with the last value) after timeout_s."""
+        analyser = self.analyser
+        samples = [analyser.read()]
+        deadline = samples[0].time + timeout_s
+        while not condition(samples[-1]):
+            if samples[-1].time > deadline:
+                raise CheckAborted(
+                    f"{what} not reached within {timeout_s:g} s of instrument time "
+                    f"(last: P = {samples[-1].p_total / 1000:.1f} kW, f = {samples[-1].frequency:.3f} Hz)"
+                )
+            time.sleep(0.0005)
+            reading = analyser.read()
+            if reading.time > samples[-1].time:
+                samples.append(reading)
+        return samples
+
+    def now(self) -> float:
+        """Instrument time of the latest analyser update (the command-time reference)."""
+        return self.analyser.read().time
+
+    def command(self, send: Callable[[], object]) -> float:
+        """Send a command and return its instrument time: the midpoint of the analyser stamps read just
+        before and just after it (the bracket is the time-stamp uncertainty, one round trip or two)."""
+        before = self.now()
+        send()
+        return (before + self.now()) / 2
+
+    # ----- moving the bench between states ----------------------------------------------------------
+    def supply_nominal(self) -> None:
+        """Load input off and the grid at its nominal supply (where they exist)."""
+        if self.session.has_role("load"):
+            self.load.safe_state()
+        if self.session.has_role("grid"):
+            self.grid.safe_state()
+
+    def stop_container(self, rated_w: float, timeout_s: float = 120.0) -> None:
+        """Controller off, and wait until the analyser sees the container stopped (below 5 % of rated)."""
+        self.controller.set_mode(ControllerMode.OFF)
+        self.wait_for(lambda s: s.p_total < 0.05 * rated_w, timeout_s, "container off")
+
+    def prepare_running(self, rated_w: float, percent: float = 100.0, timeout_s: float = 400.0) -> None:
+        """The container running at ``percent`` of ``rated_w``, steady, grid nominal, load off."""
+        self.supply_nominal()
+        controller = self.controller
+        controller.set_ramp(min(50_000.0, rated_w))
+        controller.set_power(rated_w * percent / 100)
+        if controller.read().state in _RESTART_FROM:
+            controller.set_mode(ControllerMode.OFF)
+            self.wait_for(lambda s: controller.read().state == ControllerState.OFF, 120, "container off")
+        controller.set_mode(ControllerMode.RUN)
+        target = rated_w * percent / 100
+        self.wait_for(
+            lambda s: abs(s.p_total - target) < 0.03 * rated_w + 1000, timeout_s, f"steady {percent:g} % power"
+        )
+        samples = self.trend(2.0, "settling")
+        if np.ptp([s.p_total for s in samples]) > 0.03 * rated_w:
+            self.wait_for(lambda s: abs(s.p_total - target) < 0.02 * rated_w + 1000, timeout_s, "steady power")
+
+    def safe_state(self, timeout_s: float = 10.0) -> list[str]:
+        """Every opened role to its safe state, in ROLE_PROTOCOLS order, each within ``timeout_s``;
+        returns the problems (one unresponsive instrument does not stop the others)."""
+        problems = []
+        opened = self.session.opened()
+        for role in sorted(opened, key=lambda r: list(ROLE_PROTOCOLS).index(r) if r in ROLE_PROTOCOLS else 99):
+            driver = opened[role]
+            outcome: list[BaseException] = []
+
+            def work(d=driver, out=outcome) -> None:
+                try:
+                    d.safe_state()
+                except BaseException as exc:  # reported below; the next role still gets its turn
+                    out.append(exc)
+
+            thread = threading.Thread(target=work, name=f"safe-state-{role}", daemon=True)
+            thread.start()
+            thread.join(timeout_s)
+            if thread.is_alive():
+                problems.append(f"{role}: safe state not confirmed within {timeout_s:g} s")
+            elif outcome:
+                problems.append(f"{role}: safe state failed: {outcome[0]}")
+        for problem in problems:
+            log.error(problem)
+        return problems
