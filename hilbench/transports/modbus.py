@@ -33,9 +33,14 @@ class ModbusTransport:
         retries: int = 2,
         baudrate: int = 9600,
         log: ExchangeLog = GLOBAL_LOG,
+        client=None,
     ) -> None:
-        """``address``: ``tcp://host:port`` or ``rtu:///dev/ttyUSB0`` (serial line)."""
+        """``address``: ``tcp://host:port`` or ``rtu:///dev/ttyUSB0`` (serial line).  ``client``: an already
+        connected pymodbus-style client (hilbench.testing.expected_protocol gives one)."""
         self.name, self.address, self.unit, self.retries, self.log = name, address, unit, retries, log
+        if client is not None:
+            self._client = client
+            return
         if address.startswith("tcp://"):
             host, _, port = address[len("tcp://") :].rpartition(":")
             self._client = ModbusTcpClient(host, port=int(port or 502), timeout=timeout_s, retries=0)

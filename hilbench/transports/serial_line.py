@@ -12,9 +12,20 @@ from hilbench.transports.exchange_log import GLOBAL_LOG, ExchangeLog
 
 class SerialTransport:
     def __init__(
-        self, name: str, port: str, *, baudrate: int = 115200, timeout_s: float = 1.0, log: ExchangeLog = GLOBAL_LOG
+        self,
+        name: str,
+        port: str,
+        *,
+        baudrate: int = 115200,
+        timeout_s: float = 1.0,
+        log: ExchangeLog = GLOBAL_LOG,
+        opened=None,
     ) -> None:
+        """``opened``: an already-open pyserial-style port (hilbench.testing.expected_protocol gives one)."""
         self.name, self.port, self.timeout_s, self.log = name, port, timeout_s, log
+        if opened is not None:
+            self._serial = opened
+            return
         try:
             self._serial = serial.Serial(port, baudrate, timeout=timeout_s)
         except (serial.SerialException, OSError) as exc:

@@ -68,16 +68,22 @@ class VisaTransport:
         error_query: str = "SYST:ERR?",
         backend: str = "@py",
         log: ExchangeLog = GLOBAL_LOG,
+        opened=None,
     ) -> None:
+        """``opened``: an already-open pyvisa resource (or an object with its message-based methods, as
+        hilbench.testing.expected_protocol gives); otherwise ``resource`` is opened through ``backend``."""
         self.name, self.resource = name, resource
         self.retries = retries
         self.error_query = error_query
         self.log = log
-        preflight(name, resource, timeout_s)
-        try:
-            self._inst = resource_manager(backend).open_resource(resource, open_timeout=int(timeout_s * 1000))
-        except (visa_errors.VisaIOError, OSError, ValueError) as exc:
-            raise InstrumentConnectionError(name, resource, "open", str(exc)) from exc
+        if opened is not None:
+            self._inst = opened
+        else:
+            preflight(name, resource, timeout_s)
+            try:
+                self._inst = resource_manager(backend).open_resource(resource, open_timeout=int(timeout_s * 1000))
+            except (visa_errors.VisaIOError, OSError, ValueError) as exc:
+                raise InstrumentConnectionError(name, resource, "open", str(exc)) from exc
         self._inst.timeout = int(timeout_s * 1000)
         self._inst.read_termination = "\n"
         self._inst.write_termination = "\n"

@@ -5,46 +5,53 @@ from hilbench.transports.errors import ScpiError
 from hilbench.transports.exchange_log import GLOBAL_LOG
 
 
-def test_identity_and_setpoints(hil_driver):
+def test_identity_and_setpoints(hil_driver, hil_expected):
     grid = hil_driver("grid")
-    assert "AC69" in grid.identify()
-    grid.set_voltage(225.0)
-    assert float(grid.transport.query("VOLT?")) == pytest.approx(225.0)
-    grid.set_frequency(50.2)
-    assert float(grid.transport.query("FREQ?")) == pytest.approx(50.2)
+    assert grid.identify()
+    assert grid.nominal().voltage_v == hil_expected.nominal_v
+    at_nominal = grid.read().voltage_v
+    grid.set_voltage(hil_expected.nominal_v * 0.98)  # ratios: the source may measure behind a cable drop
+    assert grid.read().voltage_v / at_nominal == pytest.approx(0.98, abs=0.005)
+    grid.set_frequency(hil_expected.nominal_hz + 0.2)
+    assert grid.read().frequency_hz == pytest.approx(hil_expected.nominal_hz + 0.2, abs=0.05)
     grid.safe_state()
-    assert float(grid.transport.query("VOLT?")) == pytest.approx(grid.nominal_v)
+    reading = grid.read()
+    assert reading.voltage_v == pytest.approx(hil_expected.nominal_v, rel=0.02)
+    assert reading.frequency_hz == pytest.approx(hil_expected.nominal_hz, abs=0.05)
 
 
-def test_setpoints_beyond_the_bench_limits_are_refused_before_sending(hil_driver):
+def test_setpoints_beyond_the_bench_limits_are_refused_before_sending(hil_driver, hil_expected):
     grid = hil_driver("grid")
+    high_v, low_hz = hil_expected.limit("grid", "max_voltage_v"), hil_expected.limit("grid", "min_frequency_hz")
+    if high_v is None or low_hz is None:
+        pytest.fail("a grid role needs max_voltage_v and min_frequency_hz limits in the bench file")
     before = len(GLOBAL_LOG)
-    with pytest.raises(LimitError, match="above the bench limit 265"):
-        grid.set_voltage(300.0)
-    with pytest.raises(LimitError, match="below the bench limit 45"):
-        grid.set_frequency(40.0)
+    with pytest.raises(LimitError, match=f"above the bench limit {high_v:g}"):
+        grid.set_voltage(high_v + 1)
+    with pytest.raises(LimitError, match=f"below the bench limit {low_hz:g}"):
+        grid.set_frequency(low_hz - 1)
     assert len(GLOBAL_LOG) == before  # nothing went on the wire
 
 
 def test_instrument_errors_name_instrument_address_and_command(hil_driver):
     grid = hil_driver("grid")
-    with pytest.raises(ScpiError) as caught:
-        grid.transport.configure("VOLT 999")  # beyond the source's own range: -222
-    assert caught.value.code == -222
-    message = str(caught.value)
-    assert "grid" in message and grid.transport.resource in message and "VOLT 999" in message
     with pytest.raises(ScpiError) as undefined:
-        grid.transport.configure("FROBNICATE 1")
+        grid.transport.configure("FROBNICATE 1")  # no SCPI instrument knows this header: -113
     assert undefined.value.code == -113
+    message = str(undefined.value)
+    assert "grid" in message and grid.transport.resource in message and "FROBNICATE 1" in message
     assert grid.identify()  # still serving
 
 
-def test_timed_frequency_step_reaches_the_pcc(hil_driver):
+def test_timed_frequency_step_reaches_the_pcc(hil_driver, hil_expected):
     grid, analyser = hil_driver("grid"), hil_driver("analyser")
+    nominal_v, nominal_hz = hil_expected.nominal_v, hil_expected.nominal_hz
+    analyser.setup()
     start = analyser.read().time
-    grid.run_steps([(2.0, 230.0, 49.6), (1.0, 230.0, 50.0)])
+    grid.program_steps([(2.0, nominal_v, nominal_hz - 0.4), (1.0, nominal_v, nominal_hz)])
+    grid.trigger()
     samples = analyser.trend(2.5)
-    low = [s for s in samples if s.frequency < 49.7]
+    low = [s for s in samples if s.frequency < nominal_hz - 0.3]
     assert low, "the analyser never saw the step"
     assert low[0].time - start < 1.0
-    assert analyser.wait_until(samples[-1].time + 1.5).frequency == pytest.approx(50.0)
+    assert analyser.wait_until(samples[-1].time + 1.5).frequency == pytest.approx(nominal_hz, abs=0.02)

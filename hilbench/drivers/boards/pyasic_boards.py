@@ -33,13 +33,28 @@ def expand_addresses(address: str) -> list[str]:
 class PyasicBoards:
     role = "boards"
 
-    def __init__(self, addresses: list[str], *, name: str = "boards") -> None:
+    def __init__(self, addresses: list[str], *, name: str = "boards", max_concurrent: int = 32) -> None:
+        """``max_concurrent`` bounds the boards asked at once (a site of hundreds of boards must not be
+        dialled all in one burst: miners' API listeners and small switches drop such bursts)."""
         self.addresses, self.name = addresses, name
+        self.max_concurrent = max_concurrent
         self._miners = None
 
     @classmethod
     def from_spec(cls, spec: RoleSpec) -> PyasicBoards:
-        return cls(expand_addresses(spec.address), name=spec.role)
+        return cls(
+            expand_addresses(spec.address), name=spec.role, max_concurrent=int(spec.settings.get("max_concurrent", 32))
+        )
+
+    async def _bounded(self, coroutines) -> list:
+        """Gather with at most ``max_concurrent`` in flight, results in order."""
+        gate = asyncio.Semaphore(self.max_concurrent)
+
+        async def one(coroutine):
+            async with gate:
+                return await coroutine
+
+        return await asyncio.gather(*(one(c) for c in coroutines))
 
     @staticmethod
     def _run(coro):
@@ -48,7 +63,7 @@ class PyasicBoards:
     async def _discover(self):
         import pyasic
 
-        miners = await asyncio.gather(*(pyasic.get_miner(a) for a in self.addresses))
+        miners = await self._bounded([pyasic.get_miner(a) for a in self.addresses])
         missing = [a for a, m in zip(self.addresses, miners, strict=True) if m is None]
         if missing:
             raise InstrumentConnectionError(
@@ -59,14 +74,14 @@ class PyasicBoards:
     def _all(self, method: str, *args):
         async def go():
             miners = await self._discover()
-            return await asyncio.gather(*(getattr(m, method)(*args) for m in miners))
+            return await self._bounded([getattr(m, method)(*args) for m in miners])
 
         return self._run(go())
 
     def read(self) -> list[BoardReading]:
         async def go():
             miners = await self._discover()
-            data = await asyncio.gather(*(m.get_data() for m in miners))
+            data = await self._bounded([m.get_data() for m in miners])
             return [
                 BoardReading(
                     a,

@@ -1,8 +1,10 @@
 """Chroma 63800 series AC/DC electronic load emulator (SCPI over a TCP socket): the plant's load.
 
-Commands after the Chroma 63800 Series Operation & Programming Manual (remote operation):
-MODE, POWer, LOAD, MEASure; errors in SYSTem:ERRor?.  Only constant-power (CP) mode is
-modelled; other modes are refused with a settings-conflict error rather than faked.
+Commands after the Chroma 63800 Series Operation & Programming Manual p.8-13:
+``[LOAD:]MODE CURR|POW|VOLT|RES|RLC|RLCP|INRUSH|RECT``, ``[:LOAD]:POW``, ``:LOAD ON|OFF``,
+``:MEAS:POW:REAL?``; errors in SYSTem:ERRor?.  Only constant power (``MODE POW``) is
+modelled; the manual's other modes are refused with a settings-conflict error rather than
+faked, and a mnemonic the manual does not list (e.g. ``CP``) is an illegal parameter value.
 """
 
 from __future__ import annotations
@@ -13,12 +15,17 @@ from hilbench.emulation.plant import Plant
 from hilbench.emulation.scpi_server import ScpiInstrument
 from hilbench.protocols.scpi import (
     DATA_OUT_OF_RANGE,
+    ILLEGAL_PARAMETER_VALUE,
     MISSING_PARAMETER,
     SETTINGS_CONFLICT,
     ScpiCommandError,
     parse_bool,
     parse_number,
 )
+
+
+#: the load modes of the manual (p.8-13), abbreviations as the manual gives them
+MODES = ("CURR", "POW", "VOLT", "RES", "RLC", "RLCP", "INRUSH", "RECT")
 
 
 class Chroma63800(ScpiInstrument):
@@ -29,14 +36,14 @@ class Chroma63800(ScpiInstrument):
         self.identity = f"Chroma,{model},{serial},1.00"
         self.plant = plant
         self.rated_w = rated_w
-        self.mode = "CP"
-        self.add("MODE", self._set_mode)
-        self.add("MODE?", lambda a, g: self.mode)
-        self.add("POWer[:STATic][:L1]", self._set_power)
-        self.add("POWer[:STATic][:L1]?", lambda a, g: f"{self.plant.load.power_w:.6E}")
+        self.mode = "POW"
+        self.add("[LOAD:]MODE", self._set_mode)
+        self.add("[LOAD:]MODE?", lambda a, g: self.mode)
+        self.add("[LOAD:]POWer[:STATic][:L1]", self._set_power)
+        self.add("[LOAD:]POWer[:STATic][:L1]?", lambda a, g: f"{self.plant.load.power_w:.6E}")
         self.add("LOAD[:STATe]", self._set_load)
         self.add("LOAD[:STATe]?", lambda a, g: "ON" if self.plant.load.on else "OFF")
-        self.add("MEASure:POWer?", lambda a, g: f"{self._measured_power():.6E}")
+        self.add("MEASure:POWer[:REAL]?", lambda a, g: f"{self._measured_power():.6E}")
         self.add("MEASure:VOLTage?", lambda a, g: f"{self.plant.numeric(self.plant.advance())['urms'][0]:.6E}")
         self.add("MEASure:CURRent?", lambda a, g: f"{self._measured_current():.6E}")
 
@@ -52,9 +59,12 @@ class Chroma63800(ScpiInstrument):
     def _set_mode(self, args, groups) -> None:
         if not args:
             raise ScpiCommandError(MISSING_PARAMETER)
-        if args[0].upper() != "CP":
-            raise ScpiCommandError(SETTINGS_CONFLICT, f"mode {args[0]} is not modelled by the emulator (CP only)")
-        self.mode = "CP"
+        mode = args[0].upper()
+        if mode not in MODES:
+            raise ScpiCommandError(ILLEGAL_PARAMETER_VALUE, f"mode {args[0]}: one of {', '.join(MODES)}")
+        if mode != "POW":
+            raise ScpiCommandError(SETTINGS_CONFLICT, f"mode {mode} is not modelled by the emulator (POW only)")
+        self.mode = mode
 
     def _set_power(self, args, groups) -> None:
         if not args:
