@@ -50,13 +50,13 @@ def test_load_follower_draws_the_absent_boards_power():
 
         absent = [BoardModel(S19J_PRO, PlantClock(10.0), name="absent")]
         with LoadFollower(load, absent, period_s=0.05) as follower:
-            assert load.measure_power() == pytest.approx(3250, rel=0.01)
+            assert load.read().power_w == pytest.approx(3250, rel=0.01)
             absent[0].sleep()
             absent[0].clock.sleep(2.0)
             import time
 
             time.sleep(0.2)
-            assert load.measure_power() == pytest.approx(S19J_PRO.standby_w, rel=0.05)
+            assert load.read().power_w == pytest.approx(S19J_PRO.standby_w, rel=0.05)
             assert follower.error is None
         assert load.transport.query("LOAD?") == "OFF"
         load.close()

@@ -1,0 +1,122 @@
+"""Keysight AC6900 driver, byte for byte, without an emulator.
+
+Sources (shared/reference/instrument_commands.md): K1 = Keysight AC6900 Series Operating and Programming
+Guide; VOLT/FREQ/OUTP/MEAS rows "likely" (consistent with the AC6800B guide).  The LIST rows are
+UNVERIFIED: K1's table of contents shows no LIST subsystem (the real-instrument fidelity issue replaces them)."""
+
+import pytest
+
+from hilbench.drivers.grid.keysight_ac6900 import KeysightAC6900
+from hilbench.errors import LimitError
+from hilbench.testing import expected_protocol
+
+NO_ERROR = ("SYST:ERR?", '+0,"No error"')  # K1, SYSTem:ERRor? (IEEE 488.2 / SCPI error queue)
+LIMITS = {"min_voltage_v": 180.0, "max_voltage_v": 265.0, "min_frequency_hz": 45.0, "max_frequency_hz": 65.0}
+
+
+def grid(transport):
+    return KeysightAC6900(transport, limits=LIMITS, nominal_v=230.0, nominal_hz=50.0)
+
+
+def test_identify():
+    with expected_protocol(grid, [("*IDN?", "Keysight Technologies,AC6906L,JPUB1,A.01")]) as g:  # IEEE 488.2 *IDN?
+        assert g.identify().startswith("Keysight")
+
+
+def test_voltage_frequency_output():
+    exchanges = [
+        ("VOLT 225.0000", None),  # K1: [SOURce:]VOLTage[:LEVel][:IMMediate][:AMPLitude]
+        NO_ERROR,
+        ("FREQ 50.2000", None),  # K1: [SOURce:]FREQuency[:CW]
+        NO_ERROR,
+        ("OUTP ON", None),  # K1: OUTPut[:STATe]
+        NO_ERROR,
+        ("OUTP OFF", None),
+        NO_ERROR,
+    ]
+    with expected_protocol(grid, exchanges) as g:
+        g.set_voltage(225.0)
+        g.set_frequency(50.2)
+        g.output(True)
+        g.output(False)
+
+
+def test_read_measures_voltage_frequency_power():
+    exchanges = [
+        ("MEAS:VOLT?", "2.301000E+02"),  # K1: MEASure[:SCALar]:VOLTage[:AC]?
+        ("MEAS:FREQ?", "5.000000E+01"),  # K1: MEASure[:SCALar]:FREQuency?
+        ("MEAS:POW?", "9.750000E+04"),  # K1: MEASure[:SCALar]:POWer[:AC][:REAL]?
+    ]
+    with expected_protocol(grid, exchanges) as g:
+        reading = g.read()
+    assert (reading.voltage_v, reading.frequency_hz, reading.power_w) == (230.1, 50.0, 97500.0)
+
+
+def test_step_program_and_trigger():
+    exchanges = [
+        ("LIST:DWEL 5.0000,1.0000", None),  # UNVERIFIED (no LIST subsystem in K1's contents)
+        ("LIST:VOLT 230.0000,230.0000", None),
+        ("LIST:FREQ 49.6000,50.0000", None),
+        ("LIST:COUN 1", None),
+        ("VOLT:MODE LIST", None),
+        ("FREQ:MODE LIST", None),
+        ("TRIG:TRAN:SOUR BUS", None),
+        ("INIT:TRAN", None),
+        NO_ERROR,
+        ("*TRG", None),  # IEEE 488.2 *TRG: the bus trigger
+    ]
+    with expected_protocol(grid, exchanges) as g:
+        g.program_steps([(5.0, 230.0, 49.6), (1.0, 230.0, 50.0)])
+        g.trigger()
+
+
+def test_fluctuation_is_a_two_step_program_around_nominal():
+    exchanges = [
+        ("LIST:DWEL 30.0000,30.0000", None),  # 2 changes per minute: 30 s each level
+        ("LIST:VOLT 232.3000,227.7000", None),  # +-1 % of 230 V (2 % depth)
+        ("LIST:FREQ 50.0000,50.0000", None),
+        ("LIST:COUN 5", None),  # 300 s / (2 x 30 s)
+        ("VOLT:MODE LIST", None),
+        ("FREQ:MODE LIST", None),
+        ("TRIG:TRAN:SOUR BUS", None),
+        ("INIT:TRAN", None),
+        NO_ERROR,
+        ("*TRG", None),
+        NO_ERROR,
+    ]
+    with expected_protocol(grid, exchanges) as g:
+        g.fluctuate(2.0, 2.0, 300.0)
+
+
+def test_safe_state_returns_to_fixed_nominal():
+    exchanges = [
+        ("VOLT:MODE FIX", None),
+        ("FREQ:MODE FIX", None),
+        ("VOLT 230.0000", None),
+        ("FREQ 50.0000", None),
+        NO_ERROR,
+    ]
+    with expected_protocol(grid, exchanges) as g:
+        g.safe_state()
+        assert g.nominal().voltage_v == 230.0 and g.nominal().frequency_hz == 50.0
+
+
+def test_setpoints_beyond_the_bench_limits_send_nothing():
+    with expected_protocol(grid, []) as g:  # any write would fail the wire
+        with pytest.raises(LimitError, match=r"above the bench limit 265"):
+            g.set_voltage(266.0)
+        with pytest.raises(LimitError, match=r"below the bench limit 45"):
+            g.set_frequency(44.0)
+        with pytest.raises(LimitError):
+            g.program_steps([(1.0, 300.0, 50.0)])
+
+
+def test_an_error_in_the_queue_raises_with_instrument_and_command():
+    from hilbench.transports.errors import ScpiError
+
+    exchanges = [("VOLT 225.0000", None), ("SYST:ERR?", '-222,"Data out of range"'), ("SYST:ERR?", '+0,"No error"')]
+    with (
+        expected_protocol(grid, exchanges, name="grid") as g,
+        pytest.raises(ScpiError, match=r"grid at .*VOLT 225.0000.*-222"),
+    ):
+        g.set_voltage(225.0)
