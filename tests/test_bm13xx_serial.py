@@ -9,8 +9,8 @@ from hilbench.emulation.bm13xx_serial import BM13xxChain
 from hilbench.emulation.board_profiles import BITAXE_BM1370
 from hilbench.emulation.clock import PlantClock
 from hilbench.emulation.emulated_board import EmulatedBoard
-from hilbench.hashing.sha256d import hash_value, sha256d
 from hilbench.emulation.shares import DEFAULT_JOB
+from hilbench.hashing.sha256d import hash_value, sha256d
 from hilbench.protocols import bm13xx
 from hilbench.protocols.stratum import header_from_job
 

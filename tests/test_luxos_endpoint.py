@@ -8,8 +8,8 @@ import pyasic
 import pytest
 
 from hilbench.emulation.board import BoardState
-from hilbench.hashing.sha256d import NONCE_SPACE, hash_value, sha256d
 from hilbench.emulation.site import BoardGroup, EmulatedSite, SiteConfig
+from hilbench.hashing.sha256d import NONCE_SPACE, hash_value, sha256d
 from hilbench.transports.tcp_json import exchange, query
 
 BASE = "127.0.20.2"

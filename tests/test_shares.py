@@ -3,8 +3,8 @@ import pytest
 from hilbench.emulation.board import BoardModel
 from hilbench.emulation.board_profiles import S19J_PRO
 from hilbench.emulation.clock import ManualClock
-from hilbench.hashing.sha256d import NONCE_SPACE
 from hilbench.emulation.shares import NonceSearch, ShareEngine, scaled_work
+from hilbench.hashing.sha256d import NONCE_SPACE
 
 
 def test_difficulty_accepted_recovers_the_modelled_hash_rate():

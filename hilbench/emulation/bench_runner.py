@@ -15,16 +15,13 @@ from dataclasses import fields, replace
 from hilbench.bench import Bench, BenchFileError
 from hilbench.emulation.clock import PlantClock
 from hilbench.emulation.controller import ControllerParams
-from hilbench.emulation.instruments.ac6900 import AC6900
-from hilbench.emulation.instruments.chroma63800 import Chroma63800
-from hilbench.emulation.instruments.modbus_devices import ControllerDevice, ModbusDeviceServer, SDM630Device
-from hilbench.emulation.instruments.wt5000 import WT5000
+from hilbench.emulation.instruments.modbus_devices import ModbusDeviceServer
 from hilbench.emulation.plant import Plant, PlantParams
-from hilbench.emulation.scpi_server import ScpiSocketServer
+from hilbench.emulation.registry import emulator_factory
+from hilbench.emulation.scpi_server import ScpiInstrument, ScpiSocketServer
 from hilbench.emulation.site import EmulatedSite, Endpoint, SiteConfig
 from hilbench.emulation.site_config import emulated_site_config
 from hilbench.emulation.tcp_server import EventLoopThread
-from hilbench.protocols.register_map import RegisterMap
 from hilbench.role_spec import RoleSpec
 
 HOST = "127.0.0.1"
@@ -34,25 +31,6 @@ def free_port(host: str = HOST) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
-
-
-def _scpi(factory):
-    return ("scpi", factory)
-
-
-#: driver name -> (kind, factory(plant, role spec)): the emulator of the same model as the driver.
-EMULATORS = {
-    "yokogawa-wt5000": _scpi(
-        lambda plant, spec: WT5000(plant, capture_rate_hz=float(spec.settings.get("capture_rate_hz", 10_000.0)))
-    ),
-    "keysight-ac6900": _scpi(lambda plant, spec: AC6900(plant)),
-    "chroma-63800": _scpi(lambda plant, spec: Chroma63800(plant, rated_w=float(spec.limits.get("max_power_w", 4500)))),
-    "modbus-map-controller": (
-        "modbus",
-        lambda plant, spec: ControllerDevice(plant, RegisterMap.load(spec.settings.get("map"))),
-    ),
-    "eastron-sdm630": ("modbus", lambda plant, spec: SDM630Device(plant, int(spec.settings.get("unit", 1)))),
-}
 
 
 def _plant_params(bench: Bench) -> tuple[PlantParams, ControllerParams]:
@@ -123,8 +101,14 @@ class EmulatedBench:
             board.before_access = self.plant.advance
         roles = dict(self.bench.roles)
         for name, spec in self.bench.roles.items():
-            if spec.driver in EMULATORS:
-                roles[name] = spec.with_address(self._serve(spec))
+            factory = emulator_factory(spec.driver)
+            if factory is not None:
+                roles[name] = spec.with_address(self._serve(spec, factory))
+            elif name not in ("boards", "hashboard") and spec.address == "auto":
+                raise BenchFileError(
+                    f"{spec.where}: roles.{name}: no emulator is installed for model {spec.driver!r} "
+                    "(entry-point group hilbench.emulators), so this emulated bench cannot serve it"
+                )
         for role in ("boards", "hashboard"):
             mine = [e for e in self.site.endpoints if e.role == role]
             if role in roles and mine:
@@ -136,20 +120,24 @@ class EmulatedBench:
         self.resolved = replace(self.bench, roles=roles)
         return self.resolved
 
-    def _serve(self, spec: RoleSpec) -> str:
-        kind, factory = EMULATORS[spec.driver]
+    def _serve(self, spec: RoleSpec, factory) -> str:
         device = factory(self.plant, spec)
-        if kind == "scpi":
+        if isinstance(device, ScpiInstrument):
             server = ScpiSocketServer(device, HOST, 0, name=spec.role)
             self.loop.call(server.start())
             address = f"TCPIP::{HOST}::{server.port}::SOCKET"
             protocol = "scpi-socket"
-        else:
+        elif callable(getattr(device, "sim_device", None)):
             port = free_port()
             server = ModbusDeviceServer(device.sim_device(), HOST, port)
             self.loop.call(server.start())
             address = f"tcp://{HOST}:{port}"
             protocol = "modbus-tcp"
+        else:
+            raise BenchFileError(
+                f"{spec.where}: roles.{spec.role}: the emulator of {spec.driver!r} returned {type(device).__name__}, "
+                "neither a ScpiInstrument nor a Modbus device with sim_device()"
+            )
         self._servers.append(server)
         self.endpoints.append(Endpoint(spec.role, spec.role, protocol, address, spec.driver, 0))
         return address

@@ -63,6 +63,37 @@ class Segment:
     f_target: float
     voltage_v: float
 
+    @property
+    def hashing(self) -> bool:
+        return self.state is BoardState.MINING or (self.state is BoardState.SHUTTING_DOWN and not self.emergency)
+
+
+def pll_frequency(seg: Segment, t, ramp_mhz_per_s: float):
+    """Hash frequency (MHz) at plant time(s) ``t`` on segment ``seg``: from f_anchor toward f_target at the
+    PLL ramp rate.  Floats in, float out; arrays in, arrays out."""
+    step = ramp_mhz_per_s * np.maximum(t - seg.t_anchor, 0.0)
+    if seg.f_target >= seg.f_anchor:
+        return np.minimum(seg.f_target, seg.f_anchor + step)
+    return np.maximum(seg.f_target, seg.f_anchor - step)
+
+
+def segment_power(power: PowerModel, seg: Segment, t):
+    """(dc_w, wall_w, fan_duty_pct, frequency_mhz) of a board following ``seg`` at plant time(s) ``t``.
+
+    The one definition of a board's power in every state: the numeric readings (scalar ``t``) and the
+    redrawn waveforms (array ``t``) both come from here, so they cannot disagree."""
+    zero = 0.0 * t
+    if seg.hashing:
+        frequency = pll_frequency(seg, t, power.profile.pll_ramp_mhz_per_s)
+        dc, duty = power.mining_dc_w(frequency, seg.voltage_v)
+        return dc, power.wall_w(dc), duty, frequency
+    if seg.state is BoardState.BOOTING:
+        dc = power.boot_dc_w()
+        return dc + zero, power.wall_w(dc) + zero, 100.0 + zero, zero
+    if seg.state is BoardState.CURTAILED:  # standby_w is the wall figure (control board alive, PSU output off)
+        return power.standby_dc_w() + zero, power.profile.standby_w + zero, zero, zero
+    return zero, zero, zero, zero
+
 
 @dataclass(frozen=True)
 class BoardSnapshot:
@@ -125,13 +156,20 @@ class BoardModel:
                 self._skip_boot()
 
     # ----- time evolution -------------------------------------------------------------
+    def _segment(self, t0: float | None = None) -> Segment:
+        """The board's current plan as a Segment (what the history records at each change)."""
+        return Segment(
+            self._t if t0 is None else t0,
+            self.state,
+            self.shutdown_kind == "emergency",
+            self._t_anchor,
+            self._f_anchor,
+            self._f_target,
+            self._voltage,
+        )
+
     def _frequency(self, t: float) -> float:
-        if t <= self._t_anchor:
-            return self._f_anchor
-        step = self.profile.pll_ramp_mhz_per_s * (t - self._t_anchor)
-        if self._f_target >= self._f_anchor:
-            return min(self._f_target, self._f_anchor + step)
-        return max(self._f_target, self._f_anchor - step)
+        return float(pll_frequency(self._segment(), float(t), self.profile.pll_ramp_mhz_per_s))
 
     def _ramp_end(self) -> float:
         return self._t_anchor + abs(self._f_target - self._f_anchor) / self.profile.pll_ramp_mhz_per_s
@@ -155,17 +193,17 @@ class BoardModel:
             self.state is BoardState.SHUTTING_DOWN and self.shutdown_kind == "graceful"
         )
 
+    def _power(self, t: float) -> tuple[float, float, float, float]:
+        """(dc_w, wall_w, fan_duty_pct, frequency_mhz) now: segment_power on the current segment."""
+        dc, wall, duty, frequency = segment_power(self.power, self._segment(), float(t))
+        return float(dc), float(wall), float(duty), float(frequency)
+
     def _dc_and_fan(self, t: float) -> tuple[float, float]:
-        if self._is_hashing():
-            return self.power.mining_dc_w(self._frequency(t), self._voltage)
-        if self.state is BoardState.BOOTING:
-            return self.power.boot_dc_w(), 100.0
-        if self.state is BoardState.CURTAILED:
-            return self.profile.standby_w * self.power.psu_efficiency(0.0), 0.0
-        return 0.0, 0.0
+        dc, _, duty, _ = self._power(t)
+        return dc, duty
 
     def _wall(self, t: float) -> float:
-        return self.power.wall_w(self._dc_and_fan(t)[0])
+        return self._power(t)[1]
 
     def _integrate(self, t: float) -> None:
         a = self._t
@@ -200,15 +238,7 @@ class BoardModel:
             return t
 
     def _record(self, t: float) -> None:
-        segment = Segment(
-            t,
-            self.state,
-            self.shutdown_kind == "emergency",
-            self._t_anchor,
-            self._f_anchor,
-            self._f_target,
-            self._voltage,
-        )
+        segment = self._segment(t)
         if self.history and self.history[-1].t0 == t:
             self.history[-1] = segment
         else:
@@ -370,32 +400,15 @@ class BoardModel:
         starts = np.array([s.t0 for s in segments])
         index = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, len(segments) - 1)
         out = np.zeros(times.shape)
-        ramp = self.profile.pll_ramp_mhz_per_s
-        standby = self.profile.standby_w
-        boot = self.power.wall_w(self.power.boot_dc_w())
         for k in np.unique(index):
-            seg = segments[k]
             mask = index == k
-            hashing = seg.state is BoardState.MINING or (seg.state is BoardState.SHUTTING_DOWN and not seg.emergency)
-            if hashing:
-                step = ramp * np.maximum(times[mask] - seg.t_anchor, 0.0)
-                if seg.f_target >= seg.f_anchor:
-                    f = np.minimum(seg.f_target, seg.f_anchor + step)
-                else:
-                    f = np.maximum(seg.f_target, seg.f_anchor - step)
-                dc, _ = self.power.mining_dc_w(f, np.full(f.shape, seg.voltage_v))
-                out[mask] = self.power.wall_w(dc)
-            elif seg.state is BoardState.BOOTING:
-                out[mask] = boot
-            elif seg.state is BoardState.CURTAILED:
-                out[mask] = standby
+            out[mask] = segment_power(self.power, segments[k], times[mask])[1]
         return out
 
     def snapshot(self, t: float | None = None) -> BoardSnapshot:
         with self.lock:
             t = self.advance(t)
-            dc, duty = self._dc_and_fan(t)
-            freq = self._frequency(t) if self._is_hashing() else 0.0
+            dc, wall, duty, freq = self._power(t)
             return BoardSnapshot(
                 plant_time=t,
                 state=self.state,
@@ -404,7 +417,7 @@ class BoardModel:
                 voltage_v=self._voltage if self._is_hashing() else 0.0,
                 hashrate_ths=self.power.hashrate_ths(freq),
                 dc_w=dc,
-                wall_w=self.power.wall_w(dc),
+                wall_w=wall,
                 fan_duty_pct=duty,
                 fan_rpm=round(self.profile.fan_max_rpm * duty / 100.0),
                 chip_temp_c=self._chip_temp,

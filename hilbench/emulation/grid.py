@@ -81,6 +81,24 @@ class GridSource:
         _, v, f, on = self._points[max(i, 0)]
         return v, f, on
 
+    def energised(self, times: np.ndarray) -> np.ndarray:
+        """True where the output is on with a voltage above zero (fluctuations never reach zero)."""
+        with self._lock:
+            points = list(self._points)
+        starts = np.array([p[0] for p in points])
+        live = np.array([p[3] and p[1] > 0 for p in points])
+        return live[np.clip(np.searchsorted(starts, times, side="right") - 1, 0, len(points) - 1)]
+
+    def energised_seconds(self, t0: float, t1: float) -> float:
+        """How long the output was energised within [t0, t1] (the exact integral of ``energised``)."""
+        with self._lock:
+            points = list(self._points)
+        total = 0.0
+        for (start, volts, _, on), nxt in zip(points, [*points[1:], (np.inf, 0, 0, False)], strict=True):
+            if on and volts > 0:
+                total += max(0.0, min(nxt[0], t1) - max(start, t0))
+        return total
+
     def change_points(self, t0: float, t1: float) -> list[tuple[float, float, float, bool]]:
         """Change points in (t0, t1]."""
         with self._lock:

@@ -103,8 +103,7 @@ class Plant:
         power = np.zeros((3, times.size))
         for board, phase in zip(self.boards, self.phase_of_board, strict=True):
             power[phase] += board.wall_power_at(times)
-        energised = (self.grid.arrays(times)[0] > 0).astype(float)  # auxiliaries run whenever the grid is up
-        power += (self.controller.params.aux_w / 3) * energised
+        power += (self.controller.params.aux_w / 3) * self.grid.energised(times)  # auxiliaries run on a live grid
         power += self.load.power_at(times) / 3
         return power
 
@@ -113,7 +112,7 @@ class Plant:
         power = np.zeros(3)
         for board, phase in zip(self.boards, self.phase_of_board, strict=True):
             power[phase] += board.current_wall_w()
-        if self.grid.state_at(t)[0] > 0:
+        if self.grid.energised(np.array([t]))[0]:  # the same rule as phase_power_w
             power += self.controller.params.aux_w / 3
         return power + self.load.power_at(np.array([t]))[0] / 3
 
@@ -185,4 +184,5 @@ class Plant:
         with self.lock:
             self.advance(t)
             boards = sum(b.energy_j for b in self.boards)
-            return boards + self.controller.params.aux_w * (t - self.start) + self.load.energy_j(t)
+            aux = self.controller.params.aux_w * self.grid.energised_seconds(self.start, t)
+            return boards + aux + self.load.energy_j(t)

@@ -18,6 +18,15 @@ import numpy as np
 
 from hilbench.emulation.board_profiles import BoardProfile
 
+
+def _clip(x, low: float, high: float):
+    """x limited to [low, high]: plain min/max for a float (the emulators' hot path), np.clip for arrays.
+    The only place the scalar and array paths differ, so each physics formula is written once."""
+    if isinstance(x, float):
+        return min(max(x, low), high)
+    return np.clip(x, low, high)
+
+
 #: Fan duty the firmware's temperature loop settles at, per unit of DC load (ASSUMED, linear).
 FAN_DUTY_AT_FULL_LOAD = 70.0
 
@@ -47,9 +56,7 @@ class PowerModel:
 
     def fan_duty_pct(self, load):
         """Fan duty the firmware holds at this DC load fraction (0..1+); scalars or arrays."""
-        if isinstance(load, float):  # scalar fast path: the emulators ask this on every request
-            return min(100.0, max(self.profile.min_fan_pct, FAN_DUTY_AT_FULL_LOAD * load))
-        return np.minimum(100.0, np.maximum(self.profile.min_fan_pct, FAN_DUTY_AT_FULL_LOAD * load))
+        return _clip(FAN_DUTY_AT_FULL_LOAD * load, self.profile.min_fan_pct, 100.0)
 
     def fan_power_w(self, duty_pct: float) -> float:
         """Fan power follows the cube of speed (fan affinity law)."""
@@ -57,40 +64,32 @@ class PowerModel:
 
     def psu_efficiency(self, load):
         """Efficiency vs load fraction: flat near full load, falling at light load (ASSUMED shape)."""
-        x = min(max(load, 0.0), 1.0) if isinstance(load, float) else np.clip(load, 0.0, 1.0)
-        return self.profile.psu_peak_efficiency * (1.0 - 0.12 * (1.0 - x) ** 4)
+        return self.profile.psu_peak_efficiency * (1.0 - 0.12 * (1.0 - _clip(load, 0.0, 1.0)) ** 4)
 
     def hashrate_ths(self, frequency_mhz: float) -> float:
         return self.profile.nominal_hashrate_ths * frequency_mhz / self.profile.nominal_freq_mhz
 
     def mining_dc_w(self, frequency_mhz, voltage_v):
-        """DC power while hashing and the fan duty it implies (fans depend on load: iterate).
+        """DC power while hashing and the fan duty it implies (fans depend on load: a few fixed-point steps).
 
-        Scalars in, floats out; arrays in, arrays out (used to draw a board's power over time).
+        One expression for scalars and arrays (floats in, floats out; arrays in, arrays out).
         """
-        if isinstance(frequency_mhz, (float, int)) and isinstance(voltage_v, (float, int)):
-            core = self.profile.static_w + self.k * float(frequency_mhz) * float(voltage_v) ** 2
-            dc, duty = core, 0.0
-            for _ in range(4):
-                duty = self.fan_duty_pct(dc / self.dc_nameplate_w)
-                dc = core + self.fan_power_w(duty)
-            return dc, duty
-        core = self.profile.static_w + self.k * np.asarray(frequency_mhz) * np.asarray(voltage_v) ** 2
-        dc = core
-        for _ in range(4):  # fan power is small; a few fixed-point steps converge
+        core = self.profile.static_w + self.k * frequency_mhz * voltage_v**2
+        if isinstance(core, int):
+            core = float(core)
+        dc, duty = core, 0.0
+        for _ in range(4):
             duty = self.fan_duty_pct(dc / self.dc_nameplate_w)
             dc = core + self.fan_power_w(duty)
-        if np.ndim(dc) == 0:
-            return float(dc), float(duty)
         return dc, duty
 
     def wall_w(self, dc_w):
-        """Wall power for DC power (scalars or arrays; zero DC draws nothing)."""
-        if isinstance(dc_w, (float, int)):
-            return dc_w / self.psu_efficiency(dc_w / self.dc_nameplate_w) if dc_w > 0 else 0.0
-        dc = np.asarray(dc_w, dtype=np.float64)
-        wall = np.where(dc > 0, dc / self.psu_efficiency(dc / self.dc_nameplate_w), 0.0)
-        return float(wall) if wall.ndim == 0 else wall
+        """Wall power for DC power (scalars or arrays; zero DC draws nothing, as dc / efficiency is 0)."""
+        return dc_w / self.psu_efficiency(dc_w / self.dc_nameplate_w)
+
+    def standby_dc_w(self) -> float:
+        """The DC a curtailed board's control board and PSU housekeeping use: standby_w is at the wall."""
+        return self.profile.standby_w * self.psu_efficiency(0.0)
 
     def mining_wall_w(self, frequency_mhz: float, voltage_v: float) -> float:
         return self.wall_w(self.mining_dc_w(frequency_mhz, voltage_v)[0])

@@ -135,3 +135,8 @@ class AC6900(ScpiInstrument):
 
         steps = [(pick(dwell, i, 1.0), pick(volt, i, v0), pick(freq, i, f0)) for i in range(points)] * self.count
         self.plant.grid.program(steps, start=now)
+
+
+def emulate(plant: Plant, spec) -> AC6900:
+    """Entry point of the ``hilbench.emulators`` group for the ``keysight-ac6900`` model."""
+    return AC6900(plant)

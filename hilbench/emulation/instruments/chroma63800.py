@@ -23,7 +23,6 @@ from hilbench.protocols.scpi import (
     parse_number,
 )
 
-
 #: the load modes of the manual (p.8-13), abbreviations as the manual gives them
 MODES = ("CURR", "POW", "VOLT", "RES", "RLC", "RLCP", "INRUSH", "RECT")
 
@@ -76,3 +75,8 @@ class Chroma63800(ScpiInstrument):
 
     def _set_load(self, args, groups) -> None:
         self.plant.load.set(at=self.plant.advance(), on=parse_bool(args[0]))
+
+
+def emulate(plant: Plant, spec) -> Chroma63800:
+    """Entry point of the ``hilbench.emulators`` group for the ``chroma-63800`` model (sized by the bench limit)."""
+    return Chroma63800(plant, rated_w=float(spec.limits.get("max_power_w", 4500)))

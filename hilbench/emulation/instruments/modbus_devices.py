@@ -184,3 +184,13 @@ class SDM630Device:
             registers[offset - start_address] = hi
             registers[offset - start_address + 1] = lo
         return None
+
+
+def emulate_controller(plant: Plant, spec) -> ControllerDevice:
+    """Entry point of the ``hilbench.emulators`` group for the ``modbus-map-controller`` model."""
+    return ControllerDevice(plant, RegisterMap.load(spec.settings.get("map")))
+
+
+def emulate_sdm630(plant: Plant, spec) -> SDM630Device:
+    """Entry point of the ``hilbench.emulators`` group for the ``eastron-sdm630`` model."""
+    return SDM630Device(plant, int(spec.settings.get("unit", 1)))

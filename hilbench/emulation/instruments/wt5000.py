@@ -267,3 +267,8 @@ class WT5000(ScpiInstrument):
             return ",".join(f"{v:.6E}" for v in segment)
         dtype = "<f4" if self.byte_order == "LSBFIRST" else ">f4"
         return definite_block(segment.astype(dtype).tobytes())
+
+
+def emulate(plant: Plant, spec) -> WT5000:
+    """Entry point of the ``hilbench.emulators`` group for the ``yokogawa-wt5000`` model."""
+    return WT5000(plant, capture_rate_hz=float(spec.settings.get("capture_rate_hz", 10_000.0)))
