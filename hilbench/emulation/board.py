@@ -39,6 +39,27 @@ class BoardState(enum.Enum):
     SHUTTING_DOWN = "shutting_down"
 
 
+class Transition(enum.Enum):
+    """A state change the board has scheduled for a later plant time."""
+
+    BOOT_DONE = "boot_done"
+    CURTAIL_DONE = "curtail_done"
+    WAKE_DONE = "wake_done"
+    STOP_DONE = "stop_done"
+
+
+class ShutdownKind(enum.Enum):
+    NONE = ""
+    GRACEFUL = "graceful"
+    EMERGENCY = "emergency"
+
+
+@dataclass(frozen=True)
+class Pending:
+    due: float
+    transition: Transition
+
+
 class BoardCommandError(Exception):
     """A command the board refuses in its current state; the state is unchanged."""
 
@@ -136,7 +157,7 @@ class BoardModel:
         self.events: deque[StateChange] = deque(maxlen=1000)
         self.active_profile: PowerProfile = self.power.ladder_entry("default")
         self.state = BoardState.OFF
-        self.shutdown_kind = ""
+        self.shutdown_kind = ShutdownKind.NONE
         self._t = clock.now()
         self._powered_on_at: float | None = None
         # PLL: frequency moves from _f_anchor (at _t_anchor) toward _f_target at the ramp rate.
@@ -144,11 +165,17 @@ class BoardModel:
         self._f_anchor = 0.0
         self._f_target = 0.0
         self._voltage = 0.0
-        self._pending: tuple[float, str] | None = None
+        self._pending: Pending | None = None
         self.total_hashes = 0.0
         self.energy_j = 0.0
         self._chip_temp = profile.ambient_c
         self.history: deque[Segment] = deque(maxlen=HISTORY_SEGMENTS)
+        self._handlers = {
+            Transition.BOOT_DONE: self._on_boot_done,
+            Transition.CURTAIL_DONE: self._on_curtail_done,
+            Transition.WAKE_DONE: self._on_wake_done,
+            Transition.STOP_DONE: self._on_stop_done,
+        }
         self._record(self._t)
         if powered:
             self.power_on(reason="initial power")
@@ -161,7 +188,7 @@ class BoardModel:
         return Segment(
             self._t if t0 is None else t0,
             self.state,
-            self.shutdown_kind == "emergency",
+            self.shutdown_kind is ShutdownKind.EMERGENCY,
             self._t_anchor,
             self._f_anchor,
             self._f_target,
@@ -190,7 +217,7 @@ class BoardModel:
 
     def _is_hashing(self) -> bool:
         return self.state is BoardState.MINING or (
-            self.state is BoardState.SHUTTING_DOWN and self.shutdown_kind == "graceful"
+            self.state is BoardState.SHUTTING_DOWN and self.shutdown_kind is ShutdownKind.GRACEFUL
         )
 
     def _power(self, t: float) -> tuple[float, float, float, float]:
@@ -219,8 +246,8 @@ class BoardModel:
             self.energy_j += (self._wall(a) + 4 * self._wall(mid) + self._wall(end)) / 6 * (end - a)
         if t > end:
             self.energy_j += self._wall(end) * (t - end)
-        dc, _ = self._dc_and_fan(t)
-        steady = self.power.chip_temperature_c(dc, self._dc_and_fan(t)[1]) if dc else self.profile.ambient_c
+        dc, duty = self._dc_and_fan(t)
+        steady = self.power.chip_temperature_c(dc, duty) if dc else self.profile.ambient_c
         self._chip_temp += (steady - self._chip_temp) * (1 - math.exp(-(t - a) / self.profile.thermal_time_constant_s))
         self._t = t
 
@@ -228,11 +255,11 @@ class BoardModel:
         """Bring the model to plant time ``t`` (default: now), applying due transitions in order."""
         with self.lock:
             t = self.clock.now() if t is None else max(t, self._t)
-            while self._pending is not None and self._pending[0] <= t:
-                due, action = self._pending
+            while self._pending is not None and self._pending.due <= t:
+                due, transition = self._pending.due, self._pending.transition
                 self._integrate(due)
                 self._pending = None
-                getattr(self, f"_on_{action}")(due)
+                self._handlers[transition](due)
                 self._record(due)
             self._integrate(t)
             return t
@@ -279,7 +306,7 @@ class BoardModel:
         self._stop_pll(t)
         self._voltage = 0.0
         self._powered_on_at = None
-        self._set_state(t, BoardState.OFF, f"{self.shutdown_kind} shutdown complete")
+        self._set_state(t, BoardState.OFF, f"{self.shutdown_kind.value} shutdown complete")
 
     def _skip_boot(self) -> None:
         """Start as if booted long ago: used for boards that are mining when the bench starts."""
@@ -298,8 +325,9 @@ class BoardModel:
 
     # ----- commands ----------------------------------------------------------------------
     @property
-    def pending_action(self) -> str:
-        return self._pending[1] if self._pending else ""
+    def pending(self) -> Transition | None:
+        """The transition the board has scheduled, if any."""
+        return self._pending.transition if self._pending else None
 
     def power_on(self, reason: str = "power on", *, at: float | None = None) -> None:
         with self.lock:
@@ -308,7 +336,7 @@ class BoardModel:
                 raise BoardCommandError(f"{self.name}: power on refused, board is {self.state.value}")
             self._powered_on_at = t
             self._set_state(t, BoardState.BOOTING, reason)
-            self._pending = (t + self.profile.boot_s, "boot_done")
+            self._pending = Pending(t + self.profile.boot_s, Transition.BOOT_DONE)
             self._record(t)
 
     def sleep(self, *, at: float | None = None) -> None:
@@ -320,9 +348,9 @@ class BoardModel:
             if self.state is BoardState.CURTAILED:
                 self._pending = None  # a pending wake is cancelled: stay asleep
                 return
-            if self._pending and self._pending[1] == "curtail_done":
+            if self._pending and self._pending.transition is Transition.CURTAIL_DONE:
                 return  # already on its way down
-            self._pending = (t + self.profile.curtail_latency_s, "curtail_done")
+            self._pending = Pending(t + self.profile.curtail_latency_s, Transition.CURTAIL_DONE)
 
     def wakeup(self, *, at: float | None = None) -> None:
         """LuxOS 'curtail wakeup': PSU back on, then a PLL ramp like after a boot."""
@@ -330,11 +358,13 @@ class BoardModel:
             t = self.advance(at)
             if self.state in (BoardState.OFF, BoardState.SHUTTING_DOWN):
                 raise BoardCommandError(f"{self.name}: cannot wake, board is {self.state.value}")
-            if self._pending and self._pending[1] == "curtail_done":
+            if self._pending and self._pending.transition is Transition.CURTAIL_DONE:
                 self._pending = None  # sleep still in flight: cancel it, keep mining
                 return
-            if self.state is BoardState.CURTAILED and not (self._pending and self._pending[1] == "wake_done"):
-                self._pending = (t + self.profile.wake_delay_s, "wake_done")
+            if self.state is BoardState.CURTAILED and not (
+                self._pending and self._pending.transition is Transition.WAKE_DONE
+            ):
+                self._pending = Pending(t + self.profile.wake_delay_s, Transition.WAKE_DONE)
 
     def set_profile(self, name: str, *, at: float | None = None) -> PowerProfile:
         """Select a profile; a mining board ramps its PLL to the new frequency."""
@@ -373,17 +403,17 @@ class BoardModel:
             if self.state is BoardState.SHUTTING_DOWN and not emergency:
                 return
             was_hashing = self.state is BoardState.MINING
-            self.shutdown_kind = "emergency" if emergency else "graceful"
-            self._set_state(t, BoardState.SHUTTING_DOWN, f"{self.shutdown_kind} shutdown")
+            self.shutdown_kind = ShutdownKind.EMERGENCY if emergency else ShutdownKind.GRACEFUL
+            self._set_state(t, BoardState.SHUTTING_DOWN, f"{self.shutdown_kind.value} shutdown")
             if emergency:
                 self._stop_pll(t)
-                self._pending = (t + self.profile.emergency_stop_s, "stop_done")
+                self._pending = Pending(t + self.profile.emergency_stop_s, Transition.STOP_DONE)
             else:
                 if was_hashing:
                     self._start_ramp(t, 0.0)
                 else:
                     self._stop_pll(t)
-                self._pending = (t + self.profile.graceful_stop_s, "stop_done")
+                self._pending = Pending(t + self.profile.graceful_stop_s, Transition.STOP_DONE)
             self._record(t)
 
     # ----- observation -------------------------------------------------------------------

@@ -13,7 +13,7 @@ import math
 import threading
 from dataclasses import dataclass
 
-from hilbench.emulation.board import BoardCommandError, BoardModel, BoardState
+from hilbench.emulation.board import BoardCommandError, BoardModel, BoardState, Transition
 from hilbench.emulation.grid import GridSource
 
 CONTROL_PERIOD_S = 0.1  # dispatch loop while ramping
@@ -311,9 +311,9 @@ class ContainerController:
                 profile = fitting[0] if fitting else board.power.ladder[-1]
                 if board.active_profile.name != profile.name:
                     self._try(lambda b=board, name=profile.name, **kw: b.set_profile(name, **kw), at=t)
-                if board.state is BoardState.CURTAILED or board.pending_action == "curtail_done":
+                if board.state is BoardState.CURTAILED or board.pending is Transition.CURTAIL_DONE:
                     self._try(board.wakeup, at=t)
-            elif board.state is BoardState.MINING and board.pending_action != "curtail_done":
+            elif board.state is BoardState.MINING and board.pending is not Transition.CURTAIL_DONE:
                 self._try(board.sleep, at=t)
 
     # ----- observation -------------------------------------------------------------------

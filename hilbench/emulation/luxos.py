@@ -215,7 +215,7 @@ class LuxOSResponder:
 
     def _version(self, params: list[str]) -> dict:
         return self._ok(
-            22,
+            cgminer.VERSION,
             "LUXminer versions",
             VERSION=[
                 {
@@ -231,7 +231,7 @@ class LuxOSResponder:
     def _devdetails(self, params: list[str]) -> dict:
         p = self.board.profile
         return self._ok(
-            69,
+            cgminer.DEV_DETAILS,
             "Device Details",
             DEVDETAILS=[
                 {
@@ -259,7 +259,7 @@ class LuxOSResponder:
         elapsed = int(snap.uptime_s)
         avg = s.difficulty_accepted * 2**32 / 1e9 / elapsed if elapsed else 0.0
         return self._ok(
-            11,
+            cgminer.SUMMARY,
             "Summary",
             SUMMARY=[
                 {
@@ -319,7 +319,7 @@ class LuxOSResponder:
         for i in range(1, p.fans + 1):
             detail[f"fan{i}"] = snap.fan_rpm
         return self._ok(
-            70,
+            cgminer.MINE_STATS,
             "CGMiner stats",
             STATS=[
                 {
@@ -340,7 +340,7 @@ class LuxOSResponder:
         snap = self._snapshot()
         rates = self._board_rates_ghs(snap)
         return self._ok(
-            9,
+            cgminer.DEVS,
             "Devs",
             DEVS=[
                 {
@@ -366,7 +366,7 @@ class LuxOSResponder:
         s = self.board.shares
         ident = self.board.identity
         return self._ok(
-            7,
+            cgminer.POOL,
             "1 Pool(s)",
             POOLS=[
                 {
@@ -412,15 +412,15 @@ class LuxOSResponder:
         )
 
     def _groups(self, params: list[str]) -> dict:
-        return self._ok(7, "1 Group(s)", GROUPS=[{"GROUP": 0, "Name": "Default", "Quota": 1}])
+        return self._ok(cgminer.POOL, "1 Group(s)", GROUPS=[{"GROUP": 0, "Name": "Default", "Quota": 1}])
 
     def _power(self, params: list[str]) -> dict:
         snap = self._snapshot()
-        return self._ok(300, "Power", POWER=[{"Watts": round(snap.wall_w), "PSU": True}])
+        return self._ok(cgminer.LUXOS_INFO, "Power", POWER=[{"Watts": round(snap.wall_w), "PSU": True}])
 
     def _profiles(self, params: list[str]) -> dict:
         return self._ok(
-            300,
+            cgminer.LUXOS_INFO,
             "Profiles",
             PROFILES=[
                 {
@@ -440,7 +440,7 @@ class LuxOSResponder:
     def _fans(self, params: list[str]) -> dict:
         snap = self._snapshot()
         return self._ok(
-            300,
+            cgminer.LUXOS_INFO,
             "Fans",
             FANS=[
                 {"FAN": i, "RPM": snap.fan_rpm, "Speed": round(snap.fan_duty_pct)}
@@ -452,7 +452,7 @@ class LuxOSResponder:
     def _config(self, params: list[str]) -> dict:
         p = self.board.profile
         return self._ok(
-            33,
+            cgminer.MINE_CONFIG,
             "LUXminer config",
             CONFIG=[
                 {
@@ -475,7 +475,9 @@ class LuxOSResponder:
 
     def _tempctrl(self, params: list[str]) -> dict:
         return self._ok(
-            300, "Temperature control", TEMPCTRL=[{"Mode": "Auto", "Target": 70, "Hot": 80, "Dangerous": 90}]
+            cgminer.LUXOS_INFO,
+            "Temperature control",
+            TEMPCTRL=[{"Mode": "Auto", "Target": 70, "Hot": 80, "Dangerous": 90}],
         )
 
     def _atm(self, params: list[str]) -> dict:
@@ -484,5 +486,7 @@ class LuxOSResponder:
     def _hilshares(self, params: list[str]) -> dict:
         self.board.shares.collect()
         return self._ok(
-            300, "hilbench shares (extension, not LuxOS)", SHARES=[s.as_dict() for s in self.board.shares.recent]
+            cgminer.LUXOS_INFO,
+            "hilbench shares (extension, not LuxOS)",
+            SHARES=[s.as_dict() for s in self.board.shares.recent],
         )

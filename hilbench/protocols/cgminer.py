@@ -13,6 +13,13 @@ import json
 from dataclasses import dataclass
 
 # cgminer api.c message codes (shared/reference/miner_protocols.md A.2).
+POOL = 7
+DEVS = 9
+SUMMARY = 11
+VERSION = 22
+MINE_CONFIG = 33
+DEV_DETAILS = 69
+MINE_STATS = 70
 INVALID_COMMAND = 14
 INVALID_JSON = 23
 MISSING_COMMAND = 24
@@ -28,6 +35,7 @@ SESSION_INVALID = 317  # ASSUMED code
 SESSION_BUSY = 318  # ASSUMED code
 BAD_PARAMETER = 325  # ASSUMED code
 REQUEST_TOO_LARGE = 26  # ASSUMED code
+LUXOS_INFO = 300  # ASSUMED code: LuxOS-only read commands (power, fans, profiles, config, tempctrl, hilshares)
 
 MAX_REQUEST_BYTES = 64 * 1024
 
