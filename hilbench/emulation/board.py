@@ -24,7 +24,7 @@ import numpy as np
 
 from hilbench.emulation.board_profiles import BoardProfile
 from hilbench.emulation.clock import Clock
-from hilbench.emulation.power_model import PowerModel, PowerProfile
+from hilbench.emulation.power_model import PowerModel, PowerProfile, clip
 
 TERA = 1e12
 #: Segments kept for redrawing power over past plant time (each command or transition adds one).
@@ -72,7 +72,7 @@ class StateChange:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Segment:
     """The board's plan from ``t0`` until the next segment: enough to redraw its power at any time."""
 
@@ -92,10 +92,9 @@ class Segment:
 def pll_frequency(seg: Segment, t, ramp_mhz_per_s: float):
     """Hash frequency (MHz) at plant time(s) ``t`` on segment ``seg``: from f_anchor toward f_target at the
     PLL ramp rate.  Floats in, float out; arrays in, arrays out."""
-    step = ramp_mhz_per_s * np.maximum(t - seg.t_anchor, 0.0)
-    if seg.f_target >= seg.f_anchor:
-        return np.minimum(seg.f_target, seg.f_anchor + step)
-    return np.maximum(seg.f_target, seg.f_anchor - step)
+    if seg.f_target >= seg.f_anchor:  # ramping up (or flat): f_anchor + step, at most f_target
+        return clip(seg.f_anchor + ramp_mhz_per_s * (t - seg.t_anchor), seg.f_anchor, seg.f_target)
+    return clip(seg.f_anchor - ramp_mhz_per_s * (t - seg.t_anchor), seg.f_target, seg.f_anchor)
 
 
 def segment_power(power: PowerModel, seg: Segment, t):
@@ -196,7 +195,7 @@ class BoardModel:
         )
 
     def _frequency(self, t: float) -> float:
-        return float(pll_frequency(self._segment(), float(t), self.profile.pll_ramp_mhz_per_s))
+        return pll_frequency(self._segment(), t, self.profile.pll_ramp_mhz_per_s)
 
     def _ramp_end(self) -> float:
         return self._t_anchor + abs(self._f_target - self._f_anchor) / self.profile.pll_ramp_mhz_per_s
@@ -222,8 +221,7 @@ class BoardModel:
 
     def _power(self, t: float) -> tuple[float, float, float, float]:
         """(dc_w, wall_w, fan_duty_pct, frequency_mhz) now: segment_power on the current segment."""
-        dc, wall, duty, frequency = segment_power(self.power, self._segment(), float(t))
-        return float(dc), float(wall), float(duty), float(frequency)
+        return segment_power(self.power, self._segment(), t)
 
     def _dc_and_fan(self, t: float) -> tuple[float, float]:
         dc, _, duty, _ = self._power(t)
@@ -239,14 +237,18 @@ class BoardModel:
         if self._is_hashing():
             mhz_s = self._frequency_integral(a, t)
             self.total_hashes += self.profile.nominal_hashrate_ths * TERA * mhz_s / self.profile.nominal_freq_mhz
-        # Energy: Simpson over the ramp part (power is smooth in f), exact on the flat part.
+        segment = self._segment()
+        # Energy: Simpson over the ramp part (power is smooth in f), exact on the flat part, where the power
+        # equals its value at the ramp's end (so one evaluation serves the flat part and the temperature).
         end = min(t, max(a, self._ramp_end()))
+        at_end = segment_power(self.power, segment, end)
         if end > a:
             mid = (a + end) / 2
-            self.energy_j += (self._wall(a) + 4 * self._wall(mid) + self._wall(end)) / 6 * (end - a)
+            wall_a, wall_mid = segment_power(self.power, segment, a)[1], segment_power(self.power, segment, mid)[1]
+            self.energy_j += (wall_a + 4 * wall_mid + at_end[1]) / 6 * (end - a)
         if t > end:
-            self.energy_j += self._wall(end) * (t - end)
-        dc, duty = self._dc_and_fan(t)
+            self.energy_j += at_end[1] * (t - end)
+        dc, duty = at_end[0], at_end[2]
         steady = self.power.chip_temperature_c(dc, duty) if dc else self.profile.ambient_c
         self._chip_temp += (steady - self._chip_temp) * (1 - math.exp(-(t - a) / self.profile.thermal_time_constant_s))
         self._t = t

@@ -19,7 +19,7 @@ import numpy as np
 from hilbench.emulation.board_profiles import BoardProfile
 
 
-def _clip(x, low: float, high: float):
+def clip(x, low: float, high: float):
     """x limited to [low, high]: plain min/max for a float (the emulators' hot path), np.clip for arrays.
     The only place the scalar and array paths differ, so each physics formula is written once."""
     if isinstance(x, float):
@@ -56,7 +56,10 @@ class PowerModel:
 
     def fan_duty_pct(self, load):
         """Fan duty the firmware holds at this DC load fraction (0..1+); scalars or arrays."""
-        return _clip(FAN_DUTY_AT_FULL_LOAD * load, self.profile.min_fan_pct, 100.0)
+        duty = FAN_DUTY_AT_FULL_LOAD * load
+        if isinstance(duty, float):  # clip inlined: this is the emulators' hottest line
+            return min(max(duty, self.profile.min_fan_pct), 100.0)
+        return np.clip(duty, self.profile.min_fan_pct, 100.0)
 
     def fan_power_w(self, duty_pct: float) -> float:
         """Fan power follows the cube of speed (fan affinity law)."""
@@ -64,7 +67,7 @@ class PowerModel:
 
     def psu_efficiency(self, load):
         """Efficiency vs load fraction: flat near full load, falling at light load (ASSUMED shape)."""
-        return self.profile.psu_peak_efficiency * (1.0 - 0.12 * (1.0 - _clip(load, 0.0, 1.0)) ** 4)
+        return self.profile.psu_peak_efficiency * (1.0 - 0.12 * (1.0 - clip(load, 0.0, 1.0)) ** 4)
 
     def hashrate_ths(self, frequency_mhz: float) -> float:
         return self.profile.nominal_hashrate_ths * frequency_mhz / self.profile.nominal_freq_mhz
