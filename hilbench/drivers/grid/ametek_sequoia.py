@@ -1,0 +1,130 @@
+"""AMETEK / California Instruments Sequoia series regenerative grid simulator as the grid role (VISA, SCPI).
+
+Sized for a 100 kW container by multi-chassis configurations.  Commands: Sequoia Series Programming
+Manual (AMETEK, 231 pages), cited per command below; rows marked UNVERIFIED follow the manual's
+SCPI pattern but their own page was not read.  Three-phase: ``INST:COUP ALL`` makes a setpoint apply
+to every phase; measurements are per phase, selected with ``INST:NSEL``.  Lists hold at most 32 points
+(p.164; p.92 says 100: the stricter figure is used until checked on the instrument).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hilbench.drivers.limits import check
+from hilbench.role_spec import RoleSpec
+from hilbench.roles import GridNominal, GridReading
+from hilbench.transports.visa import VisaTransport
+
+MAX_LIST_POINTS = 32  # p.164 "up to 32 settings (or points) in the list"
+
+
+class AmetekSequoia:
+    role = "grid"
+
+    def __init__(
+        self,
+        transport: VisaTransport,
+        *,
+        limits: dict | None = None,
+        nominal_v: float = 230.0,
+        nominal_hz: float = 50.0,
+        name: str = "grid",
+    ) -> None:
+        self.transport, self.limits, self.name = transport, limits or {}, name
+        self.nominal_v, self.nominal_hz = nominal_v, nominal_hz
+        self._coupled = False
+
+    @classmethod
+    def from_spec(cls, spec: RoleSpec) -> AmetekSequoia:
+        transport = VisaTransport(spec.role, spec.address, backend=spec.settings.get("visa_backend", "@py"))
+        return cls(
+            transport,
+            limits=spec.limits,
+            nominal_v=float(spec.settings.get("nominal_voltage_v", 230.0)),
+            nominal_hz=float(spec.settings.get("nominal_frequency_hz", 50.0)),
+            name=spec.role,
+        )
+
+    def identify(self) -> str:
+        return self.transport.query("*IDN?")  # IEEE 488.2
+
+    def _v(self, volts: float) -> float:
+        return check(volts, self.limits, "min_voltage_v", "max_voltage_v", "voltage", "V", self.name)
+
+    def _f(self, hertz: float) -> float:
+        return check(hertz, self.limits, "min_frequency_hz", "max_frequency_hz", "frequency", "Hz", self.name)
+
+    def _program(self, *commands: str) -> None:
+        """Setpoints go to all three phases: couple them once (INSTrument:COUPle ALL, UNVERIFIED page)."""
+        if not self._coupled:
+            commands = ("INST:COUP ALL", *commands)
+        self.transport.configure(*commands)
+        self._coupled = True
+
+    def nominal(self) -> GridNominal:
+        return GridNominal(self.nominal_v, self.nominal_hz)
+
+    def set_voltage(self, volts: float) -> None:
+        self._program(f"VOLT {self._v(volts):.2f}")  # [SOURce:]VOLTage[:LEVel], UNVERIFIED page (cf. p.155)
+
+    def set_frequency(self, hertz: float) -> None:
+        self._program(f"FREQ {self._f(hertz):.3f}")  # [SOURce:]FREQuency, UNVERIFIED page
+
+    def output(self, on: bool) -> None:
+        self._program(f"OUTP {'ON' if on else 'OFF'}")  # OUTPut[:STATe] ON (p.19)
+
+    def read(self) -> GridReading:
+        """Phase 1 voltage, the output frequency and the sum of the three phases' power."""
+        power = 0.0
+        for phase in (1, 2, 3):
+            self.transport.write(f"INST:NSEL {phase}")  # INSTrument:NSELect selects the phase measured (p.57, p.64)
+            if phase == 1:
+                volts = self.transport.query_float("MEAS:VOLT:AC?")  # MEASure[:SCALar]:VOLTage[:AC]? (p.64)
+            power += self.transport.query_float("MEAS:POW?")  # MEASure[:SCALar]:POWer[:AC]?, UNVERIFIED page
+        hertz = self.transport.query_float("MEAS:FREQ?")  # MEASure[:SCALar]:FREQuency?, UNVERIFIED page
+        return GridReading(volts, hertz, power)
+
+    def program_steps(self, steps: Sequence[tuple[float, float, float]], *, repeat: int = 1) -> None:
+        """Timed (dwell s, volts, hertz) steps as a dwell-paced list, armed for a bus trigger (pp.92-93, 164-168)."""
+        if not steps:
+            raise ValueError(f"{self.name}: a step program needs at least one step")
+        if len(steps) > MAX_LIST_POINTS:
+            raise ValueError(f"{self.name}: {len(steps)} steps; the Sequoia list holds {MAX_LIST_POINTS} (p.164)")
+        for _, volts, hertz in steps:
+            self._v(volts)
+            self._f(hertz)
+        self._program(
+            "LIST:DWEL " + ",".join(f"{d:.3f}" for d, _, _ in steps),  # LIST:DWELl, 0.001-9E4 s (p.93)
+            "LIST:VOLT " + ",".join(f"{v:.2f}" for _, v, _ in steps),  # LIST:VOLTage (p.92 syntax)
+            "LIST:FREQ " + ",".join(f"{f:.3f}" for _, _, f in steps),  # LIST:FREQuency[:LEVel] (p.92)
+            f"LIST:COUN {repeat}",  # LIST:COUNt 1-2E8 (p.93)
+            "LIST:STEP AUTO",  # dwell-paced (p.165)
+            "VOLT:MODE LIST",  # (p.164 step 1)
+            "FREQ:MODE LIST",
+            "TRIG:SOUR BUS",  # TRIGger:SOURce, BUS UNVERIFIED (p.168 shows IMMediate)
+            "INIT",  # INITiate: the trigger system waits for the trigger (p.168)
+        )
+
+    def trigger(self) -> None:
+        """Start the armed list now: one short write so the caller's time stamp is tight (p.168 *TRG)."""
+        self.transport.write("*TRG")
+
+    def fluctuate(self, depth_percent: float, changes_per_min: float, duration_s: float) -> None:
+        """Rectangular fluctuation around nominal: a two-point list repeated, then triggered."""
+        half = 60.0 / changes_per_min
+        high = self.nominal_v * (1 + depth_percent / 200)
+        low = self.nominal_v * (1 - depth_percent / 200)
+        cycles = max(1, int(duration_s / (2 * half)))
+        self.program_steps([(half, high, self.nominal_hz), (half, low, self.nominal_hz)], repeat=cycles)
+        self.trigger()
+        self.transport.check_errors("list start")
+
+    def safe_state(self) -> None:
+        """Abort a running list (only ABORt leaves the dwelling state, p.168), then fixed nominal supply."""
+        self._program(
+            "ABOR", "VOLT:MODE FIX", "FREQ:MODE FIX", f"VOLT {self.nominal_v:.2f}", f"FREQ {self.nominal_hz:.3f}"
+        )
+
+    def close(self) -> None:
+        self.transport.close()
