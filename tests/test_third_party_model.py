@@ -2,9 +2,6 @@
 tests/thirdparty_model (installed by the README's test command) is used by a plan on an emulated bench
 whose load role names it, with no hilbench file changed."""
 
-import json
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from importlib.metadata import entry_points
 
@@ -14,6 +11,7 @@ import yaml
 from hilbench.drivers import driver_class
 from hilbench.emulation.registry import emulator_factory
 from tests.conftest import ROOT
+from tests.test_plan_runs import run_plan
 
 MODEL = "example-el1000"
 INSTALL = "pip install ./tests/thirdparty_model (the README's test command does)"
@@ -63,25 +61,8 @@ def test_a_plan_uses_the_third_party_load(example_installed, tmp_path):
     plan_file = tmp_path / "plan.yaml"
     plan_file.write_text(yaml.safe_dump(plan))
     report = tmp_path / "report"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hilbench.cli",
-            "run",
-            str(plan_file),
-            "--bench",
-            str(bench_file),
-            "--report",
-            str(report),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    result, measurements = run_plan(plan_file, bench_file, report)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     properties = {p.get("name"): p.get("value") for p in ET.parse(report / "junit.xml").iter("property")}
     assert properties["instrument.load"].startswith("EXAMPLE,EL-1000")  # the strategy put this load in its state
-    records = [json.loads(line) for line in (report / "measurements.jsonl").read_text().splitlines()]
-    assert [r["verdict"] for r in records if r["record"] == "measurement"] == ["pass"]
+    assert [m["verdict"] for m in measurements] == ["pass"]

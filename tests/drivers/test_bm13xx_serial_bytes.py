@@ -64,3 +64,9 @@ def test_job_frame_and_a_verified_nonce(bitcoin_vectors):
         assert b.send_job(header) == 0
         nonces = b.read_nonces(0.0, target=hash_value(sha256d(header)))
     assert [n.header for n in nonces] == [header]
+
+
+def test_identify_counts_the_chips_and_safe_state_sends_nothing():
+    with expected_protocol(board, [(READ_CHIP_ID, chip_id_reply())], kind="serial") as b:
+        assert b.identify().startswith("1 x BM1370")
+        b.safe_state()  # the chips finish their job and idle: nothing on the wire

@@ -56,3 +56,8 @@ def test_a_garbled_state_reply_names_the_instrument():
         pytest.raises(MalformedReply, match=r"load at .*LOAD\\?.*MAYBE"),
     ):
         ld.read()
+
+
+def test_identify():
+    with expected_protocol(load, [("*IDN?", "Chroma,63804,638040000001,1.00")]) as ld:  # IEEE 488.2 *IDN?
+        assert "63804" in ld.identify()

@@ -83,3 +83,10 @@ def test_an_exception_response_names_the_device_and_request():
         pytest.raises(ModbusExceptionError, match=r"controller at .*write holding 1=1.*illegal data value"),
     ):
         c.set_mode(ControllerMode.RUN)
+
+
+def test_identify_reads_the_status_block():
+    registers = [0, 0, 0, 0, 0, 0, 0, 5000, 0, 0, 0, 975, 30]
+    exchanges = [("01 04 0000 000D", modbus_read_reply(1, 0x04, registers))]
+    with expected_protocol(controller, exchanges, kind="modbus") as c:
+        assert c.identify() == "hilbench reference controller (unit 1): rated 97.5 kW, 30 boards, state off"
