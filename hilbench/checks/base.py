@@ -38,7 +38,8 @@ REGISTRY: dict[str, CheckType] = {}
 
 def check(name: str, *, measurements: dict[str, str], params: dict[str, object]):
     def register(fn):
-        REGISTRY[name] = CheckType(name, fn, measurements, params, (fn.__doc__ or "").strip().splitlines()[0])
+        summary = next(iter((fn.__doc__ or "").strip().splitlines()), "")  # a check without a docstring is allowed
+        REGISTRY[name] = CheckType(name, fn, measurements, params, summary)
         return fn
 
     return register
