@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from hilbench.bench import Bench, load_bench, parse_bench
-from hilbench.drivers import open_driver
+from hilbench.drivers import driver_class, open_driver
 from hilbench.transports.errors import InstrumentError
 
 
@@ -45,6 +45,12 @@ def _check_roles(bench: Bench, emulated: bool) -> int:
                 failures += 1
         print(f"  {name:<10} {spec.driver:<22} {spec.address:<42} {reachable:<11} {calibration}")
         print(f"  {'':<10} identity: {identity}")
+        try:
+            unverified = getattr(driver_class(spec.driver), "unverified", ())
+        except LookupError:
+            unverified = ()
+        for command in unverified:
+            print(f"  {'':<10} UNVERIFIED (check on this instrument first): {command}")
     print("bench check", "passed" if failures == 0 else f"FAILED ({failures} problem(s))")
     return 0 if failures == 0 else 1
 

@@ -31,10 +31,6 @@ class BenchSession:
                     self.identities[role] = f"unidentified: {exc}"
             return self._drivers[role]
 
-    def open_private(self, role: str):
-        """A second driver of ``role`` on its own connection (for a helper thread); the caller closes it."""
-        return open_driver(self.bench.role(role))
-
     def has_role(self, role: str) -> bool:
         return role in self.bench.roles
 

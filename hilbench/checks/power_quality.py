@@ -4,8 +4,6 @@ power factor; and the MegaWatt-to-MegaHash promise (hash rate follows power)."""
 from __future__ import annotations
 
 import math
-import threading
-import time
 
 import numpy as np
 
@@ -116,32 +114,6 @@ def harmonics(ctx: CheckContext, params: dict) -> None:
     ctx.measure("thd_voltage_percent", max(thd_v_all))
 
 
-class _Sequence(threading.Thread):
-    """Runs an operating sequence (setpoints at instrument times) while the analyser records."""
-
-    def __init__(self, ctx: CheckContext, steps: list[tuple[float, float]], start: float) -> None:
-        super().__init__(name="operating-sequence", daemon=True)
-        self.ctx, self.steps, self.start_time = ctx, sorted(steps), start
-        self.error: BaseException | None = None
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        analyser = self.ctx.session.open_private("analyser")  # its own connection
-        controller = self.ctx.session.open_private("controller")
-        try:
-            pending = list(self.steps)
-            while pending and not self.stop.is_set():
-                now = analyser.read().time
-                while pending and now - self.start_time >= pending[0][0]:
-                    controller.set_power(self.ctx.rated_w * pending.pop(0)[1] / 100)
-                time.sleep(0.003)
-        except BaseException as exc:  # reported by the check
-            self.error = exc
-        finally:
-            analyser.close()
-            controller.close()
-
-
 @check(
     "flicker",
     measurements={"pst": "", "plt": "", "dc_percent": "%", "dmax_percent": "%", "tmax_s": "s"},
@@ -157,16 +129,17 @@ def flicker(ctx: CheckContext, params: dict) -> None:
     switches boards through the plan's operating sequence ([seconds from start, percent of rated])."""
     ctx.prepare_running(100.0)
     ctx.controller.set_ramp(params["ramp_kw_s"] * 1000)
-    start = ctx.now()
-    sequence = _Sequence(ctx, [(float(a), float(b)) for a, b in params["sequence"]], start)
-    sequence.start()
-    try:
-        capture = ctx.analyser.capture(params["duration_s"], traces=("U1", "U2", "U3"))
-    finally:
-        sequence.stop.set()
-        sequence.join(10)
-    if sequence.error:
-        raise sequence.error
+    steps = sorted((float(at), float(percent)) for at, percent in params["sequence"])
+
+    def operating_sequence() -> None:
+        """Each setpoint at its instrument time from the start of the record."""
+        start = ctx.now()
+        for at, percent in steps:
+            if at < params["duration_s"]:
+                ctx.analyser.wait_until(start + at)
+                ctx.controller.set_power(ctx.rated_w * percent / 100)
+
+    capture = ctx.analyser.capture(params["duration_s"], traces=("U1", "U2", "U3"), during=operating_sequence)
     raw = ctx.recorder.save_raw(
         ctx.check_id, "voltage", voltage=capture.voltage.astype(np.float32), fs=capture.fs, t0=capture.t0
     )

@@ -34,12 +34,16 @@ SETUP = [
     (":NUMeric:NORMal:ITEM12 LAMBda,SIGMA", None),
     (":NUMeric:NORMal:ITEM13 FU,1", None),
     (":NUMeric:NORMal:ITEM14 WP,SIGMA", None),
-    (":INTEGrate:RESet", None),  # W5 INTEGrate; UNVERIFIED: may be refused while integrating (STOP first)
+    (":INTEGrate:STOP", None),  # W5 INTEGrate; RESet is refused while integrating (UNVERIFIED, WT-series)
+    (":INTEGrate:RESet", None),
     (":INTEGrate:STARt", None),
+    (":STATus:FILTer1 FALL", None),  # the end of each data update sets EESR bit 0 (W8, W9: likely)
     NO_ERROR,
+    (":STATus:EESR?", "1"),  # read = clear: the next update is update 1
 ]
+READ = ":COMMunicate:WAIT 1;:STATus:EESR?;:NUMeric:NORMal:VALue?"  # wait for an update, clear, values
 VALUES = (
-    "1.500000E+00,2.300000E+02,2.310000E+02,2.290000E+02,1.40E+02,1.41E+02,1.39E+02,"
+    "0.000000E+00,2.300000E+02,2.310000E+02,2.290000E+02,1.40E+02,1.41E+02,1.39E+02,"
     "3.2E+04,3.3E+04,3.1E+04,9.6E+04,9.9E-01,5.0E+01,2.5E+00"
 )
 
@@ -58,35 +62,46 @@ def test_identify():
 
 
 def test_setup_sends_the_numeric_item_list():
-    assert len(SETUP) - 1 == 7 + len(ITEMS)
+    assert len(SETUP) - 2 == 9 + len(ITEMS)
     with run(SETUP) as a:
         a.setup()
 
 
 def test_read_is_one_value_query_in_si_units():
-    with run([*SETUP, (":NUMeric:NORMal:VALue?", VALUES)]) as a:  # W5 p.4-7: NR3 list of the items
+    with run([*SETUP, (READ, "1;" + VALUES)]) as a:  # W5 p.4-7: NR3 list of the items
         reading = a.read()  # the first read sets the instrument up
-    assert reading.time == 1.5 and reading.urms == (230.0, 231.0, 229.0)
+    assert reading.time == 0.05 and reading.urms == (230.0, 231.0, 229.0)  # update 1 x 50 ms, not ITIMe
     assert reading.p_total == 96_000.0 and reading.frequency == 50.0
     assert reading.energy_j == pytest.approx(2.5 * 3600)  # WP is in Wh on the wire, J in the role
 
 
 def test_a_short_value_list_is_a_malformed_reply():
     with (
-        run([*SETUP, (":NUMeric:NORMal:VALue?", "1.0E+00,2.0E+02")]) as a,
+        run([*SETUP, (READ, "1;0.0E+00,2.0E+02")]) as a,
         pytest.raises(MalformedReply, match=r"expected 14 values, got 2"),
     ):
         a.read()
 
 
-def test_trend_drops_repeated_updates():
-    def values_at(t: float) -> str:
-        return ",".join([f"{t:.6E}", *VALUES.split(",")[1:]])
+def values_at(itime_s: float) -> str:
+    return ",".join([f"{itime_s:.6E}", *VALUES.split(",")[1:]])
 
-    replies = [values_at(t) for t in (0.0, 0.0, 0.05, 0.10)]
-    with run([*SETUP, *[(":NUMeric:NORMal:VALue?", r) for r in replies]]) as a:
-        samples = a.trend(0.1, poll_wall_s=0)
-    assert [s.time for s in samples] == [0.0, 0.05, 0.10]
+
+def test_trend_stamps_updates_by_count_at_the_instrument_rate():
+    replies = [(READ, "1;" + values_at(0.0)) for _ in range(4)]
+    with run([*SETUP, *replies]) as a:
+        samples = a.trend(0.15)
+    assert [round(s.time, 9) for s in samples] == [0.05, 0.1, 0.15, 0.2]  # 0.15 s after the first update
+    assert a.missed_updates == 0
+
+
+def test_missed_updates_are_caught_up_from_the_whole_second_integration_time():
+    # the host stalled: the integration time already reads 2 s at what the count thinks is update 2
+    replies = [(READ, "1;" + values_at(0.0)), (READ, "1;" + values_at(2.0))]
+    with run([*SETUP, *replies]) as a:
+        a.read()
+        late = a.read()
+    assert late.time == pytest.approx(2.0) and a.missed_updates == 38
 
 
 def test_waveform_capture_sequence():
@@ -95,15 +110,15 @@ def test_waveform_capture_sequence():
     block = struct.pack("<4f", 1.0, 2.0, -1.0, -2.0)
     exchanges = [
         *SETUP,
-        (":NUMeric:NORMal:VALue?", VALUES),  # start time
+        (READ, "1;" + VALUES),  # the start: update 1 (0.05 s)
         (":DISPlay:WAVE:TDIV 1.000000E-02", None),
         (":WAVeform:FORMat FLOat", None),
         (":WAVeform:BYTeorder LSBFirst", None),
         (":WAVeform:STARt 0", None),
         NO_ERROR,
-        (":NUMeric:NORMal:VALue?", VALUES.replace("1.500000E+00", "1.600000E+00", 1)),  # wait_until start + 0.1
-        (":HOLD ON", None),  # W5 HOLD
-        (":NUMeric:NORMal:VALue?", VALUES.replace("1.500000E+00", "1.600000E+00", 1)),
+        (READ, "1;" + VALUES),  # update 2 (0.10 s)
+        (READ, "1;" + VALUES),  # update 3 (0.15 s): start + 0.1 reached
+        (":HOLD ON", None),  # W5 HOLD: no updates while held, so no read until :HOLD OFF
         (":WAVeform:SRATe?", "4.0E+01"),
         (":WAVeform:LENGth?", "4"),
         (":WAVeform:END 3", None),
@@ -114,7 +129,7 @@ def test_waveform_capture_sequence():
     ]
     with run(exchanges) as a:
         capture = a.capture(0.1, traces=("U1",))
-    assert capture.fs == 40.0 and capture.t0 == pytest.approx(1.6 - 4 / 40.0)
+    assert capture.fs == 40.0 and capture.t0 == pytest.approx(0.15 - 4 / 40.0)
     assert np.array_equal(capture.voltage[0], [1.0, 2.0, -1.0, -2.0]) and not capture.current.any()
 
 

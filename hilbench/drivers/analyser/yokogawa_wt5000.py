@@ -1,14 +1,22 @@
 """Yokogawa WT5000 precision power analyser at the PCC (VISA, SCPI).
 
-Command set: WT5000 Communication Interface User's Manual, IM WT5000-17EN (COMMunicate,
-RATE, NUMeric, INTEGrate, HOLD, WAVeform, STATus groups).  Elements 1-3 are wired to the
-three phases; SIGMA is their sum.  Every sample carries the instrument's own time stamp:
-the integration time ``ITIMe`` since ``:INTEGrate:STARt``.
+Command set: WT5000 Communication Interface User's Manual, IM WT5000-17EN (COMMunicate, RATE,
+NUMeric, INTEGrate, HOLD, WAVeform, STATus groups), with what the manual's own pages could not be
+read for taken from the WT-series communication manuals (shared/reference/instrument_commands.md)
+and listed in ``UNVERIFIED``.  Elements 1-3 are wired to the three phases; SIGMA is their sum.
+
+Time stamps come from the instrument's update clock, not from the integration timer (whole
+seconds in ASCII on the WT-series, so useless for response times): each ``read()`` waits for the
+next data update (``:STATus:FILTer1 FALL`` + ``:COMMunicate:WAIT 1``, in one compound message with
+the event-register clear and the value query) and stamps it ``update count x :RATE`` from setup.
+If the host falls behind, the integration time (whole seconds) shows it: the count is resynchronised
+and ``missed_updates`` counts the updates the trend lost.
 """
 
 from __future__ import annotations
 
-import time
+import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -16,6 +24,14 @@ from hilbench.role_spec import RoleSpec
 from hilbench.roles import AnalyserReading, WaveformCapture
 from hilbench.transports.errors import MalformedReply
 from hilbench.transports.visa import VisaTransport
+
+#: commands whose syntax or behaviour on the WT5000 was taken from sibling manuals, for a lab engineer to check
+UNVERIFIED = (
+    ":STATus:FILTer1 FALL / :COMMunicate:WAIT 1 (WT-series pattern)",
+    ":INTEGrate:STOP before :INTEGrate:RESet (refused while running on WT-series)",
+    "ITIMe in whole seconds (WT1600, WT3000E)",
+    ":WAVeform:SEND? returns the display record, not samples (Features Guide p.11-5): capture() is not raw data",
+)
 
 ITEMS = [
     ("ITIMe", "1"),
@@ -37,12 +53,15 @@ ITEMS = [
 
 class YokogawaWT5000:
     role = "analyser"
+    unverified = UNVERIFIED
 
     def __init__(self, transport: VisaTransport, *, update_rate_s: float = 0.05, name: str = "analyser") -> None:
         self.transport = transport
         self.name = name
         self.update_rate_s = update_rate_s
         self._configured = False
+        self._count = 0
+        self.missed_updates = 0
 
     @classmethod
     def from_spec(cls, spec: RoleSpec) -> YokogawaWT5000:
@@ -59,7 +78,7 @@ class YokogawaWT5000:
         return self.transport.query("*IDN?")
 
     def setup(self) -> None:
-        """Numeric items, update rate, ASCII data; integration (re)started so ITIME runs from zero."""
+        """Numeric items, update rate, ASCII data, integration restarted, update events armed; time zero."""
         commands = [
             ":COMMunicate:HEADer OFF",
             ":COMMunicate:VERBose OFF",
@@ -68,53 +87,65 @@ class YokogawaWT5000:
             f":NUMeric:NORMal:NUMber {len(ITEMS)}",
         ]
         commands += [f":NUMeric:NORMal:ITEM{i} {fn},{el}" for i, (fn, el) in enumerate(ITEMS, start=1)]
-        commands += [":INTEGrate:RESet", ":INTEGrate:STARt"]
+        commands += [":INTEGrate:STOP", ":INTEGrate:RESet", ":INTEGrate:STARt", ":STATus:FILTer1 FALL"]
         self.transport.configure(*commands)
+        self.transport.query(":STATus:EESR?")  # clear: the next update is update 1
+        self._count = 0
         self._configured = True
 
     def read(self) -> AnalyserReading:
         if not self._configured:
             self.setup()
-        values = self.transport.query_floats(":NUMeric:NORMal:VALue?")
-        if len(values) != len(ITEMS):
+        query = ":COMMunicate:WAIT 1;:STATus:EESR?;:NUMeric:NORMal:VALue?"
+        reply = self.transport.query(query)
+        _, _, numbers = reply.partition(";")
+        try:
+            v = [float(x) for x in numbers.split(",")]
+        except ValueError:
+            raise MalformedReply(self.name, self.transport.resource, query, f"not numbers: {reply[:60]!r}") from None
+        if len(v) != len(ITEMS):
             raise MalformedReply(
-                self.name,
-                self.transport.resource,
-                ":NUMeric:NORMal:VALue?",
-                f"expected {len(ITEMS)} values, got {len(values)}",
+                self.name, self.transport.resource, query, f"expected {len(ITEMS)} values, got {len(v)}"
             )
-        v = values
+        self._count += 1
+        stamp = self._count * self.update_rate_s
+        if v[0] > stamp + self.update_rate_s:  # the integration time (whole s) is ahead: updates were missed
+            behind = math.ceil(v[0] / self.update_rate_s) - self._count
+            self.missed_updates += behind
+            self._count += behind
+            stamp = self._count * self.update_rate_s
         return AnalyserReading(
-            v[0], (v[1], v[2], v[3]), (v[4], v[5], v[6]), (v[7], v[8], v[9]), v[10], v[11], v[12], v[13] * 3600.0
+            stamp, (v[1], v[2], v[3]), (v[4], v[5], v[6]), (v[7], v[8], v[9]), v[10], v[11], v[12], v[13] * 3600.0
         )
 
-    def trend(self, duration_s: float, *, poll_wall_s: float = 0.0005, on_sample=None) -> list[AnalyserReading]:
-        """Read every update for ``duration_s`` of instrument time (duplicates of one update dropped)."""
+    def trend(self, duration_s: float, *, on_sample=None) -> list[AnalyserReading]:
+        """Every update for ``duration_s`` of instrument time (each read waits for the next update)."""
         first = self.read()
         samples = [first]
         if on_sample:
             on_sample(first)
-        while samples[-1].time < first.time + duration_s:
-            time.sleep(poll_wall_s)
-            reading = self.read()
-            if reading.time > samples[-1].time:
-                samples.append(reading)
-                if on_sample:
-                    on_sample(reading)
+        while samples[-1].time < first.time + duration_s - 1e-9:
+            samples.append(self.read())
+            if on_sample:
+                on_sample(samples[-1])
         return samples
 
-    def wait_until(self, instrument_time: float, *, poll_wall_s: float = 0.0005) -> AnalyserReading:
+    def wait_until(self, instrument_time: float) -> AnalyserReading:
         reading = self.read()
-        while reading.time < instrument_time:
-            time.sleep(poll_wall_s)
+        while reading.time < instrument_time - 1e-9:
             reading = self.read()
         return reading
 
     def capture(
-        self, duration_s: float, traces: tuple[str, ...] = ("U1", "U2", "U3", "I1", "I2", "I3")
+        self,
+        duration_s: float,
+        traces: tuple[str, ...] = ("U1", "U2", "U3", "I1", "I2", "I3"),
+        *,
+        during: Callable[[], object] | None = None,
     ) -> WaveformCapture:
-        """Voltage and current of the three phases over the last ``duration_s`` of instrument time
-        (traces not asked for come back as zeros)."""
+        """Voltage and current of the three phases over the next ``duration_s`` of instrument time
+        (traces not asked for come back as zeros); ``during()`` runs once the window has started (e.g. an
+        operating sequence), on this same connection, so its setpoints land inside the record."""
         start = self.read().time
         self.transport.configure(
             f":DISPlay:WAVE:TDIV {duration_s / 10:.6E}",
@@ -122,10 +153,11 @@ class YokogawaWT5000:
             ":WAVeform:BYTeorder LSBFirst",
             ":WAVeform:STARt 0",
         )
-        self.wait_until(start + duration_s)
-        self.transport.write(":HOLD ON")
+        if during is not None:
+            during()
+        end = self.wait_until(start + duration_s).time
+        self.transport.write(":HOLD ON")  # held data: no further updates until :HOLD OFF
         try:
-            end = self.read().time
             fs = self.transport.query_float(":WAVeform:SRATe?")
             length = int(self.transport.query_float(":WAVeform:LENGth?"))
             self.transport.write(f":WAVeform:END {length - 1}")

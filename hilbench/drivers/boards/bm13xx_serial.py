@@ -20,6 +20,7 @@ DEFAULT_VERSION_MASK = bytes.fromhex("9000ffff")  # BIP 320 mask 0x1fffe000 >> 1
 
 class BM13xxSerialBoard:
     role = "hashboard"
+    unverified = ("set address taken by the first unaddressed chip of a daisy chain (behavioural inference)",)
 
     def __init__(
         self, transport: SerialTransport, *, chip: str = "BM1370", asic_count: int = 1, name: str = "hashboard"

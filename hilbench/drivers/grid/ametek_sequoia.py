@@ -21,6 +21,13 @@ MAX_LIST_POINTS = 32  # p.164 "up to 32 settings (or points) in the list"
 
 class AmetekSequoia:
     role = "grid"
+    unverified = (
+        "INST:COUP ALL",
+        "VOLT <v> and FREQ <f> pages",
+        "MEAS:POW? and MEAS:FREQ? pages",
+        "TRIG:SOUR BUS (p.168 shows IMMediate)",
+        "SYST:ERR? as the error query",
+    )
 
     def __init__(
         self,

@@ -15,6 +15,11 @@ from hilbench.transports.visa import VisaTransport
 
 class KeysightAC6900:
     role = "grid"
+    #: the guide's table of contents shows no LIST subsystem (instrument_commands.md K1): check these first
+    unverified = (
+        "LIST:DWEL/VOLT/FREQ/COUN, VOLT:MODE LIST, FREQ:MODE LIST, TRIG:TRAN:SOUR BUS, INIT:TRAN (step programs)",
+        "SYST:ERR? as the error query",
+    )
 
     def __init__(
         self,

@@ -16,6 +16,7 @@ from hilbench.transports.visa import VisaTransport
 
 class Chroma63800:
     role = "load"
+    unverified = ("SYST:ERR? as the error query",)
 
     def __init__(self, transport: VisaTransport, *, limits: dict | None = None, name: str = "load") -> None:
         self.transport, self.limits, self.name = transport, limits or {}, name

@@ -3,7 +3,12 @@
 Command set after the WT5000 communication interface manual (IM WT5000-17EN), groups
 COMMunicate, RATE, NUMeric, INTEGrate, HOLD, WAVeform, STATus; elements 1-3 are the
 phases, SIGMA their sum.  Numeric data refresh on the update grid (``:RATE``) of plant
-time; ``ITIMe`` (integration time) is the instrument's own time stamp.  Waveforms: the
+time.  Each update completes with the UPD bit of the condition register falling: with
+``:STATus:FILTer1 FALL`` it sets bit 0 of the extended event register (``:STATus:EESR?``
+reads and clears it) and ``:COMMunicate:WAIT 1`` blocks until it is set, as the WT-series
+communication manuals describe (page UNVERIFIED for the WT5000).  ``ITIMe`` is output in whole
+seconds, as the WT1600 and WT3000E manuals give it (UNVERIFIED for the WT5000): it is not a clock
+for response times.  ``:INTEGrate:RESet`` is refused while integration runs (UNVERIFIED).  Waveforms: the
 window of 10 x ``:DISPlay:WAVE:TDIV`` ending at the latest update (frozen by ``:HOLD ON``),
 sampled at the bench file's ``capture_rate_hz``; ``:WAVeform:SEND?`` returns a definite-
 length block of float32.
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import math
 import struct
+import time
 
 import numpy as np
 
@@ -76,6 +82,12 @@ class WT5000(ScpiInstrument):
         self.add(":INTEGrate:STOP", lambda a, g: self._integrate("stop"))
         self.add(":INTEGrate:RESet", lambda a, g: self._integrate("reset"))
         self.add(":INTEGrate:STATe?", lambda a, g: self.integ_state)
+        self.add(":STATus:FILTer<x>", self._set_filter)
+        self.add(":STATus:FILTer<x>?", lambda a, g: self.filters.get(int(g[0] or 1), "NEVER"))
+        self.add(":STATus:EESR?", lambda a, g: str(self._read_eesr()))
+        self.add(":STATus:EESE", lambda a, g: setattr(self, "eese", int(parse_number(a[0]))))
+        self.add(":STATus:CONDition?", lambda a, g: "0")
+        self.add(":COMMunicate:WAIT", self._wait)
         self.add(":HOLD", self._hold)
         self.add(":HOLD?", lambda a, g: str(int(self.hold_time is not None)))
         self.add(":DISPlay:WAVE:TDIV", self._set_tdiv)
@@ -101,6 +113,9 @@ class WT5000(ScpiInstrument):
         self.number = 15
         self.items: dict[int, tuple[str, str]] = {i: ("URMS", "1") for i in range(1, 256)}
         self.integ_state = "RESET"
+        self.filters: dict[int, str] = {}
+        self.eese = 0
+        self._eesr_index = self._update_index()
         self.integ_start: float | None = None
         self.integ_stop: float | None = None
         self.integ_energy0 = 0.0
@@ -128,6 +143,7 @@ class WT5000(ScpiInstrument):
         if not any(math.isclose(value, r) for r in RATES_S):
             raise ScpiCommandError(ILLEGAL_PARAMETER_VALUE, f"update rate {args[0]}; allowed {RATES_S}")
         self.rate_s = value
+        self._eesr_index = self._update_index()  # events count on the new update grid from here
 
     def _set_format(self, args, groups) -> None:
         self._choice("numeric_format", args, ("ASCII", "FLOAT", "ASC", "FLO"))
@@ -190,8 +206,42 @@ class WT5000(ScpiInstrument):
             self.integ_stop = t
             self.integ_state = "STOP"
         else:
+            if self.integ_state == "START":
+                raise ScpiCommandError(SETTINGS_CONFLICT, "integration running: :INTEGrate:STOP before :RESet")
             self.integ_start = self.integ_stop = None
             self.integ_state = "RESET"
+
+    # ----- update events (extended event register bit 0) ------------------------------------
+    def _update_index(self) -> int:
+        return math.floor(self.plant.clock.now() / self.rate_s + 1e-9)
+
+    def _set_filter(self, args, groups) -> None:
+        index = int(groups[0] or 1)
+        value = args[0].upper() if args else ""
+        if not 1 <= index <= 16 or value not in ("RISE", "FALL", "BOTH", "NEVER", "NEV"):
+            raise ScpiCommandError(ILLEGAL_PARAMETER_VALUE, f"FILTer{index} {args[0] if args else ''}")
+        self.filters[index] = "NEVER" if value.startswith("NEV") else value
+
+    def _pending_eesr(self) -> int:
+        """Bit 0 when an update completed since the register was last read (its filter catches the fall)."""
+        updated = self.filters.get(1) in ("FALL", "BOTH") and self._update_index() > self._eesr_index
+        return 1 if updated else 0
+
+    def _read_eesr(self) -> int:
+        value = self._pending_eesr()
+        self._eesr_index = self._update_index()
+        return value
+
+    def _wait(self, args, groups) -> None:
+        """Block until a bit of the mask is set in the extended event register (the next update for bit 0).
+        A mask no filter can ever set waits for the client's timeout, as the instrument would; the emulator
+        gives up after 30 s of wall time so its worker is not lost."""
+        mask = int(parse_number(args[0])) if args else 0
+        clock = self.plant.clock
+        deadline = time.monotonic() + 30.0
+        while not self._pending_eesr() & mask and time.monotonic() < deadline:
+            next_update = (self._update_index() + 1) * self.rate_s
+            time.sleep(max(next_update - clock.now(), 0.0) / getattr(clock, "time_scale", 1.0) + 1e-5)
 
     def _hold(self, args, groups) -> None:
         if parse_bool(args[0]):
@@ -220,7 +270,7 @@ class WT5000(ScpiInstrument):
     @staticmethod
     def _value(numbers: dict, function: str, element: str, itime: float, energy_wh: float) -> float:
         if function == "ITIME":
-            return itime
+            return float(math.floor(itime))  # whole seconds (WT1600/WT3000E manuals; UNVERIFIED for the WT5000)
         if function == "FU":
             return numbers["frequency"]
         if function == "WP":

@@ -1,0 +1,89 @@
+"""The emulators keep the instruments' documented limits, so a driver that misuses an instrument fails in CI
+as it would on hardware.  Plain pyvisa against the emulated bench, as any third-party program would talk."""
+
+import itertools
+import time
+
+import pytest
+import pyvisa
+
+from hilbench.bench import read_bench
+from hilbench.emulation.bench_runner import EmulatedBench
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def emulated():
+    bench = EmulatedBench(
+        read_bench(ROOT / "instruments" / "emulated.yaml"), time_scale=10.0, address_base="127.0.48.2"
+    )
+    bench.start()
+    yield bench
+    bench.stop()
+
+
+@pytest.fixture
+def scpi(emulated):
+    rm = pyvisa.ResourceManager("@py")
+    opened = []
+
+    def open_role(role: str):
+        inst = rm.open_resource(
+            emulated.resolved.role(role).address, read_termination="\n", write_termination="\n", timeout=5000
+        )
+        opened.append(inst)
+        return inst
+
+    yield open_role
+    for inst in opened:
+        inst.close()
+
+
+def error(inst, query="SYST:ERR?") -> int:
+    return int(inst.query(query).split(",")[0])
+
+
+def test_wt5000_refuses_an_integration_reset_while_integrating(scpi):
+    wt = scpi("analyser")
+    wt.write(":INTEGrate:STOP;:INTEGrate:RESet;:INTEGrate:STARt")
+    assert error(wt, ":STATus:ERRor?") == 0
+    wt.write(":INTEGrate:RESet")  # still running: refused (stop it first)
+    assert error(wt, ":STATus:ERRor?") != 0
+    wt.write(":INTEGrate:STOP;:INTEGrate:RESet")
+    assert error(wt, ":STATus:ERRor?") == 0
+
+
+def test_wt5000_integration_time_is_whole_seconds(scpi):
+    wt = scpi("analyser")
+    wt.write(":INTEGrate:STOP;:INTEGrate:RESet;:INTEGrate:STARt;:NUMeric:NORMal:NUMber 1;:NUMeric:NORMal:ITEM1 ITIMe,1")
+    wt.write(":RATE 50MS")
+    seen = set()
+    deadline = time.monotonic() + 1.0  # 10 s of plant time at x10
+    while time.monotonic() < deadline:
+        seen.add(float(wt.query(":NUMeric:NORMal:VALue?")))
+    assert len(seen) >= 5 and all(value == int(value) for value in seen)  # never a fraction: not a clock
+
+
+def test_wt5000_waits_for_each_data_update(scpi, emulated):
+    wt = scpi("analyser")
+    wt.write(":RATE 500MS;:STATus:FILTer1 FALL")
+    wt.query(":STATus:EESR?")  # clear
+    clock = emulated.clock
+    stamps = []
+    for _ in range(3):
+        wt.write(":COMMunicate:WAIT 1")
+        assert wt.query(":STATus:EESR?") == "1"  # the update bit is set once the wait returns, and reads clear
+        stamps.append(clock.now())
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert all(0.3 < gap < 0.8 for gap in gaps), gaps  # one update (0.5 s of plant time) per wait
+    wt.write(":RATE 50MS")
+
+
+def test_chroma_refuses_the_cp_mnemonic_the_manual_does_not_have(scpi):
+    load = scpi("load")
+    load.write("MODE CP")
+    assert error(load) == -224  # illegal parameter value: not one of CURR|POW|VOLT|RES|RLC|RLCP|INRUSH|RECT
+    load.write("MODE CURR")
+    assert error(load) == -221  # a real mode the emulator does not model: refused, never faked
+    load.write("MODE POW")
+    assert error(load) == 0
