@@ -119,3 +119,20 @@ def test_auxiliaries_count_in_energy_only_while_the_grid_is_live():
     go(clock, plant, 10.0)
     assert plant.numeric(10.0)["p_total"] == 0.0
     assert plant.energy_j(10.0) == pytest.approx(plant.controller.params.aux_w * 5.0)
+
+
+def test_the_stored_series_equals_the_live_readings_it_stands_for():
+    """numeric_series (the analyser's store function) and numeric (its live readings) share one definition."""
+    clock, plant = make_plant()
+    go(clock, plant, 10.0)
+    plant.controller.write_mode(int(Mode.GRACEFUL_STOP), at=10.0)
+    times = np.arange(10.0, 12.0, 0.05)
+    live = []
+    for t in times:
+        go(clock, plant, t)
+        live.append(plant.numeric(t))
+    stored = plant.numeric_series(times)
+    assert np.array_equal(stored["p_total"], [r["p_total"] for r in live])
+    assert np.array_equal(stored["frequency"], [r["frequency"] for r in live])
+    for key in ("urms", "irms", "p", "lambda"):
+        assert np.allclose(stored[key], np.array([r[key] for r in live]).T, rtol=1e-12, atol=0)

@@ -31,16 +31,21 @@ def frequency_event(ctx: CheckContext, params: dict) -> None:
     before = float(np.mean([s.p_total for s in ctx.trend(1.0, "before")]))
     volts = ctx.grid.nominal().voltage_v
     ctx.grid.program_steps([(params["duration_s"], volts, params["event_hz"]), (1.0, volts, nominal)])
-    commanded = ctx.command(ctx.grid.trigger)  # the step starts when the source is triggered
-    samples = ctx.trend(params["observe_s"] or params["duration_s"] + 2.0, "frequency event")
+    # The analyser stores every update itself while the step runs (buffered acquisition): the timing has the
+    # instrument's update period whatever the host's polling speed or an emulated bench's time scale.
+    observe = params["observe_s"] or params["duration_s"] + 2.0
+    samples = ctx.analyser.record(observe + 1.0, during=ctx.grid.trigger)
     t, p = series(samples)
     _, f = series(samples, "frequency")
-    seen = first_time(t, f <= params["event_hz"] + 0.5 * (nominal - params["event_hz"]))
-    # The event time is the trigger's stamp (conservative: never later than the true step).
-    event = commanded if seen is not None else None
+    step = nominal - params["event_hz"]
+    seen = first_time(t, f <= params["event_hz"] + 0.5 * step)
+    # The event time is the last update that still read the nominal frequency (within 10 % of the step): the
+    # step began after it, so a response measured from it is never shorter than the true one.
+    steady = np.flatnonzero((f > nominal - 0.1 * step) & (t < (seen if seen is not None else -np.inf)))
+    event = float(t[steady[-1]]) if seen is not None and steady.size else seen
     target = before * (1 - params["reduction_percent"] / 100)
     reduced = first_time(t, (p <= target) & (t >= (event if event is not None else t[0])))
-    raw = ctx.recorder.save_raw(ctx.check_id, "trend", time=t, p_total=p, frequency=f)
+    raw = ctx.recorder.save_raw(ctx.check_id, "record", time=t, p_total=p, frequency=f)
     ctx.measure(
         "response_time_s",
         None if event is None or reduced is None else reduced - event,

@@ -78,6 +78,7 @@ class EmulatedBench:
         self.plant: Plant | None = None
         self.endpoints: list[Endpoint] = []
         self._servers: list = []
+        self._devices: list = []
         self.resolved: Bench | None = None
 
     def start(self) -> Bench:
@@ -103,7 +104,7 @@ class EmulatedBench:
         for name, spec in self.bench.roles.items():
             factory = emulator_factory(spec.driver)
             if factory is not None:
-                roles[name] = spec.with_address(self._serve(spec, factory))
+                roles[name] = self._serve(spec, factory)
             elif name not in ("boards", "hashboard") and spec.address == "auto":
                 raise BenchFileError(
                     f"{spec.where}: roles.{name}: no emulator is installed for model {spec.driver!r} "
@@ -120,8 +121,10 @@ class EmulatedBench:
         self.resolved = replace(self.bench, roles=roles)
         return self.resolved
 
-    def _serve(self, spec: RoleSpec, factory) -> str:
+    def _serve(self, spec: RoleSpec, factory) -> RoleSpec:
+        """Serve one role's emulator; the role as the driver must see it (address, published settings)."""
         device = factory(self.plant, spec)
+        self._devices.append(device)
         if isinstance(device, ScpiInstrument):
             server = ScpiSocketServer(device, HOST, 0, name=spec.role)
             self.loop.call(server.start())
@@ -140,13 +143,19 @@ class EmulatedBench:
             )
         self._servers.append(server)
         self.endpoints.append(Endpoint(spec.role, spec.role, protocol, address, spec.driver, 0))
-        return address
+        published = device.published_settings() if callable(getattr(device, "published_settings", None)) else {}
+        return replace(spec.with_address(address), settings={**spec.settings, **published})
 
     def stop(self) -> None:
         for server in self._servers:
             with contextlib.suppress(Exception):
                 self.loop.call(server.stop(), timeout=5)
         self._servers.clear()
+        for device in self._devices:
+            if callable(getattr(device, "close", None)):
+                with contextlib.suppress(Exception):
+                    device.close()
+        self._devices.clear()
         self.site.stop()
         self.loop.close()
 

@@ -18,7 +18,7 @@ from hilbench.emulation.board import BoardModel
 from hilbench.emulation.clock import Clock
 from hilbench.emulation.controller import ContainerController, ControllerParams
 from hilbench.emulation.grid import GridSource
-from hilbench.emulation.psu_harmonics import DISPLACEMENT_POWER_FACTOR, PHASES, spectrum
+from hilbench.emulation.psu_harmonics import DISPLACEMENT_POWER_FACTOR, PHASES, current_thd, spectrum
 
 PHASE_SHIFT = (0.0, -2 * np.pi / 3, 2 * np.pi / 3)
 
@@ -151,33 +151,49 @@ class Plant:
             voltage[k], current[k] = v_wave, i_wave
         return voltage, current
 
+    def _pcc_quantities(self, p: np.ndarray, v_source) -> dict:
+        """What an analyser element shows for per-phase power ``p`` ((3,) or (3, n)) behind the source at
+        ``v_source`` (scalar or (n,)): the one definition behind ``numeric`` and ``numeric_series``."""
+        kind = self.params.psu_kind
+        pf = DISPLACEMENT_POWER_FACTOR[kind]
+        rated = max(self.controller.rated_w / 3, 1.0)
+        thd = current_thd(kind, np.clip(np.mean(p, axis=0) / rated, 0.0, 1.0))
+        drop = self.params.r_ohm * pf + self.params.x_ohm * np.sin(np.arccos(pf))
+        v = np.broadcast_to(v_source, p.shape)
+        i1 = fundamental_current(p, v, pf, drop)
+        v_pcc = v - i1 * drop
+        irms = i1 * np.sqrt(1 + thd**2)
+        s = v_pcc * irms
+        return {
+            "urms": v_pcc,
+            "irms": irms,
+            "p": p,
+            "s": s,
+            "q": np.sqrt(np.maximum(s**2 - p**2, 0.0)),
+            "lambda": np.divide(p, s, out=np.zeros(p.shape), where=s > 0),
+        }
+
     def numeric(self, t: float) -> dict:
         """Per-phase and total electrical quantities at plant time t (what an analyser element shows)."""
         with self.lock:
             self.advance(t)
             v_src, freq, _ = self.grid.arrays(np.array([t]))
             p = self._phase_power_now(t)
-            kind = self.params.psu_kind
-            pf = DISPLACEMENT_POWER_FACTOR[kind]
-            ratios = spectrum(kind, self._load_fraction(p))
-            thd = float(np.sqrt(sum(r**2 for r in ratios.values())))
-            v = float(v_src[0])
-            drop = self.params.r_ohm * pf + self.params.x_ohm * np.sin(np.arccos(pf))
-            i1 = fundamental_current(p, np.full(3, v), pf, drop)
-            v_pcc = v - i1 * drop
-            irms = i1 * np.sqrt(1 + thd**2)
-            s = v_pcc * irms
             return {
                 "time": t,
-                "urms": v_pcc,
-                "irms": irms,
-                "p": p,
-                "s": s,
-                "q": np.sqrt(np.maximum(s**2 - p**2, 0.0)),
-                "lambda": np.divide(p, s, out=np.zeros(3), where=s > 0),
+                **self._pcc_quantities(p, float(v_src[0])),
                 "frequency": float(freq[0]),
                 "p_total": float(p.sum()),
             }
+
+    def numeric_series(self, times: np.ndarray) -> dict:
+        """``numeric`` at many past plant times at once ((3, n) per phase): what an instrument that stored its
+        updates (the analyser's store function) holds; the plant must already have reached ``times[-1]``."""
+        times = np.asarray(times, dtype=np.float64)
+        self.advance()
+        p = self.phase_power_w(times)
+        v_src, freq, _ = self.grid.arrays(times)
+        return {"time": times, **self._pcc_quantities(p, v_src), "frequency": freq, "p_total": p.sum(axis=0)}
 
     def energy_j(self, t: float) -> float:
         """Energy drawn at the PCC since the plant started (boards exactly, auxiliaries, load)."""

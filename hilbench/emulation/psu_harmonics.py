@@ -30,3 +30,15 @@ def spectrum(kind: str, load_fraction: float) -> dict[int, float]:
     if kind == "capacitor_input":
         return dict(CAPACITOR_INPUT)
     raise ValueError(f"unknown PSU kind {kind!r}; known: active_pfc, capacitor_input")
+
+
+def current_thd(kind: str, load_fraction):
+    """THD of the PSU input current (ratio of the fundamental) at this loading; a float or an array of them.
+    The same figures as ``spectrum``: the r.s.s. of its ratios."""
+    if kind == "active_pfc":
+        base = float(np.sqrt(sum(r**2 for r in ACTIVE_PFC_FULL_LOAD.values())))
+        x = np.clip(load_fraction, 0.05, 1.0)
+        return base * (1.0 + 3.0 * (1.0 - x) ** 2)
+    if kind == "capacitor_input":
+        return float(np.sqrt(sum(r**2 for r in CAPACITOR_INPUT.values()))) + 0.0 * np.asarray(load_fraction)
+    raise ValueError(f"unknown PSU kind {kind!r}; known: active_pfc, capacitor_input")

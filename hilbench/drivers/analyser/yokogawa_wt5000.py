@@ -15,6 +15,7 @@ and ``missed_updates`` counts the updates the trend lost.
 
 from __future__ import annotations
 
+import ftplib
 import math
 from collections.abc import Callable
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from hilbench.role_spec import RoleSpec
 from hilbench.roles import AnalyserReading, WaveformCapture
-from hilbench.transports.errors import MalformedReply
+from hilbench.transports.errors import InstrumentConnectionError, MalformedReply
 from hilbench.transports.visa import VisaTransport
 
 #: commands whose syntax or behaviour on the WT5000 was taken from sibling manuals, for a lab engineer to check
@@ -30,6 +31,7 @@ UNVERIFIED = (
     ":STATus:FILTer1 FALL / :COMMunicate:WAIT 1 (WT-series pattern)",
     ":INTEGrate:STOP before :INTEGrate:RESet (refused while running on WT-series)",
     "ITIMe in whole seconds (WT1600, WT3000E)",
+    ":STORe:INTerval/COUNt/FILE:NAME/STARt/STATe? and the CSV columns of a stored record (WT500/WT1800 pattern)",
     ":WAVeform:SEND? returns the display record, not samples (Features Guide p.11-5): capture() is not raw data",
 )
 
@@ -55,8 +57,19 @@ class YokogawaWT5000:
     role = "analyser"
     unverified = UNVERIFIED
 
-    def __init__(self, transport: VisaTransport, *, update_rate_s: float = 0.05, name: str = "analyser") -> None:
+    def __init__(
+        self,
+        transport: VisaTransport,
+        *,
+        update_rate_s: float = 0.05,
+        name: str = "analyser",
+        fetch_file: Callable[[str], str] | None = None,
+        store_file: str = "HILREC",
+    ) -> None:
+        """``fetch_file(name) -> text`` reads a file the instrument stored (default: its FTP server)."""
         self.transport = transport
+        self.fetch_file = fetch_file or self._ftp_fetcher(21)
+        self.store_file = store_file
         self.name = name
         self.update_rate_s = update_rate_s
         self._configured = False
@@ -72,7 +85,27 @@ class YokogawaWT5000:
             timeout_s=float(spec.settings.get("timeout_s", 10.0)),
             backend=spec.settings.get("visa_backend", "@py"),
         )
-        return cls(transport, update_rate_s=float(spec.settings.get("update_rate_s", 0.05)), name=spec.role)
+        driver = cls(transport, update_rate_s=float(spec.settings.get("update_rate_s", 0.05)), name=spec.role)
+        driver.fetch_file = driver._ftp_fetcher(int(spec.settings.get("ftp_port", 21)))
+        return driver
+
+    def _ftp_fetcher(self, port: int) -> Callable[[str], str]:
+        """The instrument's FTP server (anonymous) at the VISA resource's host."""
+
+        def fetch(name: str) -> str:
+            parts = self.transport.resource.split("::")
+            host = parts[1] if len(parts) > 1 else parts[0]
+            chunks: list[bytes] = []
+            try:
+                with ftplib.FTP() as ftp:
+                    ftp.connect(host, port, timeout=10)
+                    ftp.login()
+                    ftp.retrbinary(f"RETR {name}", chunks.append)
+            except (OSError, ftplib.Error) as exc:
+                raise InstrumentConnectionError(self.name, f"ftp://{host}:{port}", f"RETR {name}", str(exc)) from exc
+            return b"".join(chunks).decode("ascii", errors="replace")
+
+        return fetch
 
     def identify(self) -> str:
         return self.transport.query("*IDN?")
@@ -87,9 +120,12 @@ class YokogawaWT5000:
             f":NUMeric:NORMal:NUMber {len(ITEMS)}",
         ]
         commands += [f":NUMeric:NORMal:ITEM{i} {fn},{el}" for i, (fn, el) in enumerate(ITEMS, start=1)]
-        commands += [":INTEGrate:STOP", ":INTEGrate:RESet", ":INTEGrate:STARt", ":STATus:FILTer1 FALL"]
+        commands += [":INTEGrate:STOP", ":INTEGrate:RESet", ":STATus:FILTer1 FALL"]
         self.transport.configure(*commands)
-        self.transport.query(":STATus:EESR?")  # clear: the next update is update 1
+        # integration starts and the update events are cleared in one message: update 1 is the first update of
+        # the integration, so the count and the (whole-second) integration time share their origin
+        self.transport.query(":INTEGrate:STARt;:STATus:EESR?")
+        self.transport.check_errors(":INTEGrate:STARt")
         self._count = 0
         self._configured = True
 
@@ -135,6 +171,62 @@ class YokogawaWT5000:
         while reading.time < instrument_time - 1e-9:
             reading = self.read()
         return reading
+
+    def record(self, duration_s: float, *, during: Callable[[], object] | None = None) -> list[AnalyserReading]:
+        """Buffered acquisition: the instrument stores its next ``duration_s`` of updates itself (store function,
+        every update), ``during()`` runs meanwhile, and the record is fetched as a file over FTP when it ends.
+        Every sample carries the instrument's update period whatever the host's polling speed; times are the
+        analyser stamp before the store started + store number x :RATE (their alignment with other stamps is
+        within the time the store commands took)."""
+        if not self._configured:
+            self.setup()
+        count = max(1, math.ceil(duration_s / self.update_rate_s - 1e-9))
+        start = self.read().time
+        # one program message, so the store starts within an update or two of ``start`` (UNVERIFIED: WT-series
+        # STORe group; interval 0,0,0 = every data update)
+        self.transport.configure(
+            f':STORe:STOP;:STORe:RESet;:STORe:INTerval 0,0,0;:STORe:COUNt {count};:STORe:FILE:NAME "{self.store_file}"'
+            ";:STORe:STARt"
+        )
+        if during is not None:
+            during()
+        self.wait_until(start + (count + 1) * self.update_rate_s)
+        state = self.transport.query(":STORe:STATe?").upper()
+        for _ in range(count + 200):  # the store ends with its last update; the file is closed then
+            if state.startswith("STOP"):
+                break
+            self.read()
+            state = self.transport.query(":STORe:STATe?").upper()
+        else:
+            raise MalformedReply(self.name, self.transport.resource, ":STORe:STATe?", f"store did not end: {state!r}")
+        return self._parse_store(self.fetch_file(f"{self.store_file}.CSV"), start)
+
+    def _parse_store(self, text: str, start: float) -> list[AnalyserReading]:
+        rows = [line.split(",") for line in text.strip().splitlines()]
+        expected = ["Store No.", *(f"{fn.upper()}-{el.upper()}" for fn, el in ITEMS)]
+        if not rows or [c.strip().upper() for c in rows[0]] != [c.upper() for c in expected]:
+            raise MalformedReply(
+                self.name, self.transport.resource, "stored record", f"unexpected columns {rows[0][:4] if rows else []}"
+            )
+        readings = []
+        for row in rows[1:]:
+            try:
+                number, v = int(row[0]), [float(x) for x in row[1:]]
+            except ValueError:
+                raise MalformedReply(self.name, self.transport.resource, "stored record", f"row {row[:3]}") from None
+            readings.append(
+                AnalyserReading(
+                    start + number * self.update_rate_s,
+                    (v[1], v[2], v[3]),
+                    (v[4], v[5], v[6]),
+                    (v[7], v[8], v[9]),
+                    v[10],
+                    v[11],
+                    v[12],
+                    v[13] * 3600.0,
+                )
+            )
+        return readings
 
     def capture(
         self,

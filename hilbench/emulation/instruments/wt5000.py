@@ -12,6 +12,12 @@ for response times.  ``:INTEGrate:RESet`` is refused while integration runs (UNV
 window of 10 x ``:DISPlay:WAVE:TDIV`` ending at the latest update (frozen by ``:HOLD ON``),
 sampled at the bench file's ``capture_rate_hz``; ``:WAVeform:SEND?`` returns a definite-
 length block of float32.
+
+Store function (buffered acquisition): ``:STORe:COUNt n`` / ``:STORe:INTerval 0,0,0`` / ``:STORe:STARt``
+keep the numeric items of the next n updates; when the store ends the record is a CSV file served by
+the instrument's FTP server (``Store No.`` then one column per numeric item), as the WT500/WT1800
+store-to-file function and the WT5000's FTP server do (commands and file layout UNVERIFIED for the
+WT5000; the driver parses by column name).  The FTP port is published as the role's ``ftp_port``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import time
 
 import numpy as np
 
+from hilbench.emulation.ftp_files import FileServer
 from hilbench.emulation.plant import Plant
 from hilbench.emulation.scpi_server import ScpiInstrument
 from hilbench.protocols.scpi import (
@@ -54,6 +61,7 @@ RATES_S = (0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
 MAX_POINTS = 20_000_000
 #: Like the real instrument, long windows are sampled more slowly: at most this many points per record.
 RECORD_POINTS = 2_000_000
+STORE_MAX_COUNT = 9_999_999  # ASSUMED
 
 
 class WT5000(ScpiInstrument):
@@ -64,6 +72,7 @@ class WT5000(ScpiInstrument):
         self.identity = f"YOKOGAWA,WT5000,{serial},F1.04"
         self.plant = plant
         self.capture_rate_hz = capture_rate_hz
+        self.ftp = FileServer()
         self.reset()
         self.add(":COMMunicate:HEADer", lambda a, g: setattr(self, "header", parse_bool(a[0])))
         self.add(":COMMunicate:HEADer?", lambda a, g: str(int(self.header)))
@@ -88,6 +97,14 @@ class WT5000(ScpiInstrument):
         self.add(":STATus:EESE", lambda a, g: setattr(self, "eese", int(parse_number(a[0]))))
         self.add(":STATus:CONDition?", lambda a, g: "0")
         self.add(":COMMunicate:WAIT", self._wait)
+        self.add(":STORe:STARt", lambda a, g: self._store_start())
+        self.add(":STORe:STOP", lambda a, g: self._store_stop())
+        self.add(":STORe:RESet", lambda a, g: self._store_reset())
+        self.add(":STORe:COUNt", self._set_store_count)
+        self.add(":STORe:COUNt?", lambda a, g: str(self.store_count))
+        self.add(":STORe:INTerval", self._set_store_interval)
+        self.add(":STORe:FILE:NAME", self._set_store_name)
+        self.add(":STORe:STATe?", lambda a, g: self._store_state())
         self.add(":HOLD", self._hold)
         self.add(":HOLD?", lambda a, g: str(int(self.hold_time is not None)))
         self.add(":DISPlay:WAVE:TDIV", self._set_tdiv)
@@ -127,6 +144,11 @@ class WT5000(ScpiInstrument):
         self.wave_start = 0
         self.wave_end = 0
         self._captured: tuple[float, np.ndarray, np.ndarray] | None = None
+        self.store_count = 100
+        self.store_name = "STORE"
+        self.store_state = "RESET"
+        self.store_times: np.ndarray | None = None
+        self.store_energy0 = 0.0
 
     # ----- settings ----------------------------------------------------------------------
     def _choice(self, attr: str, args: list[str], allowed: tuple[str, ...]) -> None:
@@ -210,6 +232,78 @@ class WT5000(ScpiInstrument):
                 raise ScpiCommandError(SETTINGS_CONFLICT, "integration running: :INTEGrate:STOP before :RESet")
             self.integ_start = self.integ_stop = None
             self.integ_state = "RESET"
+
+    # ----- store function ------------------------------------------------------------------
+    def _set_store_count(self, args, groups) -> None:
+        count = int(parse_number(args[0]))
+        if not 1 <= count <= STORE_MAX_COUNT:
+            raise ScpiCommandError(DATA_OUT_OF_RANGE, f"store count {count}: 1..{STORE_MAX_COUNT}")
+        self.store_count = count
+
+    def _set_store_interval(self, args, groups) -> None:
+        values = [int(parse_number(a)) for a in args]
+        if values != [0, 0, 0]:
+            raise ScpiCommandError(SETTINGS_CONFLICT, "the emulator stores every update only (interval 0,0,0)")
+
+    def _set_store_name(self, args, groups) -> None:
+        name = args[0].strip("'\"") if args else ""
+        if not name or not all(c.isalnum() or c in "_-" for c in name) or len(name) > 32:
+            raise ScpiCommandError(ILLEGAL_PARAMETER_VALUE, f"file name {args[0] if args else ''!r}")
+        self.store_name = name
+
+    def _store_start(self) -> None:
+        if self.store_state == "START":
+            raise ScpiCommandError(SETTINGS_CONFLICT, "store already running")
+        if self.store_state == "STOP":
+            raise ScpiCommandError(SETTINGS_CONFLICT, "store ended: :STORe:RESet before a new one")
+        now = self.plant.clock.now()
+        first = self._update_index() + 1
+        self.store_times = (first + np.arange(self.store_count)) * self.rate_s
+        self.store_energy0 = self.plant.energy_j(now)
+        self.store_state = "START"
+
+    def _store_stop(self) -> None:
+        if self.store_state == "START":
+            assert self.store_times is not None
+            self.store_times = self.store_times[self.store_times <= self.plant.clock.now()]
+            self._store_finish()
+
+    def _store_reset(self) -> None:
+        if self.store_state == "START":
+            raise ScpiCommandError(SETTINGS_CONFLICT, "store running: :STORe:STOP before :RESet")
+        self.store_state, self.store_times = "RESET", None
+
+    def _store_state(self) -> str:
+        running = self.store_state == "START" and self.store_times is not None
+        if running and self.plant.clock.now() >= self.store_times[-1]:
+            self._store_finish()
+        return self.store_state
+
+    def _store_finish(self) -> None:
+        """The record becomes a CSV file on the FTP server: the numeric items at each stored update."""
+        times = self.store_times if self.store_times is not None else np.zeros(0)
+        series = self.plant.numeric_series(times) if len(times) else None
+        columns = [f"{function}-{element}" for function, element in (self.items[i] for i in range(1, self.number + 1))]
+        lines = [",".join(["Store No.", *columns])]
+        if series is not None:
+            energy_wh = (self.store_energy0 + np.cumsum(series["p_total"]) * self.rate_s) / 3600
+            itime = times - self.integ_start if self.integ_start is not None else np.zeros(len(times))
+            for k in range(len(times)):
+                numbers = {key: (value[:, k] if np.ndim(value) == 2 else value[k]) for key, value in series.items()}
+                row = [
+                    self._value(numbers, function, element, float(itime[k]), float(energy_wh[k]))
+                    for function, element in (self.items[i] for i in range(1, self.number + 1))
+                ]
+                lines.append(",".join([str(k + 1), *(f"{v:.6E}" for v in row)]))
+        self.ftp.write(f"{self.store_name}.CSV", "\n".join(lines) + "\n")
+        self.store_state = "STOP"
+
+    def published_settings(self) -> dict:
+        """Settings the driver needs to reach this emulator beyond its address (the FTP port)."""
+        return {"ftp_port": self.ftp.port}
+
+    def close(self) -> None:
+        self.ftp.close()
 
     # ----- update events (extended event register bit 0) ------------------------------------
     def _update_index(self) -> int:
