@@ -87,3 +87,28 @@ def test_chroma_refuses_the_cp_mnemonic_the_manual_does_not_have(scpi):
     assert error(load) == -221  # a real mode the emulator does not model: refused, never faked
     load.write("MODE POW")
     assert error(load) == 0
+
+
+def test_wt5000_store_keeps_its_rules_and_serves_the_record_over_ftp(scpi, emulated):
+    import ftplib
+
+    wt = scpi("analyser")
+    wt.write(':RATE 50MS;:STORe:STOP;:STORe:RESet;:STORe:INTerval 0,0,0;:STORe:COUNt 4;:STORe:FILE:NAME "T1"')
+    wt.write(":STORe:STARt")
+    assert error(wt, ":STATus:ERRor?") == 0
+    wt.write(":STORe:STARt")  # already storing
+    assert error(wt, ":STATus:ERRor?") != 0
+    wt.write(":STORe:RESet")  # not while storing
+    assert error(wt, ":STATus:ERRor?") != 0
+    deadline = time.monotonic() + 5
+    while wt.query(":STORe:STATe?") != "STOP" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    port = emulated.resolved.role("analyser").settings["ftp_port"]
+    lines: list[str] = []
+    with ftplib.FTP() as ftp:
+        ftp.connect("127.0.0.1", port, timeout=5)
+        ftp.login()
+        ftp.retrlines("RETR T1.CSV", lines.append)
+    assert lines[0].startswith("Store No.,") and [line.split(",")[0] for line in lines[1:]] == ["1", "2", "3", "4"]
+    wt.write(":STORe:RESet;:STORe:INTerval 0,0,1")  # the emulator stores every update only: refused, not faked
+    assert error(wt, ":STATus:ERRor?") != 0

@@ -36,10 +36,10 @@ SETUP = [
     (":NUMeric:NORMal:ITEM14 WP,SIGMA", None),
     (":INTEGrate:STOP", None),  # W5 INTEGrate; RESet is refused while integrating (UNVERIFIED, WT-series)
     (":INTEGrate:RESet", None),
-    (":INTEGrate:STARt", None),
     (":STATus:FILTer1 FALL", None),  # the end of each data update sets EESR bit 0 (W8, W9: likely)
     NO_ERROR,
-    (":STATus:EESR?", "1"),  # read = clear: the next update is update 1
+    (":INTEGrate:STARt;:STATus:EESR?", "0"),  # one message: the count starts with the integration
+    NO_ERROR,
 ]
 READ = ":COMMunicate:WAIT 1;:STATus:EESR?;:NUMeric:NORMal:VALue?"  # wait for an update, clear, values
 VALUES = (
@@ -62,7 +62,7 @@ def test_identify():
 
 
 def test_setup_sends_the_numeric_item_list():
-    assert len(SETUP) - 2 == 9 + len(ITEMS)
+    assert len(SETUP) - 3 == 8 + len(ITEMS)
     with run(SETUP) as a:
         a.setup()
 
@@ -136,3 +136,32 @@ def test_waveform_capture_sequence():
 def test_safe_state_releases_a_hold():
     with run([(":HOLD OFF", None)]) as a:
         a.safe_state()
+
+
+def test_record_stores_every_update_and_fetches_the_file():
+    """Buffered acquisition (UNVERIFIED: WT-series STORe group and CSV layout); the file is read through the
+    injected fetcher here, over FTP on a bench."""
+    header = "Store No.," + ",".join(f"{fn.upper()}-{el.upper()}" for fn, el in ITEMS)
+    rows = [f"{k},{values_at(0.0)}" for k in (1, 2)]
+    fetched = []
+
+    def analyser_with_file(transport):
+        def fetch(name: str) -> str:
+            fetched.append(name)
+            return "\n".join([header, *rows]) + "\n"
+
+        return YokogawaWT5000(transport, update_rate_s=0.05, fetch_file=fetch)
+
+    store = ':STORe:STOP;:STORe:RESet;:STORe:INTerval 0,0,0;:STORe:COUNt 2;:STORe:FILE:NAME "HILREC";:STORe:STARt'
+    exchanges = [
+        *SETUP,
+        (READ, "1;" + VALUES),  # start: update 1
+        (store, None),  # one program message, so the store starts within an update of the start
+        NO_ERROR,
+        *[(READ, "1;" + VALUES)] * 3,  # until start + (2 + 1) updates
+        (":STORe:STATe?", "STOP"),  # the store ended and its file is closed
+    ]
+    with expected_protocol(analyser_with_file, exchanges, error_query=ERROR_QUERY) as a:
+        record = a.record(0.1)
+    assert fetched == ["HILREC.CSV"]
+    assert [round(r.time, 9) for r in record] == [0.1, 0.15] and record[0].p_total == 96_000.0
