@@ -163,9 +163,15 @@ class Analyser(Instrument, Protocol):
     ) -> list[AnalyserReading]: ...
     def wait_until(self, instrument_time: float) -> AnalyserReading: ...
     def record(self, duration_s: float, *, during: Callable[[], object] | None = None) -> list[AnalyserReading]: ...
-    def capture(
-        self, duration_s: float, traces: tuple[str, ...] = ..., *, during: Callable[[], object] | None = None
-    ) -> WaveformCapture: ...
+
+
+@runtime_checkable
+class Recorder(Instrument, Protocol):
+    """A digitiser or oscilloscope with long memory: raw, uniformly sampled records of the PCC's phase voltages
+    and currents (what harmonics, flicker and voltage-change analysis need; a power analyser's waveform
+    display data are not that)."""
+
+    def acquire(self, duration_s: float, *, during: Callable[[], object] | None = None) -> WaveformCapture: ...
 
 
 @runtime_checkable
@@ -227,6 +233,7 @@ ROLE_PROTOCOLS: dict[str, type] = {
     "hashboard": Hashboard,
     "grid": GridSource,
     "analyser": Analyser,
+    "recorder": Recorder,
     "meter": Meter,
 }
 

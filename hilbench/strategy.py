@@ -24,6 +24,7 @@ from hilbench.roles import (
     ControllerState,
     GridSource,
     Load,
+    Recorder,
 )
 from hilbench.session import BenchSession
 
@@ -50,6 +51,15 @@ class BenchStrategy:
     @property
     def controller(self) -> Controller:
         return self.session.driver("controller")
+
+    @property
+    def recorder(self) -> Recorder:
+        if not self.session.has_role("recorder"):
+            raise CheckAborted(
+                f"{self.session.bench.path}: this check needs raw waveforms and the bench has no 'recorder' role "
+                "(a power analyser's waveform display data are not samples); add a digitiser or oscilloscope"
+            )
+        return self.session.driver("recorder")
 
     @property
     def grid(self) -> GridSource:

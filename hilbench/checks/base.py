@@ -15,6 +15,7 @@ import numpy as np
 from hilbench.measurement import ERROR, FAIL, Limits, Measurement, judge
 from hilbench.report.recorder import Recorder
 from hilbench.roles import Analyser, AnalyserReading, Boards, Controller, GridSource, Load
+from hilbench.roles import Recorder as WaveformRecorder
 from hilbench.session import BenchSession
 from hilbench.strategy import BenchStrategy, CheckAborted
 
@@ -87,6 +88,11 @@ class CheckContext:
     @property
     def grid(self) -> GridSource:
         return self.strategy.grid
+
+    @property
+    def waveform_recorder(self) -> WaveformRecorder:
+        """The bench's recorder role (``ctx.recorder`` is the run's measurement record)."""
+        return self.strategy.recorder
 
     @property
     def load(self) -> Load:

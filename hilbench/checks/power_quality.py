@@ -30,6 +30,11 @@ def _table(ctx: CheckContext, params: dict, fundamental_current_a: float):
     raise CheckAborted(f"unknown harmonics table {name!r}: ieee519, jeag9702, iec61000-3-2, iec61000-3-12")
 
 
+def _waveform_source(ctx: CheckContext) -> str:
+    """Which instrument the waveform figures came from, for the report."""
+    return f"recorder: {ctx.session.identities.get('recorder', 'unidentified')}"
+
+
 @check(
     "harmonics",
     measurements={"worst_ratio": "", "tdd_percent": "%", "thd_current_percent": "%", "thd_voltage_percent": "%"},
@@ -49,7 +54,7 @@ def harmonics(ctx: CheckContext, params: dict) -> None:
     for level in params["levels_percent"]:
         ctx.prepare_running(level)
         ctx.trend(params["settle_s"], f"settle at {level:g} %")
-        capture = ctx.analyser.capture(params["capture_s"])
+        capture = ctx.waveform_recorder.acquire(params["capture_s"])
         raw = ctx.recorder.save_raw(
             ctx.check_id,
             f"waveforms-{level:g}",
@@ -108,10 +113,21 @@ def harmonics(ctx: CheckContext, params: dict) -> None:
         thd_i_all.append(float(np.max(result.thd.mean(axis=-1))) * 100)
         thd_v_all.append(float(np.max(volts.thd.mean(axis=-1))) * 100)
         ctx.progress(f"  {ctx.check_id}: {level:g} %: worst ratio so far {worst:.2f} ({raw})")
-    ctx.measure("worst_ratio", worst, note=f"largest value/limit over orders, phases and levels ({params['table']})")
-    ctx.measure("tdd_percent", max(tdd_all) if tdd_all else None, note="" if tdd_all else "no TDD for this table")
-    ctx.measure("thd_current_percent", max(thd_i_all))
-    ctx.measure("thd_voltage_percent", max(thd_v_all))
+    source = _waveform_source(ctx)
+    ctx.measure(
+        "worst_ratio",
+        worst,
+        note=f"largest value/limit over orders, phases and levels ({params['table']})",
+        source=source,
+    )
+    ctx.measure(
+        "tdd_percent",
+        max(tdd_all) if tdd_all else None,
+        note="" if tdd_all else "no TDD for this table",
+        source=source,
+    )
+    ctx.measure("thd_current_percent", max(thd_i_all), source=source)
+    ctx.measure("thd_voltage_percent", max(thd_v_all), source=source)
 
 
 @check(
@@ -139,7 +155,7 @@ def flicker(ctx: CheckContext, params: dict) -> None:
                 ctx.analyser.wait_until(start + at)
                 ctx.controller.set_power(ctx.rated_w * percent / 100)
 
-    capture = ctx.analyser.capture(params["duration_s"], traces=("U1", "U2", "U3"), during=operating_sequence)
+    capture = ctx.waveform_recorder.acquire(params["duration_s"], during=operating_sequence)
     raw = ctx.recorder.save_raw(
         ctx.check_id, "voltage", voltage=capture.voltage.astype(np.float32), fs=capture.fs, t0=capture.t0
     )
@@ -165,16 +181,20 @@ def flicker(ctx: CheckContext, params: dict) -> None:
                     f"{ctx.check_id}: Pinst, phase 1", "instrument time (s)", "Pinst", [("Pinst", t, result.pinst)]
                 ),
             )
+    source = _waveform_source(ctx)
     ctx.measure(
         "pst",
         max(psts),
         raw=raw,
         note="" if len(capture.voltage[0]) / capture.fs >= 600 else "record shorter than 10 min: no Pst",
+        source=source,
     )
-    ctx.measure("plt", max(plts) if plts else None, raw=raw, note="" if plts else "Plt needs 2 h (12 Pst)")
-    ctx.measure("dc_percent", max(c.dc for c in changes), raw=raw)
-    ctx.measure("dmax_percent", max(c.dmax for c in changes), raw=raw)
-    ctx.measure("tmax_s", max(c.tmax for c in changes), raw=raw)
+    ctx.measure(
+        "plt", max(plts) if plts else None, raw=raw, note="" if plts else "Plt needs 2 h (12 Pst)", source=source
+    )
+    ctx.measure("dc_percent", max(c.dc for c in changes), raw=raw, source=source)
+    ctx.measure("dmax_percent", max(c.dmax for c in changes), raw=raw, source=source)
+    ctx.measure("tmax_s", max(c.tmax for c in changes), raw=raw, source=source)
     ctx.controller.set_power(ctx.rated_w)
 
 

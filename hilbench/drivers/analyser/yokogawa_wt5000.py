@@ -4,6 +4,9 @@ Command set: WT5000 Communication Interface User's Manual, IM WT5000-17EN (COMMu
 NUMeric, INTEGrate, HOLD, WAVeform, STATus groups), with what the manual's own pages could not be
 read for taken from the WT-series communication manuals (shared/reference/instrument_commands.md)
 and listed in ``UNVERIFIED``.  Elements 1-3 are wired to the three phases; SIGMA is their sum.
+Waveforms are not read from here: ``:WAVeform:SEND?`` returns the display record (about 2002 points,
+min/max pairs per raster: Features Guide IM WT5000-01EN p.11-5), not samples; raw records come from
+the bench's recorder role.
 
 Time stamps come from the instrument's update clock, not from the integration timer (whole
 seconds in ASCII on the WT-series, so useless for response times): each ``read()`` waits for the
@@ -19,10 +22,8 @@ import ftplib
 import math
 from collections.abc import Callable
 
-import numpy as np
-
 from hilbench.role_spec import RoleSpec
-from hilbench.roles import AnalyserReading, WaveformCapture
+from hilbench.roles import AnalyserReading
 from hilbench.transports.errors import InstrumentConnectionError, MalformedReply
 from hilbench.transports.visa import VisaTransport
 
@@ -32,7 +33,6 @@ UNVERIFIED = (
     ":INTEGrate:STOP before :INTEGrate:RESet (refused while running on WT-series)",
     "ITIMe in whole seconds (WT1600, WT3000E)",
     ":STORe:INTerval/COUNt/FILE:NAME/STARt/STATe? and the CSV columns of a stored record (WT500/WT1800 pattern)",
-    ":WAVeform:SEND? returns the display record, not samples (Features Guide p.11-5): capture() is not raw data",
 )
 
 ITEMS = [
@@ -227,51 +227,6 @@ class YokogawaWT5000:
                 )
             )
         return readings
-
-    def capture(
-        self,
-        duration_s: float,
-        traces: tuple[str, ...] = ("U1", "U2", "U3", "I1", "I2", "I3"),
-        *,
-        during: Callable[[], object] | None = None,
-    ) -> WaveformCapture:
-        """Voltage and current of the three phases over the next ``duration_s`` of instrument time
-        (traces not asked for come back as zeros); ``during()`` runs once the window has started (e.g. an
-        operating sequence), on this same connection, so its setpoints land inside the record."""
-        start = self.read().time
-        self.transport.configure(
-            f":DISPlay:WAVE:TDIV {duration_s / 10:.6E}",
-            ":WAVeform:FORMat FLOat",
-            ":WAVeform:BYTeorder LSBFirst",
-            ":WAVeform:STARt 0",
-        )
-        if during is not None:
-            during()
-        end = self.wait_until(start + duration_s).time
-        self.transport.write(":HOLD ON")  # held data: no further updates until :HOLD OFF
-        try:
-            fs = self.transport.query_float(":WAVeform:SRATe?")
-            length = int(self.transport.query_float(":WAVeform:LENGth?"))
-            self.transport.write(f":WAVeform:END {length - 1}")
-            data_by_trace: dict[str, np.ndarray] = {}
-            for trace in traces:
-                self.transport.write(f":WAVeform:TRACe {trace}")
-                data = self.transport.query_block(":WAVeform:SEND?", datatype="f", big_endian=False)
-                if len(data) != length:
-                    raise MalformedReply(
-                        self.name,
-                        self.transport.resource,
-                        ":WAVeform:SEND?",
-                        f"{trace}: {len(data)} points, expected {length}",
-                    )
-                data_by_trace[trace] = np.asarray(data, dtype=np.float64)
-        finally:
-            self.transport.write(":HOLD OFF")
-        self.transport.check_errors("waveform capture")
-        empty = np.zeros(length)
-        voltage = np.vstack([data_by_trace.get(f"U{k}", empty) for k in (1, 2, 3)])
-        current = np.vstack([data_by_trace.get(f"I{k}", empty) for k in (1, 2, 3)])
-        return WaveformCapture(end - length / fs, fs, voltage, current)
 
     def safe_state(self) -> None:
         """A meter has no energised output; leave it measuring, release a hold."""

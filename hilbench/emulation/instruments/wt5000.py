@@ -10,8 +10,8 @@ communication manuals describe (page UNVERIFIED for the WT5000).  ``ITIMe`` is o
 seconds, as the WT1600 and WT3000E manuals give it (UNVERIFIED for the WT5000): it is not a clock
 for response times.  ``:INTEGrate:RESet`` is refused while integration runs (UNVERIFIED).  Waveforms: the
 window of 10 x ``:DISPlay:WAVE:TDIV`` ending at the latest update (frozen by ``:HOLD ON``),
-sampled at the bench file's ``capture_rate_hz``; ``:WAVeform:SEND?`` returns a definite-
-length block of float32.
+acquired at the bench file's ``capture_rate_hz``; ``:WAVeform:SEND?`` returns the display record
+(DISPLAY_POINTS values: min/max pairs per raster) as a definite-length block of float32.
 
 Store function (buffered acquisition): ``:STORe:COUNt n`` / ``:STORe:INTerval 0,0,0`` / ``:STORe:STARt``
 keep the numeric items of the next n updates; when the store ends the record is a CSV file served by
@@ -61,6 +61,9 @@ RATES_S = (0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
 MAX_POINTS = 20_000_000
 #: Like the real instrument, long windows are sampled more slowly: at most this many points per record.
 RECORD_POINTS = 2_000_000
+#: :WAVeform:SEND? returns the display record: min/max pairs per raster (Features Guide IM WT5000-01EN p.11-5)
+DISPLAY_RASTERS = 1001
+DISPLAY_POINTS = 2 * DISPLAY_RASTERS
 STORE_MAX_COUNT = 9_999_999  # ASSUMED
 
 
@@ -119,7 +122,7 @@ class WT5000(ScpiInstrument):
         self.add(":WAVeform:STARt?", lambda a, g: str(self.wave_start))
         self.add(":WAVeform:END", lambda a, g: setattr(self, "wave_end", int(parse_number(a[0]))))
         self.add(":WAVeform:END?", lambda a, g: str(self.wave_end))
-        self.add(":WAVeform:LENGth?", lambda a, g: str(self._points()))
+        self.add(":WAVeform:LENGth?", lambda a, g: str(DISPLAY_POINTS))
         self.add(":WAVeform:SRATe?", lambda a, g: f"{self._rate():.6E}")
         self.add(":WAVeform:SEND?", self._send)
 
@@ -400,9 +403,14 @@ class WT5000(ScpiInstrument):
         return points
 
     def _send(self, args, groups) -> bytes | str:
+        """The display record, as the instrument gives it: each of DISPLAY_RASTERS rasters of the window is its
+        (min, max) pair, p-p compressed; not samples at :WAVeform:SRATe? (a driver that takes them for samples
+        gets wrong figures, as on hardware)."""
         _, voltage, current = self._capture()
         channel = int(self.trace[1]) - 1
-        data = (voltage if self.trace[0] == "U" else current)[channel]
+        acquired = (voltage if self.trace[0] == "U" else current)[channel]
+        rasters = np.array_split(acquired, DISPLAY_RASTERS)
+        data = np.column_stack([[r.min() for r in rasters], [r.max() for r in rasters]]).ravel()
         end = self.wave_end if self.wave_end > 0 else len(data) - 1
         if not 0 <= self.wave_start <= end < len(data):
             raise ScpiCommandError(DATA_OUT_OF_RANGE, f"points {self.wave_start}..{end} of {len(data)}")

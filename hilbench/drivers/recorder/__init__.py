@@ -1,0 +1,1 @@
+"""Drivers for the recorder role (raw, uniformly sampled waveforms)."""
