@@ -112,3 +112,42 @@ def test_wt5000_store_keeps_its_rules_and_serves_the_record_over_ftp(scpi, emula
     assert lines[0].startswith("Store No.,") and [line.split(",")[0] for line in lines[1:]] == ["1", "2", "3", "4"]
     wt.write(":STORe:RESet;:STORe:INTerval 0,0,1")  # the emulator stores every update only: refused, not faked
     assert error(wt, ":STATus:ERRor?") != 0
+
+
+def test_wt5000_waveform_send_is_the_display_record_not_samples(scpi):
+    wt = scpi("analyser")
+    wt.write(":DISPlay:WAVE:TDIV 0.02;:WAVeform:FORMat FLOat;:WAVeform:BYTeorder LSBFirst;:WAVeform:TRACe U1")
+    assert int(wt.query(":WAVeform:LENGth?")) == 2002  # min/max pairs of 1001 rasters, whatever the window
+    points = wt.query_binary_values(":WAVeform:SEND?", datatype="f", is_big_endian=False, container=list)
+    assert len(points) == 2002
+    pairs = [(points[i], points[i + 1]) for i in range(0, len(points), 2)]
+    assert all(low <= high for low, high in pairs)  # p-p compressed: each raster is (min, max)
+    rate = float(wt.query(":WAVeform:SRATe?"))
+    assert len(points) != round(10 * 0.02 * rate)  # not the acquisition's samples
+
+
+def test_mso5_refuses_a_curve_before_its_record_is_complete_and_oversized_records(scpi):
+    scope = scpi("recorder")
+    scope.write(":HORizontal:MODe:RECOrdlength 70000000")
+    assert error(scope) == -222  # beyond the memory
+    scope.write(":HORizontal:MODe:SAMPLERate 1000;:HORizontal:MODe:RECOrdlength 5000;:ACQuire:STATE RUN")
+    scope.write(":TRIGger FORCe")  # 5 s of plant time at 1 kS/s
+    scope.write(":DATa:SOUrce CH1")
+    scope.write(":CURVe?")
+    assert error(scope) == -221  # still acquiring: no record to transfer
+    scope.write(":DATa:SOUrce CH8")  # not wired on this bench
+    assert error(scope) == 0
+
+
+def test_mso5_clips_at_full_scale_like_a_real_front_end(emulated):
+    from hilbench.emulation.instruments.mso5 import MSO5
+
+    scope = MSO5(emulated.plant, voltage_full_scale_v=100.0)  # a 100 V range on a 325 V peak
+    assert scope.execute(":HORizontal:MODe:SAMPLERate 10000;:HORizontal:MODe:RECOrdlength 200") is None
+    scope.execute(":ACQuire:STATE RUN")
+    scope.execute(":TRIGger FORCe")
+    time.sleep(0.05)  # 0.02 s of plant time at x10
+    reply = scope.execute(":DATa:SOUrce CH1;:DATa:STARt 1;:DATa:STOP 200;:CURVe?")
+    assert reply is not None, scope.next_error()
+    data = pyvisa.util.from_ieee_block(reply.rstrip(b"\n"), "h", False, list)
+    assert max(data) == 32767 and min(data) == -32768

@@ -3,7 +3,6 @@ command groups COMMunicate, RATE, NUMeric (pp.4-4, 4-7 per shared/reference/inst
 INTEGrate, HOLD, WAVeform, STATus.  Rows marked UNVERIFIED are known doubts the real-instrument
 fidelity issue resolves."""
 
-
 import pytest
 
 from hilbench.drivers.analyser.yokogawa_wt5000 import ITEMS, YokogawaWT5000

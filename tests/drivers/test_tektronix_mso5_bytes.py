@@ -1,0 +1,96 @@
+"""Tektronix 5 Series MSO recorder driver, byte for byte.  T1 = MSO4000/DPO4000 Series Programmer Manual
+071-2133 (Waveform Transfer group; p.2-484: value = (code - YOFf) x YMUlt + YZEro), a group the 5 Series keeps
+(its Programmer Manual, Appendix D).  Horizontal and acquisition commands of the 5 Series: UNVERIFIED."""
+
+import struct
+
+import numpy as np
+import pytest
+
+from hilbench.drivers.recorder.tektronix_mso5 import TektronixMSO5
+from hilbench.testing import expected_protocol
+from hilbench.transports.errors import MalformedReply
+
+NO_ERROR = ("SYST:ERR?", '0,"No error"')  # UNVERIFIED error query for the 5 Series
+
+
+def recorder(transport):
+    return TektronixMSO5(transport, channels={"U1": 1, "I1": 4}, sample_rate_hz=1000.0)
+
+
+def block(codes) -> bytes:
+    data = struct.pack(f"<{len(codes)}h", *codes)  # SRIbinary: signed, least significant byte first
+    return f"#{len(str(len(data)))}{len(data)}".encode() + data
+
+
+def transfer(channel: int, codes, ymult: str) -> list:
+    return [
+        (f":DATa:SOUrce CH{channel}", None),  # T1 Waveform Transfer: DATa:SOUrce
+        (":DATa:ENCdg SRIbinary", None),  # T1: signed integer, LSB first
+        (":DATa:WIDth 2", None),  # T1: two bytes per point
+        (":DATa:STARt 1", None),
+        (":DATa:STOP 4", None),
+        NO_ERROR,
+        (":WFMOutpre:XINcr?", "1.0E-3"),  # T1: seconds per point
+        (":WFMOutpre:XZEro?", "0.0E+0"),  # T1: time of the first point from the trigger
+        (":WFMOutpre:YMUlt?", ymult),  # T1 p.2-484
+        (":WFMOutpre:YOFf?", "0.0E+0"),
+        (":WFMOutpre:YZEro?", "0.0E+0"),
+        (":CURVe?", block(codes)),  # T1: IEEE 488.2 definite-length block
+    ]
+
+
+def test_identify():
+    with expected_protocol(recorder, [("*IDN?", "TEKTRONIX,MSO58,C012345,CF:91.1CT FV:1.30")]) as r:
+        assert "MSO58" in r.identify()
+
+
+def test_one_single_sequence_record_and_the_wired_channels():
+    exchanges = [
+        (":ACQuire:STATE STOP", None),  # UNVERIFIED (5 Series pages)
+        (":ACQuire:MODe SAMple", None),
+        (":ACQuire:STOPAfter SEQuence", None),
+        (":HORizontal:MODe MANual", None),
+        (":HORizontal:MODe:SAMPLERate 1.000000E+03", None),
+        (":HORizontal:MODe:RECOrdlength 4", None),
+        NO_ERROR,
+        (":ACQuire:STATE RUN", None),
+        (":TRIGger FORCe", None),  # start now, not on an edge
+        (":ACQuire:STATE?", "1"),
+        (":ACQuire:STATE?", "0"),  # the sequence is complete
+        *transfer(1, [100, -100, 32767, -32768], "1.0E-2"),
+        *transfer(4, [10, 20, 30, 40], "5.0E-2"),
+    ]
+    with expected_protocol(recorder, exchanges) as r:
+        capture = r.acquire(0.004)
+    assert capture.fs == pytest.approx(1000.0)
+    assert np.allclose(capture.voltage[0], [1.0, -1.0, 327.67, -327.68])
+    assert np.allclose(capture.current[0], [0.5, 1.0, 1.5, 2.0]) and not capture.voltage[1].any()
+
+
+def test_a_short_curve_is_a_malformed_reply():
+    exchanges = [
+        (":ACQuire:STATE STOP", None),
+        (":ACQuire:MODe SAMple", None),
+        (":ACQuire:STOPAfter SEQuence", None),
+        (":HORizontal:MODe MANual", None),
+        (":HORizontal:MODe:SAMPLERate 1.000000E+03", None),
+        (":HORizontal:MODe:RECOrdlength 4", None),
+        NO_ERROR,
+        (":ACQuire:STATE RUN", None),
+        (":TRIGger FORCe", None),
+        (":ACQuire:STATE?", "0"),
+        *transfer(1, [1, 2], "1.0E-2"),
+    ]
+    with expected_protocol(recorder, exchanges, name="recorder") as r, pytest.raises(MalformedReply, match="2 points"):
+        r.acquire(0.004)
+
+
+def test_records_beyond_the_memory_are_refused_before_sending():
+    with expected_protocol(recorder, []) as r, pytest.raises(ValueError, match="record holds"):
+        r.acquire(1e6)  # 1e9 points at 1 kS/s
+
+
+def test_safe_state_stops_acquiring():
+    with expected_protocol(recorder, [(":ACQuire:STATE STOP", None)]) as r:
+        r.safe_state()
