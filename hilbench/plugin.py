@@ -6,9 +6,10 @@
   emulated), opened lazily; every exit path returns it to its safe state (time-boxed).
 * Measurements are written to ``<report>/measurements.jsonl`` as they are taken; a measurement
   outside its limits fails the item without any ``assert``.
-* Fixtures for Python tests: ``hil_bench``, ``hil_session``, ``hil_strategy``, ``hil_recorder``,
-  ``hil_check`` and one per role of hilbench.roles.ROLE_PROTOCOLS (``hil_grid``, ``hil_analyser``,
-  ``hil_load``, ``hil_controller``, ``hil_meter``, ``hil_boards``, ``hil_hashboard``).  None is autouse.
+* Fixtures for Python tests: ``hil_bench``, ``hil_session``, ``hil_strategy``, ``hil_record`` (the run's
+  measurement record), ``hil_check`` and one per role of hilbench.roles.ROLE_PROTOCOLS (``hil_grid``,
+  ``hil_analyser``, ``hil_recorder``, ``hil_load``, ``hil_controller``, ``hil_meter``, ``hil_boards``,
+  ``hil_hashboard``).  None is autouse.
 * A programming error inside a check (anything that is not a HilbenchError or an OS-level I/O
   error) is recorded with its traceback as an ``internal_error`` and re-raised, never turned
   into an ordinary measurement error.
@@ -313,7 +314,7 @@ def hil_session(hil_runtime) -> BenchSession:
 
 
 @pytest.fixture(scope="session")
-def hil_recorder(hil_runtime) -> Recorder:
+def hil_record(hil_runtime) -> Recorder:
     return hil_runtime.recorder
 
 
