@@ -73,7 +73,7 @@ def test_mw2mh_passes_on_the_compliant_container_and_fails_everything_on_the_non
     assert value[("boot", "boot_time_s")] > 140  # 150 s boot
     assert value[("emergency-stop", "emergency_time_s")] > 2.5  # 3 s contactor path
     assert value[("harmonics-ieee519", "worst_ratio")] > 1  # capacitor-input PSUs
-    assert value[("flicker-operation", "pst")] > 1  # board cycling on a weak grid
+    assert value[("flicker-operation", "dmax_percent")] > 4  # unramped setpoint steps on a weak grid
     assert value[("step-down-50", "latency_s")] > 3  # setpoint read every 5 s
     assert value[("hashrate-tracking", "shares_accepted")] == 0
     # the report: JUnit with properties, allure results with charts
