@@ -151,3 +151,23 @@ def test_mso5_clips_at_full_scale_like_a_real_front_end(emulated):
     assert reply is not None, scope.next_error()
     data = pyvisa.util.from_ieee_block(reply.rstrip(b"\n"), "h", False, list)
     assert max(data) == 32767 and min(data) == -32768
+
+
+def test_each_emulated_ftp_server_closes_alone():
+    """Several emulated benches in one process: closing one analyser's FTP server leaves the others serving."""
+    import ftplib
+
+    from hilbench.emulation.ftp_files import FileServer
+
+    first, second = FileServer(), FileServer()
+    try:
+        first.close()
+        second.write("A.CSV", "x\n")
+        lines: list[str] = []
+        with ftplib.FTP() as ftp:
+            ftp.connect("127.0.0.1", second.port, timeout=5)
+            ftp.login()
+            ftp.retrlines("RETR A.CSV", lines.append)
+        assert lines == ["x"]
+    finally:
+        second.close()

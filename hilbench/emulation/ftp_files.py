@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
 _log = logging.getLogger("pyftpdlib")
@@ -27,16 +28,20 @@ class FileServer:
         authorizer = DummyAuthorizer()
         authorizer.add_anonymous(str(self.root), perm="elr")
         handler = type("Handler", (FTPHandler,), {"authorizer": authorizer, "banner": "hilbench emulated FTP"})
-        self._server = FTPServer((host, 0), handler)
+        # its own I/O loop: pyftpdlib's default is one per process, so closing one bench's server would close the
+        # sockets of every other emulated bench in the process
+        self._server = FTPServer((host, 0), handler, ioloop=IOLoop())
         self.port = self._server.socket.getsockname()[1]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name=f"ftp-{self.port}", daemon=True)
         self._thread.start()
 
     def _serve(self) -> None:
-        while not self._stop.is_set():
-            self._server.serve_forever(timeout=0.1, blocking=False, handle_exit=False)
-        self._server.close_all()
+        try:
+            while not self._stop.is_set():
+                self._server.serve_forever(timeout=0.1, blocking=False, handle_exit=False)
+        finally:
+            self._server.close_all()
 
     def write(self, name: str, text: str) -> None:
         (self.root / name).write_text(text, encoding="ascii")
