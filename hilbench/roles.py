@@ -68,6 +68,16 @@ class AnalyserReading:
 
 
 @dataclass(frozen=True)
+class HarmonicReading:
+    """An analyser's own harmonic measurement at one update: r.m.s. per order 0 (DC) .. N, per phase."""
+
+    time: float  # s, instrument time stamp
+    frequency: float  # Hz, the fundamental
+    current_a: Any  # (3, N + 1)
+    voltage_v: Any  # (3, N + 1)
+
+
+@dataclass(frozen=True)
 class WaveformCapture:
     """Sampled voltage and current of the three phases (numpy arrays of shape (3, n))."""
 

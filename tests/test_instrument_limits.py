@@ -171,3 +171,16 @@ def test_each_emulated_ftp_server_closes_alone():
         assert lines == ["x"]
     finally:
         second.close()
+
+
+def test_wt5000_harmonic_list_data_follow_the_plant(scpi, emulated):
+    wt = scpi("analyser")
+    assert "G6" in wt.query("*OPT?")
+    wt.write(":NUMeric:LIST:ORDer 7;:NUMeric:LIST:SELect ALL;:NUMeric:LIST:NUMber 1;:NUMeric:LIST:ITEM1 I,1")
+    values = [float(v) for v in wt.query(":NUMeric:LIST:VALue?").split(",")]
+    assert len(values) == 1 + 8  # total, DC, orders 1..7
+    total, dc, fundamental, *harmonics = values
+    assert dc == 0.0 and fundamental > 0 and harmonics[1] > 0  # the PSUs' 3rd harmonic
+    assert total == pytest.approx((fundamental**2 + sum(h**2 for h in harmonics)) ** 0.5, rel=1e-5)
+    wt.write(":NUMeric:LIST:ORDer 501")  # beyond the instrument's range
+    assert error(wt, ":STATus:ERRor?") != 0

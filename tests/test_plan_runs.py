@@ -155,3 +155,38 @@ def test_sub_second_response_from_the_stored_record_is_the_same_at_time_scale_1_
     record = np.load(tmp_path / "x50" / next(m["raw"] for m in at_50 if m["name"] == "response_time_s"))
     assert np.allclose(np.diff(record["time"]), 0.05)  # every update, none missed
     print(f"under-frequency response: x1 {r1:.3f} s, x50 {r50:.3f} s")
+
+
+HARMONICS_ONLY = """\
+plan: harmonics-only
+dut: {rated_kw: 97.5, boards: 30, voltage_v: 400, frequency_hz: 50, isc_ka: 5.0, contract_kw: 100}
+checks:
+  - id: harmonics-ieee519
+    type: harmonics
+    params: {levels_percent: [100, 50], table: ieee519, capture_s: 3, settle_s: 5}
+    limits: {worst_ratio: {max: 1.0}, tdd_percent: {max: 8.0}}
+"""
+
+
+@pytest.mark.slow
+def test_harmonics_from_the_recorder_and_from_the_analysers_own_measurement_agree(tmp_path):
+    """A bench without a recorder judges harmonics on the analyser's own measurement; both sources give the same
+    figures on the same emulated container, and each figure says where it came from."""
+    import yaml
+
+    plan = tmp_path / "harmonics.yaml"
+    plan.write_text(HARMONICS_ONLY)
+    bench = yaml.safe_load((ROOT / "instruments" / "emulated.yaml").read_text())
+    del bench["roles"]["recorder"]
+    no_recorder = tmp_path / "no-recorder.yaml"
+    no_recorder.write_text(yaml.safe_dump(bench))
+    with_recorder, by_recorder = run_plan(plan, ROOT / "instruments" / "emulated.yaml", tmp_path / "recorder")
+    without, by_analyser = run_plan(plan, no_recorder, tmp_path / "analyser")
+    assert with_recorder.returncode == without.returncode == 0, with_recorder.stdout[-2000:] + without.stdout[-2000:]
+    recorder = {m["name"]: m for m in by_recorder}
+    analyser = {m["name"]: m for m in by_analyser}
+    for name in ("worst_ratio", "tdd_percent", "thd_current_percent", "thd_voltage_percent"):
+        assert analyser[name]["value"] == pytest.approx(recorder[name]["value"], rel=0.01), name
+        assert recorder[name]["extra"]["source"].startswith("recorder: TEKTRONIX")
+        assert analyser[name]["extra"]["source"].startswith("analyser harmonic measurement: YOKOGAWA")
+    print({n: (recorder[n]["value"], analyser[n]["value"]) for n in recorder})

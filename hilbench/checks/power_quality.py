@@ -30,6 +30,53 @@ def _table(ctx: CheckContext, params: dict, fundamental_current_a: float):
     raise CheckAborted(f"unknown harmonics table {name!r}: ieee519, jeag9702, iec61000-3-2, iec61000-3-12")
 
 
+def _harmonic_results(ctx: CheckContext, level: float, capture_s: float):
+    """(current, voltage) IEC 61000-4-7 results at one level, the raw file and where the figures came from: the
+    recorder's raw record analysed here when the bench has one, else the analyser's own harmonic measurement (one
+    reading per update over ``capture_s``, each taken as a window)."""
+    if ctx.session.has_role("recorder"):
+        capture = ctx.waveform_recorder.acquire(capture_s)
+        raw = ctx.recorder.save_raw(
+            ctx.check_id,
+            f"waveforms-{level:g}",
+            voltage=capture.voltage,
+            current=capture.current,
+            fs=capture.fs,
+            t0=capture.t0,
+        )
+        f = ctx.dut.frequency_hz
+        return (
+            pq.harmonics(capture.current, capture.fs, f_nominal=f, reference=capture.voltage[0]),
+            pq.harmonics(capture.voltage, capture.fs, f_nominal=f),
+            raw,
+            _waveform_source(ctx),
+        )
+    start = ctx.analyser.read()
+    readings = []
+    while not readings or readings[-1].time < start.time + capture_s - 1e-9:
+        readings.append(ctx.analyser.harmonics(HARMONIC_ORDERS))
+    current = np.stack([r.current_a for r in readings], axis=1)  # (3, windows, orders)
+    voltage = np.stack([r.voltage_v for r in readings], axis=1)
+    times = np.array([r.time for r in readings])
+    raw = ctx.recorder.save_raw(ctx.check_id, f"harmonics-{level:g}", current=current, voltage=voltage, time=times)
+    source = f"analyser harmonic measurement: {ctx.session.identities.get('analyser', 'unidentified')}"
+    f = ctx.dut.frequency_hz
+    return _as_result(current, times, f), _as_result(voltage, times, f), raw, source
+
+
+#: orders an analyser's own harmonic measurement reports (IEC 61000-4-7 and the limit tables go to 40 or 50)
+HARMONIC_ORDERS = 50
+
+
+def _as_result(components: np.ndarray, times: np.ndarray, f_nominal: float) -> pq.HarmonicsResult:
+    """An instrument's harmonic components as a HarmonicsResult (components only: no interharmonics)."""
+    zeros = np.zeros_like(components)
+    return pq.HarmonicsResult(
+        f_nominal, 10 if f_nominal == 50 else 12, times, np.full(times.shape, f_nominal),
+        components, components, components, zeros, zeros,
+    )  # fmt: skip
+
+
 def _waveform_source(ctx: CheckContext) -> str:
     """Which instrument the waveform figures came from, for the report."""
     return f"recorder: {ctx.session.identities.get('recorder', 'unidentified')}"
@@ -50,21 +97,11 @@ def _waveform_source(ctx: CheckContext) -> str:
 )
 def harmonics(ctx: CheckContext, params: dict) -> None:
     """IEC 61000-4-7 groups of the PCC currents at several load levels, judged against the plan's table."""
-    worst, tdd_all, thd_i_all, thd_v_all = 0.0, [], [], []
+    worst, tdd_all, thd_i_all, thd_v_all, source = 0.0, [], [], [], ""
     for level in params["levels_percent"]:
         ctx.prepare_running(level)
         ctx.trend(params["settle_s"], f"settle at {level:g} %")
-        capture = ctx.waveform_recorder.acquire(params["capture_s"])
-        raw = ctx.recorder.save_raw(
-            ctx.check_id,
-            f"waveforms-{level:g}",
-            voltage=capture.voltage,
-            current=capture.current,
-            fs=capture.fs,
-            t0=capture.t0,
-        )
-        result = pq.harmonics(capture.current, capture.fs, f_nominal=ctx.dut.frequency_hz, reference=capture.voltage[0])
-        volts = pq.harmonics(capture.voltage, capture.fs, f_nominal=ctx.dut.frequency_hz)
+        result, volts, raw, source = _harmonic_results(ctx, level, params["capture_s"])
         i1 = float(result.group_rms[:, :, 1].mean())
         table, il = _table(ctx, {**params, "receiving_kv": params["receiving_kv"]}, i1)
         per_psu = params["table"] == "iec61000-3-2"
@@ -113,7 +150,6 @@ def harmonics(ctx: CheckContext, params: dict) -> None:
         thd_i_all.append(float(np.max(result.thd.mean(axis=-1))) * 100)
         thd_v_all.append(float(np.max(volts.thd.mean(axis=-1))) * 100)
         ctx.progress(f"  {ctx.check_id}: {level:g} %: worst ratio so far {worst:.2f} ({raw})")
-    source = _waveform_source(ctx)
     ctx.measure(
         "worst_ratio",
         worst,

@@ -173,6 +173,27 @@ class Plant:
             "lambda": np.divide(p, s, out=np.zeros(p.shape), where=s > 0),
         }
 
+    def harmonic_components(self, t: float, max_order: int) -> tuple[np.ndarray, np.ndarray]:
+        """Current and voltage r.m.s. per order 0..max_order per phase at plant time t: the components the PCC
+        waveforms are drawn from (fundamental behind the source drop, PSU current ratios, their drop on R + jhX)."""
+        with self.lock:
+            self.advance(t)
+            p = self._phase_power_now(t)
+            v_src = float(self.grid.arrays(np.array([t]))[0][0])
+        kind = self.params.psu_kind
+        pf = DISPLACEMENT_POWER_FACTOR[kind]
+        r, x = self.params.r_ohm, self.params.x_ohm
+        drop = r * pf + x * np.sin(np.arccos(pf))
+        i1 = fundamental_current(p, np.full(3, v_src), pf, drop)
+        current = np.zeros((3, max_order + 1))
+        voltage = np.zeros((3, max_order + 1))
+        current[:, 1], voltage[:, 1] = i1, v_src - i1 * drop
+        for h, ratio in spectrum(kind, self._load_fraction(p)).items():
+            if h <= max_order:
+                current[:, h] = i1 * ratio
+                voltage[:, h] = i1 * ratio * np.hypot(r, h * x)
+        return current, voltage
+
     def numeric(self, t: float) -> dict:
         """Per-phase and total electrical quantities at plant time t (what an analyser element shows)."""
         with self.lock:

@@ -133,3 +133,32 @@ def test_record_stores_every_update_and_fetches_the_file():
         record = a.record(0.1)
     assert fetched == ["HILREC.CSV"]
     assert [round(r.time, 9) for r in record] == [0.1, 0.15] and record[0].p_total == 96_000.0
+
+
+def test_harmonics_are_the_instruments_own_list_data():
+    """Harmonic measurement (option /G5, /G6): list data per item = total, DC, orders 1..N (UNVERIFIED layout)."""
+    order = 3
+    items = [":NUMeric:LIST:ITEM1 I,1", ":NUMeric:LIST:ITEM2 I,2", ":NUMeric:LIST:ITEM3 I,3"]
+    items += [":NUMeric:LIST:ITEM4 U,1", ":NUMeric:LIST:ITEM5 U,2", ":NUMeric:LIST:ITEM6 U,3"]
+    item_values = ["1.5E+02,0.0E+00,1.4E+02,0.0E+00,5.0E+00"] * 3 + ["2.3E+02,0.0E+00,2.3E+02,0.0E+00,1.0E-01"] * 3
+    exchanges = [
+        *SETUP,
+        ("*OPT?", "G6,DA"),  # the harmonic option is installed
+        (":NUMeric:LIST:ORDer 3", None),
+        (":NUMeric:LIST:SELect ALL", None),
+        (":NUMeric:LIST:NUMber 6", None),
+        *[(item, None) for item in items],
+        NO_ERROR,
+        (":COMMunicate:WAIT 1;:STATus:EESR?;:NUMeric:LIST:VALue?", "1;" + ",".join(item_values)),
+    ]
+    with run(exchanges) as a:
+        reading = a.harmonics(order)
+    assert reading.time == 0.05 and reading.current_a.shape == (3, order + 1)
+    assert list(reading.current_a[0]) == [0.0, 140.0, 0.0, 5.0] and reading.voltage_v[2][1] == 230.0
+
+
+def test_harmonics_without_the_option_are_refused():
+    from hilbench.transports.errors import InstrumentError
+
+    with run([*SETUP, ("*OPT?", "DA")]) as a, pytest.raises(InstrumentError, match="G5 or /G6"):
+        a.harmonics(50)

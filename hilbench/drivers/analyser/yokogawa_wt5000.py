@@ -22,9 +22,11 @@ import ftplib
 import math
 from collections.abc import Callable
 
+import numpy as np
+
 from hilbench.role_spec import RoleSpec
-from hilbench.roles import AnalyserReading
-from hilbench.transports.errors import InstrumentConnectionError, MalformedReply
+from hilbench.roles import AnalyserReading, HarmonicReading
+from hilbench.transports.errors import InstrumentConnectionError, InstrumentError, MalformedReply
 from hilbench.transports.visa import VisaTransport
 
 #: commands whose syntax or behaviour on the WT5000 was taken from sibling manuals, for a lab engineer to check
@@ -33,6 +35,7 @@ UNVERIFIED = (
     ":INTEGrate:STOP before :INTEGrate:RESet (refused while running on WT-series)",
     "ITIMe in whole seconds (WT1600, WT3000E)",
     ":STORe:INTerval/COUNt/FILE:NAME/STARt/STATe? and the CSV columns of a stored record (WT500/WT1800 pattern)",
+    ":NUMeric:LIST:ORDer/SELect/NUMber/ITEM/VALue? and its reply layout (total, DC, 1..N per item; WT-series)",
 )
 
 ITEMS = [
@@ -75,6 +78,8 @@ class YokogawaWT5000:
         self._configured = False
         self._count = 0
         self.missed_updates = 0
+        self._options: str | None = None
+        self._list_order: int | None = None
 
     @classmethod
     def from_spec(cls, spec: RoleSpec) -> YokogawaWT5000:
@@ -171,6 +176,42 @@ class YokogawaWT5000:
         while reading.time < instrument_time - 1e-9:
             reading = self.read()
         return reading
+
+    def harmonics(self, max_order: int = 50) -> HarmonicReading:
+        """The instrument's own harmonic measurement (option /G5 or /G6) at the next data update: r.m.s. of
+        orders 0..max_order of the three phase currents and voltages, as list data (UNVERIFIED layout)."""
+        if not self._configured:
+            self.setup()
+        if self._options is None:
+            self._options = self.transport.query("*OPT?").upper()
+        if "G5" not in self._options and "G6" not in self._options:
+            raise InstrumentError(
+                self.name,
+                self.transport.resource,
+                "*OPT?",
+                "the harmonic measurement option /G5 or /G6 is not installed",
+            )
+        if self._list_order != max_order:
+            items = [("I", k) for k in "123"] + [("U", k) for k in "123"]
+            self.transport.configure(
+                f":NUMeric:LIST:ORDer {max_order}",
+                ":NUMeric:LIST:SELect ALL",
+                f":NUMeric:LIST:NUMber {len(items)}",
+                *(f":NUMeric:LIST:ITEM{i} {fn},{el}" for i, (fn, el) in enumerate(items, start=1)),
+            )
+            self._list_order = max_order
+        query = ":COMMunicate:WAIT 1;:STATus:EESR?;:NUMeric:LIST:VALue?"
+        reply = self.transport.query(query)
+        try:
+            values = np.array([float(x) for x in reply.partition(";")[2].split(",")])
+        except ValueError:
+            raise MalformedReply(self.name, self.transport.resource, query, f"not numbers: {reply[:60]!r}") from None
+        per_item = max_order + 2
+        if values.size != 6 * per_item:
+            raise MalformedReply(self.name, self.transport.resource, query, f"{values.size} values, not {6 * per_item}")
+        self._count += 1
+        rows = values.reshape(6, per_item)[:, 1:]  # drop each item's total: orders 0..N remain
+        return HarmonicReading(self._count * self.update_rate_s, 0.0, rows[:3], rows[3:])
 
     def record(self, duration_s: float, *, during: Callable[[], object] | None = None) -> list[AnalyserReading]:
         """Buffered acquisition: the instrument stores its next ``duration_s`` of updates itself (store function,

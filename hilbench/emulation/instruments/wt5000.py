@@ -65,6 +65,7 @@ RECORD_POINTS = 2_000_000
 DISPLAY_RASTERS = 1001
 DISPLAY_POINTS = 2 * DISPLAY_RASTERS
 STORE_MAX_COUNT = 9_999_999  # ASSUMED
+MAX_HARMONIC_ORDER = 500  # WT-series list data (UNVERIFIED for the WT5000)
 
 
 class WT5000(ScpiInstrument):
@@ -100,6 +101,12 @@ class WT5000(ScpiInstrument):
         self.add(":STATus:EESE", lambda a, g: setattr(self, "eese", int(parse_number(a[0]))))
         self.add(":STATus:CONDition?", lambda a, g: "0")
         self.add(":COMMunicate:WAIT", self._wait)
+        self.add("*OPT?", lambda a, g: "G6")  # harmonic measurement option installed
+        self.add(":NUMeric:LIST:ORDer", self._set_list_order)
+        self.add(":NUMeric:LIST:SELect", lambda a, g: self._choice("list_select", a, ("ALL", "ODD", "EVEN")))
+        self.add(":NUMeric:LIST:NUMber", self._set_list_number)
+        self.add(":NUMeric:LIST:ITEM<x>", self._set_list_item)
+        self.add(":NUMeric:LIST:VALue?", self._list_values)
         self.add(":STORe:STARt", lambda a, g: self._store_start())
         self.add(":STORe:STOP", lambda a, g: self._store_stop())
         self.add(":STORe:RESet", lambda a, g: self._store_reset())
@@ -147,6 +154,10 @@ class WT5000(ScpiInstrument):
         self.wave_start = 0
         self.wave_end = 0
         self._captured: tuple[float, np.ndarray, np.ndarray] | None = None
+        self.list_order = 50
+        self.list_select = "ALL"
+        self.list_number = 1
+        self.list_items: dict[int, tuple[str, str]] = {i: ("U", "1") for i in range(1, 65)}
         self.store_count = 100
         self.store_name = "STORE"
         self.store_state = "RESET"
@@ -235,6 +246,40 @@ class WT5000(ScpiInstrument):
                 raise ScpiCommandError(SETTINGS_CONFLICT, "integration running: :INTEGrate:STOP before :RESet")
             self.integ_start = self.integ_stop = None
             self.integ_state = "RESET"
+
+    # ----- harmonic measurement (option /G5, /G6): list data -----------------------------------
+    def _set_list_order(self, args, groups) -> None:
+        order = int(parse_number(args[0]))
+        if not 1 <= order <= MAX_HARMONIC_ORDER:
+            raise ScpiCommandError(DATA_OUT_OF_RANGE, f"order {order}: 1..{MAX_HARMONIC_ORDER}")
+        self.list_order = order
+
+    def _set_list_number(self, args, groups) -> None:
+        number = int(parse_number(args[0]))
+        if not 1 <= number <= 64:
+            raise ScpiCommandError(DATA_OUT_OF_RANGE, f"list NUMber {number}")
+        self.list_number = number
+
+    def _set_list_item(self, args, groups) -> None:
+        index = int(groups[0] or 1)
+        function = args[0].upper() if args else ""
+        element = (args[1] if len(args) > 1 else "1").upper()
+        if not 1 <= index <= 64 or function not in ("U", "I") or element not in ("1", "2", "3"):
+            raise ScpiCommandError(ILLEGAL_PARAMETER_VALUE, f"list ITEM{index} {','.join(args)}")
+        self.list_items[index] = (function, element)
+
+    def _list_values(self, args, groups) -> str:
+        """Per item: total r.m.s., DC (order 0), then orders 1..ORDer (ODD/EVEN selections give 0 for the others)."""
+        current, voltage = self.plant.harmonic_components(self._update_time(), self.list_order)
+        out = []
+        for i in range(1, self.list_number + 1):
+            function, element = self.list_items[i]
+            values = (current if function == "I" else voltage)[int(element) - 1].copy()
+            if self.list_select != "ALL":
+                keep = 1 if self.list_select == "ODD" else 0
+                values[[h for h in range(1, len(values)) if h % 2 != keep]] = 0.0
+            out += [float(np.sqrt(np.sum(values**2))), *values]
+        return ",".join(f"{v:.6E}" for v in out)
 
     # ----- store function ------------------------------------------------------------------
     def _set_store_count(self, args, groups) -> None:
