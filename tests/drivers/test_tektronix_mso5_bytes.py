@@ -14,6 +14,19 @@ from hilbench.transports.errors import MalformedReply
 NO_ERROR = ("SYST:ERR?", '0,"No error"')  # UNVERIFIED error query for the 5 Series
 
 
+ARM = [  # a single-sequence record of 4 points at 1 kS/s, started now
+    (":ACQuire:STATE STOP", None),  # UNVERIFIED (5 Series pages)
+    (":ACQuire:MODe SAMple", None),
+    (":ACQuire:STOPAfter SEQuence", None),
+    (":HORizontal:MODe MANual", None),
+    (":HORizontal:MODe:SAMPLERate 1.000000E+03", None),
+    (":HORizontal:MODe:RECOrdlength 4", None),
+    NO_ERROR,
+    (":ACQuire:STATE RUN", None),
+    (":TRIGger FORCe", None),  # start now, not on an edge
+]
+
+
 def recorder(transport):
     return TektronixMSO5(transport, channels={"U1": 1, "I1": 4}, sample_rate_hz=1000.0)
 
@@ -47,15 +60,7 @@ def test_identify():
 
 def test_one_single_sequence_record_and_the_wired_channels():
     exchanges = [
-        (":ACQuire:STATE STOP", None),  # UNVERIFIED (5 Series pages)
-        (":ACQuire:MODe SAMple", None),
-        (":ACQuire:STOPAfter SEQuence", None),
-        (":HORizontal:MODe MANual", None),
-        (":HORizontal:MODe:SAMPLERate 1.000000E+03", None),
-        (":HORizontal:MODe:RECOrdlength 4", None),
-        NO_ERROR,
-        (":ACQuire:STATE RUN", None),
-        (":TRIGger FORCe", None),  # start now, not on an edge
+        *ARM,
         (":ACQuire:STATE?", "1"),
         (":ACQuire:STATE?", "0"),  # the sequence is complete
         *transfer(1, [100, -100, 32767, -32768], "1.0E-2"),
@@ -70,15 +75,7 @@ def test_one_single_sequence_record_and_the_wired_channels():
 
 def test_a_short_curve_is_a_malformed_reply():
     exchanges = [
-        (":ACQuire:STATE STOP", None),
-        (":ACQuire:MODe SAMple", None),
-        (":ACQuire:STOPAfter SEQuence", None),
-        (":HORizontal:MODe MANual", None),
-        (":HORizontal:MODe:SAMPLERate 1.000000E+03", None),
-        (":HORizontal:MODe:RECOrdlength 4", None),
-        NO_ERROR,
-        (":ACQuire:STATE RUN", None),
-        (":TRIGger FORCe", None),
+        *ARM,
         (":ACQuire:STATE?", "0"),
         *transfer(1, [1, 2], "1.0E-2"),
     ]
