@@ -1,13 +1,14 @@
 """Measurements as data (OpenHTF's idea): limits are declared before anything runs; a value outside
 them fails the check by itself.  Verdicts: pass, marginal (inside the limits but within the marginal
-band of one), fail, error (never measured: the check broke first)."""
+band of one), fail, error (never measured, or not a finite number), info (a figure with no limit: reported, never
+a pass), n/a (a figure the plan's parameters make meaningless, with the reason)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
 
-PASS, MARGINAL, FAIL, ERROR, NOT_APPLICABLE = "pass", "marginal", "fail", "error", "n/a"
+PASS, MARGINAL, FAIL, ERROR, NOT_APPLICABLE, INFO = "pass", "marginal", "fail", "error", "n/a", "info"
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,26 @@ class Measurement:
         return out
 
 
-def judge(check: str, name: str, value: float | None, unit: str, limits: Limits | None, **extra) -> Measurement:
-    """A value with declared limits is judged; without limits it is informative (pass, or n/a if absent)."""
-    verdict = limits.verdict(value) if limits else (NOT_APPLICABLE if value is None else PASS)
+def judge(
+    check: str,
+    name: str,
+    value: float | None,
+    unit: str,
+    limits: Limits | None,
+    *,
+    not_applicable: str = "",
+    **extra,
+) -> Measurement:
+    """A value with declared limits is judged; without limits it is information (``info``, never a pass).  A value
+    that is not a finite number is recorded as null with verdict ``error`` and the reason; ``not_applicable`` (a
+    reason) marks a figure the check could not have measured by design (verdict ``n/a``, whatever the limits)."""
+    if not_applicable:
+        note = extra.pop("note", "")
+        reason = f"n/a: {not_applicable}" + (f"; {note}" if note else "")
+        return Measurement(check, name, None, unit, limits, NOT_APPLICABLE, note=reason, **extra)
+    if value is not None and not math.isfinite(float(value)):
+        note = extra.pop("note", "")
+        reason = f"not a finite number ({float(value)})" + (f"; {note}" if note else "")
+        return Measurement(check, name, None, unit, limits, ERROR, note=reason, **extra)
+    verdict = limits.verdict(value) if limits else (NOT_APPLICABLE if value is None else INFO)
     return Measurement(check, name, None if value is None else float(value), unit, limits, verdict, **extra)

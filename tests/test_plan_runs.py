@@ -63,7 +63,7 @@ def test_mw2mh_passes_on_the_compliant_container_and_fails_everything_on_the_non
     ok, good = run_plan(plan, ROOT / "instruments" / "emulated.yaml", tmp_path / "good")
     assert ok.returncode == 0, ok.stdout[-3000:]
     assert set(verdicts(good)) == ALL_CHECKS
-    assert all(v <= {"pass", "marginal", "n/a"} for v in verdicts(good).values()), verdicts(good)
+    assert all(v <= {"pass", "marginal", "n/a", "info"} for v in verdicts(good).values()), verdicts(good)
     assert "PLAN PASSED" in ok.stdout
     bad, measured = run_plan(plan, ROOT / "instruments" / "emulated-noncompliant.yaml", tmp_path / "bad")
     assert bad.returncode == 1 and "PLAN FAILED" in bad.stdout
@@ -190,3 +190,39 @@ def test_harmonics_from_the_recorder_and_from_the_analysers_own_measurement_agre
         assert recorder[name]["extra"]["source"].startswith("recorder: TEKTRONIX")
         assert analyser[name]["extra"]["source"].startswith("analyser harmonic measurement: YOKOGAWA")
     print({n: (recorder[n]["value"], analyser[n]["value"]) for n in recorder})
+
+
+EVERY_TABLE = """\
+plan: every-table
+dut: {rated_kw: 97.5, boards: 30, voltage_v: 400, frequency_hz: 50, isc_ka: 5.0, contract_kw: 100}
+checks:
+  - {id: ieee519, type: harmonics, params: {table: ieee519, levels_percent: [100], settle_s: 2, capture_s: 1},
+     limits: {worst_ratio: {max: 100}}}
+  - {id: jeag9702, type: harmonics,
+     params: {table: jeag9702, receiving_kv: 6.6, levels_percent: [100], settle_s: 2, capture_s: 1},
+     limits: {worst_ratio: {max: 100}}}
+  - {id: jeag9702-defaults, type: harmonics, params: {table: jeag9702}, limits: {worst_ratio: {max: 100}}}
+  - {id: iec61000-3-2, type: harmonics,
+     params: {table: iec61000-3-2, levels_percent: [100], settle_s: 2, capture_s: 1},
+     limits: {worst_ratio: {max: 100}}}
+  - {id: iec61000-3-12, type: harmonics,
+     params: {table: iec61000-3-12, levels_percent: [100], settle_s: 2, capture_s: 1},
+     limits: {worst_ratio: {max: 100}}}
+  - {id: short-flicker, type: flicker, params: {duration_s: 30, sequence: [[10, 80]]}, limits: {pst: {max: 1.0}}}
+"""
+
+
+@pytest.mark.slow
+def test_every_limit_table_runs_with_its_defaults_and_a_short_flicker_record_has_no_pst(tmp_path):
+    plan = tmp_path / "tables.yaml"
+    plan.write_text(EVERY_TABLE)
+    result, measured = run_plan(plan, ROOT / "instruments" / "emulated.yaml", tmp_path / "run")
+    by = {(m["check"], m["name"]): m for m in measured}
+    for table in ("ieee519", "jeag9702", "iec61000-3-2", "iec61000-3-12"):
+        assert by[(table, "worst_ratio")]["verdict"] in ("pass", "fail"), (table, by[(table, "worst_ratio")])
+        assert by[(table, "worst_ratio")]["value"] is not None
+    defaults = by[("jeag9702-defaults", "worst_ratio")]  # no receiving voltage: a clear plan error, not a crash
+    assert defaults["verdict"] == "error" and "receiving_kv" in defaults["note"] and "INTERNAL" not in defaults["note"]
+    pst = by[("short-flicker", "pst")]
+    assert pst["verdict"] == "n/a" and pst["value"] is None and "10 minutes" in pst["note"]
+    assert "Traceback" not in result.stdout

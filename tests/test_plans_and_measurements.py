@@ -79,3 +79,20 @@ def test_recorder_writes_each_measurement_at_once(tmp_path):
     raw = recorder.save_raw("c", "trend", t=[0, 1], p=[1.0, 2.0])
     assert (tmp_path / raw).exists()
     recorder.close()
+
+
+def test_no_silent_results():
+    """A figure without limits is information, never a pass; a non-finite figure is an error with its reason and
+    null on the record; a figure the plan made meaningless is n/a with the reason, never a number."""
+    import json
+    import math
+
+    from hilbench.measurement import ERROR, INFO, NOT_APPLICABLE, Limits, judge
+
+    assert judge("c", "thd", 6.9, "%", None).verdict == INFO
+    for bad in (math.nan, math.inf, -math.inf):
+        m = judge("c", "pst", bad, "", Limits(high=1.0))
+        assert m.verdict == ERROR and m.value is None and "not a finite number" in m.note
+        assert json.loads(json.dumps(m.as_dict(), allow_nan=False))["value"] is None
+    short = judge("c", "pst", None, "", Limits(high=1.0), not_applicable="record shorter than 10 minutes")
+    assert short.verdict == NOT_APPLICABLE and short.value is None and "10 minutes" in short.note

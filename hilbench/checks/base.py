@@ -116,6 +116,7 @@ class CheckContext:
         instrument_time: float | None = None,
         raw: str = "",
         note: str = "",
+        not_applicable: str = "",
         **extra,
     ) -> Measurement:
         """Record a measurement; ``value`` is in SI units (W, J, W/s, s, ...) and is shown in the unit the
@@ -134,6 +135,7 @@ class CheckContext:
             instrument_time=instrument_time,
             raw=raw,
             note=note,
+            not_applicable=not_applicable,
             extra=extra,
         )
         self.measured.append(m)

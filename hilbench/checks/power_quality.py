@@ -14,13 +14,34 @@ from hilbench.report.svg import line_chart
 
 
 def _table(ctx: CheckContext, params: dict, fundamental_current_a: float):
+    """(limit table, IEEE 519 demand current or None); a table the plan's figures cannot select is a plan error."""
+    try:
+        return _select_table(ctx, params, fundamental_current_a)
+    except ValueError as exc:  # the limit tables refuse what they do not cover (a voltage row, a missing rating)
+        raise CheckAborted(f"harmonics table {params['table']!r}: {exc}") from None
+
+
+def _current_scale(ctx: CheckContext, params: dict) -> float:
+    """JEAG 9702 limits are currents at the receiving voltage: the PCC currents are referred to it (the
+    transformer's ratio); other tables apply at the PCC."""
+    if params["table"] == "jeag9702":
+        return ctx.dut.voltage_v / 1000 / float(params["receiving_kv"])
+    return 1.0
+
+
+def _select_table(ctx: CheckContext, params: dict, fundamental_current_a: float):
     name = params["table"]
     v_kv = ctx.dut.voltage_v / 1000
     if name == "ieee519":
         il = ctx.rated_w / (math.sqrt(3) * ctx.dut.voltage_v)
         return pq_limits.ieee519_current(isc_il=ctx.dut.isc_ka * 1000 / il, voltage_kv=v_kv), il
     if name == "jeag9702":
-        return pq_limits.jeag9702(contract_kw=ctx.dut.contract_kw, voltage_kv=params.get("receiving_kv", v_kv)), None
+        if not params.get("receiving_kv"):
+            raise ValueError(
+                "JEAG 9702 limits are per kW of contract at the receiving voltage: set params.receiving_kv "
+                "(6.6, 22 or 33 kV; the container's own supply voltage is not a receiving voltage)"
+            )
+        return pq_limits.jeag9702(contract_kw=ctx.dut.contract_kw, voltage_kv=params["receiving_kv"]), None
     if name == "iec61000-3-2":
         return pq_limits.iec61000_3_2(params.get("equipment_class", "A")), None
     if name == "iec61000-3-12":
@@ -103,12 +124,14 @@ def harmonics(ctx: CheckContext, params: dict) -> None:
         ctx.trend(params["settle_s"], f"settle at {level:g} %")
         result, volts, raw, source = _harmonic_results(ctx, level, params["capture_s"])
         i1 = float(result.group_rms[:, :, 1].mean())
-        table, il = _table(ctx, {**params, "receiving_kv": params["receiving_kv"]}, i1)
+        table, il = _table(ctx, params, i1)
         per_psu = params["table"] == "iec61000-3-2"
         for phase in range(3):
             scaled = result
-            if per_psu:  # equipment limits apply per PSU: one board's share of the phase current
-                per_board = 3 / max(ctx.dut.boards, 1)
+            if per_psu or _current_scale(ctx, params) != 1.0:
+                # IEC 61000-3-2 limits apply per PSU (one board's share of the phase current); JEAG 9702 limits at
+                # the receiving voltage (the PCC current referred through the transformer)
+                per_board = 3 / max(ctx.dut.boards, 1) if per_psu else _current_scale(ctx, params)
                 scaled = pq.HarmonicsResult(
                     result.f_nominal,
                     result.cycles_per_window,
@@ -198,7 +221,8 @@ def flicker(ctx: CheckContext, params: dict) -> None:
     psts, plts, changes = [], [], []
     for phase in range(3):
         result = pq.flicker(capture.voltage[phase], capture.fs, lamp=params["lamp"], f_nominal=ctx.dut.frequency_hz)
-        psts.append(max(result.pst) if result.pst else float(result.pinst_max**0.5 * 0.0))
+        if result.pst:
+            psts.append(max(result.pst))
         if result.plt is not None:
             plts.append(result.plt)
         changes.append(
@@ -218,11 +242,12 @@ def flicker(ctx: CheckContext, params: dict) -> None:
                 ),
             )
     source = _waveform_source(ctx)
+    long_enough = len(capture.voltage[0]) / capture.fs >= 600
     ctx.measure(
         "pst",
-        max(psts),
+        max(psts) if long_enough and psts else None,
         raw=raw,
-        note="" if len(capture.voltage[0]) / capture.fs >= 600 else "record shorter than 10 min: no Pst",
+        not_applicable="" if long_enough else "the record is shorter than 10 minutes: Pst needs one 10-minute interval",
         source=source,
     )
     ctx.measure(
