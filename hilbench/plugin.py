@@ -17,9 +17,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
+import signal
+import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,11 +103,26 @@ class Runtime:
             time_scale=scale if bench.emulated else 1.0,
         )
 
+    safe_records: list | None = None
+
+    def make_safe(self) -> list:
+        """Every opened role to its safe state, read back, one ``safe_state`` record each; a second Ctrl-C or a
+        SIGTERM/SIGHUP meanwhile is noted and ignored (each role is time-boxed, so this always ends)."""
+        if self.session is None:
+            return []
+        _defer_signals(self.config)
+        records = self.strategy.safe_state()
+        if self.recorder is not None:
+            for record in records:
+                self.recorder.event("safe_state", **dataclasses.asdict(record))
+            self.recorder.event("identities", identities=self.session.identities)
+        self.safe_records = records
+        return records
+
     def finish(self) -> None:
         if self.session is not None:
-            problems = self.strategy.safe_state()
-            if self.recorder:
-                self.recorder.event("safe_state", problems=problems, identities=self.session.identities)
+            if self.safe_records is None:  # pytest_sessionfinish did not run (e.g. an error during collection)
+                self.make_safe()
             self.session.close()
         if self.emulated is not None:
             self.emulated.stop()
@@ -123,15 +141,74 @@ def _run_dir(config: pytest.Config) -> Path:
     return Path(config.rootpath) / "reports" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
+#: signals that end a run the way Ctrl-C does (CI cancellation and `docker stop` send SIGTERM, a dropped SSH
+#: session SIGHUP): pytest then runs its teardown and hilbench its safe state
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+_PREVIOUS_HANDLERS = pytest.StashKey[dict]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUNTIME_KEY] = Runtime(config)
     config.addinivalue_line("markers", "hil: a check from a hilbench test plan")
+    if threading.current_thread() is threading.main_thread():
+
+        def interrupt(signum, frame) -> None:
+            """The first Ctrl-C, SIGTERM or SIGHUP stops the run like Ctrl-C; any further one is only noted, so
+            pytest's own interrupt handling and the safe state that follows cannot be cut short."""
+            _defer_signals(config)
+            raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+        config.stash[_PREVIOUS_HANDLERS] = {
+            sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, *_STOP_SIGNALS)
+        }
+
+
+_DEFERRED_HANDLERS = pytest.StashKey[dict]()
+
+
+def _defer_signals(config: pytest.Config) -> None:
+    """From here to the end of teardown Ctrl-C, SIGTERM and SIGHUP are noted, not obeyed: the bench is being made
+    safe (each role time-boxed) and the emulators stopped, so the run always ends, and ends safe."""
+    if threading.current_thread() is not threading.main_thread() or _DEFERRED_HANDLERS in config.stash:
+        return
+
+    def note(signum, frame) -> None:
+        print(f"hilbench: {signal.Signals(signum).name} noted: the bench is being made safe, then the run ends")
+
+    config.stash[_DEFERRED_HANDLERS] = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, *_STOP_SIGNALS)}
+
+
+def _restore_signals(config: pytest.Config) -> None:
+    for sig, handler in config.stash.get(_DEFERRED_HANDLERS, {}).items():
+        signal.signal(sig, handler)
+    if _DEFERRED_HANDLERS in config.stash:
+        del config.stash[_DEFERRED_HANDLERS]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The safe state, read back, before pytest reports; a role not confirmed safe makes the run fail."""
+    runtime = session.config.stash.get(RUNTIME_KEY, None)
+    if runtime is None or runtime.session is None:
+        return
+    records = runtime.make_safe()
+    unsafe = [r for r in records if r.confirmed is False]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for record in records:
+        line = f"safe state: {record.describe()}"
+        reporter.write_line(line) if reporter is not None else print(line)
+    if unsafe and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     runtime = config.stash.get(RUNTIME_KEY, None)
-    if runtime is not None:
-        runtime.finish()
+    try:
+        if runtime is not None:
+            runtime.finish()
+    finally:
+        _restore_signals(config)
+        for sig, handler in config.stash.get(_PREVIOUS_HANDLERS, {}).items():
+            signal.signal(sig, handler)
 
 
 def _is_plan(file_path: Path, config: pytest.Config) -> bool:

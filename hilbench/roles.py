@@ -154,13 +154,22 @@ class Nonce:
     header: bytes
 
 
+@dataclass(frozen=True)
+class SafeStateReport:
+    """What an instrument reports after it was told to go to its safe state."""
+
+    safe: bool
+    detail: str  # the instrument's own answer, e.g. "output OFF" or "VOLT 230.00 V, FREQ 50.000 Hz, FIX"
+
+
 # ----- role protocols --------------------------------------------------------------------------
 @runtime_checkable
 class Instrument(Protocol):
-    """What every role offers."""
+    """What every role offers: its identity, its safe state (commanded, then read back) and a clean close."""
 
     def identify(self) -> str: ...
     def safe_state(self) -> None: ...
+    def read_safe_state(self) -> SafeStateReport: ...
     def close(self) -> None: ...
 
 

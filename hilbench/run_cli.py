@@ -59,19 +59,34 @@ def cmd_run(args: argparse.Namespace) -> int:
         pytest_args += ["-k", args.keyword]
     print(f"running {plan.name} ({len(plan.checks)} checks) -> {run_dir}")
     code = pytest.main(pytest_args)
+    try:
+        return _report(code, run_dir)
+    except KeyboardInterrupt:  # the bench is already safe (pytest's teardown); say so and fail
+        print(
+            f"hilbench: interrupted while summarising; the safe state is recorded in {run_dir / 'measurements.jsonl'}"
+        )
+        print("PLAN FAILED")
+        return 130
+
+
+def _report(code: int, run_dir: Path) -> int:
     summary = summarise(run_dir / "measurements.jsonl")
     print(summary["table"])
     print(f"report: {run_dir}  (allure: allure generate {run_dir / 'allure-results'} -o {run_dir / 'allure-report'})")
-    all_passed = code == 0 and summary["checks"] > 0 and summary["failed"] == 0
+    for line in summary["safe_state"]:
+        print(line)
+    all_passed = code == 0 and summary["checks"] > 0 and summary["failed"] == 0 and summary["unsafe"] == 0
     print("PLAN PASSED" if all_passed else "PLAN FAILED")
     return 0 if all_passed else 1
 
 
 def summarise(path: Path) -> dict:
-    rows, verdicts = [], {}
+    rows, verdicts, safe = [], {}, []
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
+            if record.get("record") == "safe_state":
+                safe.append(record)
             if record.get("record") != "measurement":
                 continue
             rows.append(record)
@@ -90,4 +105,15 @@ def summarise(path: Path) -> dict:
             f"{r['verdict'].upper() if r['verdict'] in ('fail', 'error') else r['verdict']}"
         )
     failed = sum(any(v in ("fail", "error") for v in vs) for vs in verdicts.values())
-    return {"table": "\n".join(lines), "checks": len(verdicts), "failed": failed}
+    status = {True: "confirmed", False: "NOT CONFIRMED", None: "not used"}
+    safe_lines = [
+        f"safe state {r['role']:<11} {status[r['confirmed']]} in {r['seconds']:.2f} s: {r['read_back']}" for r in safe
+    ]
+    unsafe = sum(r["confirmed"] is False for r in safe)
+    return {
+        "table": "\n".join(lines),
+        "checks": len(verdicts),
+        "failed": failed,
+        "safe_state": safe_lines,
+        "unsafe": unsafe,
+    }

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -146,28 +147,61 @@ class BenchStrategy:
         if np.ptp([s.p_total for s in samples]) > 0.03 * rated_w:
             self.wait_for(lambda s: abs(s.p_total - target) < 0.02 * rated_w + 1000, timeout_s, "steady power")
 
-    def safe_state(self, timeout_s: float = 10.0) -> list[str]:
-        """Every opened role to its safe state, in ROLE_PROTOCOLS order, each within ``timeout_s``;
-        returns the problems (one unresponsive instrument does not stop the others)."""
-        problems = []
+    def safe_state(self, timeout_s: float = 10.0) -> list[SafeStateRecord]:
+        """Every opened role to its safe state, in ROLE_PROTOCOLS order: commanded, then read back, each role
+        within ``timeout_s`` (one unresponsive instrument does not hold up the others).  One record per role."""
+        records = []
         opened = self.session.opened()
-        for role in sorted(opened, key=lambda r: list(ROLE_PROTOCOLS).index(r) if r in ROLE_PROTOCOLS else 99):
-            driver = opened[role]
-            outcome: list[BaseException] = []
+        bench = getattr(self.session, "bench", None)
+        roles = set(opened) | set(bench.roles if bench is not None else ())
+        for role in sorted(roles, key=lambda r: list(ROLE_PROTOCOLS).index(r) if r in ROLE_PROTOCOLS else 99):
+            if role in opened:
+                records.append(_make_safe(role, opened[role], timeout_s))
+            else:  # never connected by this run, so never commanded by it either: listed, not judged
+                records.append(SafeStateRecord(role, "not commanded", "not used by this run", None, 0.0))
+        for record in records:
+            (log.error if record.confirmed is False else log.info)(record.describe())
+        return records
 
-            def work(d=driver, out=outcome) -> None:
-                try:
-                    d.safe_state()
-                except BaseException as exc:  # reported below; the next role still gets its turn
-                    out.append(exc)
 
-            thread = threading.Thread(target=work, name=f"safe-state-{role}", daemon=True)
-            thread.start()
-            thread.join(timeout_s)
-            if thread.is_alive():
-                problems.append(f"{role}: safe state not confirmed within {timeout_s:g} s")
-            elif outcome:
-                problems.append(f"{role}: safe state failed: {outcome[0]}")
-        for problem in problems:
-            log.error(problem)
-        return problems
+@dataclass(frozen=True)
+class SafeStateRecord:
+    """One role's way to its safe state: whether the command went through, what the instrument then reported."""
+
+    role: str
+    commanded: str  # "ok" or why not
+    read_back: str  # the instrument's own report, or why it could not be read
+    confirmed: bool | None  # read back as safe; None for a role this run never used
+    seconds: float
+
+    def describe(self) -> str:
+        if self.confirmed is None:
+            return f"{self.role}: not used by this run"
+        verdict = "SAFE (read back)" if self.confirmed else "NOT CONFIRMED SAFE"
+        return f"{self.role}: {verdict} in {self.seconds:.2f} s; command {self.commanded}; reads {self.read_back}"
+
+
+def _make_safe(role: str, driver, timeout_s: float) -> SafeStateRecord:
+    """safe_state() then read_safe_state() in a worker thread, time-boxed."""
+    result: dict = {"commanded": "not finished", "read_back": "not read", "confirmed": False}
+
+    def work() -> None:
+        try:
+            driver.safe_state()
+            result["commanded"] = "ok"
+        except Exception as exc:  # reported in the record; the read back still says where the instrument is
+            result["commanded"] = f"failed: {type(exc).__name__}: {exc}"
+        try:
+            report = driver.read_safe_state()
+            result["read_back"], result["confirmed"] = report.detail, bool(report.safe)
+        except Exception as exc:
+            result["read_back"] = f"could not be read: {type(exc).__name__}: {exc}"
+
+    started = time.monotonic()
+    thread = threading.Thread(target=work, name=f"safe-state-{role}", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    seconds = time.monotonic() - started
+    if thread.is_alive():
+        return SafeStateRecord(role, result["commanded"], f"no answer within {timeout_s:g} s", False, seconds)
+    return SafeStateRecord(role, result["commanded"], result["read_back"], result["confirmed"], seconds)

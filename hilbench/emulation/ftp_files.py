@@ -6,12 +6,15 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 
-from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.handlers import FTPHandler
-from pyftpdlib.ioloop import IOLoop
-from pyftpdlib.servers import FTPServer
+with warnings.catch_warnings():  # pyftpdlib imports the standard library's asyncore/asynchat on Python 3.11
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.ioloop import IOLoop
+    from pyftpdlib.servers import FTPServer
 
 _log = logging.getLogger("pyftpdlib")
 _log.addHandler(logging.NullHandler())  # with a handler present pyftpdlib does not configure logging itself

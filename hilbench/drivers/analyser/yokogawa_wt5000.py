@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from hilbench.role_spec import RoleSpec
-from hilbench.roles import AnalyserReading, HarmonicReading
+from hilbench.roles import AnalyserReading, HarmonicReading, SafeStateReport
 from hilbench.transports.errors import InstrumentConnectionError, InstrumentError, MalformedReply
 from hilbench.transports.visa import VisaTransport
 
@@ -272,6 +272,11 @@ class YokogawaWT5000:
     def safe_state(self) -> None:
         """A meter has no energised output; leave it measuring, release a hold."""
         self.transport.write(":HOLD OFF")
+
+    def read_safe_state(self) -> SafeStateReport:
+        """A measuring instrument: safe whatever it reads; the hold state is reported (W5 HOLD?)."""
+        held = self.transport.query(":HOLD?").strip() in ("1", "ON")
+        return SafeStateReport(True, f"measuring instrument, no output; hold {'ON' if held else 'OFF'}")
 
     def close(self) -> None:
         self.transport.close()

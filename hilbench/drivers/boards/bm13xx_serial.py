@@ -11,7 +11,7 @@ import time
 from hilbench.hashing.sha256d import hash_value, sha256d
 from hilbench.protocols import bm13xx
 from hilbench.role_spec import RoleSpec
-from hilbench.roles import Nonce
+from hilbench.roles import Nonce, SafeStateReport
 from hilbench.transports.errors import MalformedReply
 from hilbench.transports.serial_line import SerialTransport
 
@@ -100,6 +100,12 @@ class BM13xxSerialBoard:
     def safe_state(self) -> None:
         """Stop giving work: the chips finish their current job and idle."""
         self.jobs.clear()
+
+    def read_safe_state(self) -> SafeStateReport:
+        """Nothing to read back on the chain: without jobs the chips idle (the board's supply is not ours)."""
+        return SafeStateReport(
+            not self.jobs, "no jobs outstanding: the chips idle" if not self.jobs else "jobs pending"
+        )
 
     def close(self) -> None:
         self.transport.close()

@@ -12,7 +12,7 @@ import asyncio
 import ipaddress
 
 from hilbench.role_spec import RoleSpec
-from hilbench.roles import BoardReading
+from hilbench.roles import BoardReading, SafeStateReport
 from hilbench.transports.errors import InstrumentConnectionError
 
 
@@ -114,6 +114,15 @@ class PyasicBoards:
 
     def safe_state(self) -> None:
         self.curtail()
+
+    def read_safe_state(self) -> SafeStateReport:
+        """Every board reports no hash rate (curtailed)."""
+        readings = self.read()
+        hashing = [r.address for r in readings if r.hashrate_hs > 0]
+        total_w = sum(r.power_w for r in readings)
+        if hashing:
+            return SafeStateReport(False, f"{len(hashing)} of {len(readings)} boards still hashing ({hashing[0]}, ...)")
+        return SafeStateReport(True, f"{len(readings)} boards curtailed, {total_w:.0f} W in all")
 
     def close(self) -> None:
         pass

@@ -10,7 +10,14 @@ from __future__ import annotations
 from hilbench.drivers.limits import check
 from hilbench.protocols.register_map import RegisterMap
 from hilbench.role_spec import RoleSpec
-from hilbench.roles import ControllerMode, ControllerState, ControllerStatus, TripCause, UnderFrequencyAction
+from hilbench.roles import (
+    ControllerMode,
+    ControllerState,
+    ControllerStatus,
+    SafeStateReport,
+    TripCause,
+    UnderFrequencyAction,
+)
 from hilbench.transports.errors import MalformedReply
 from hilbench.transports.modbus import ModbusTransport
 
@@ -112,6 +119,14 @@ class ModbusMapController:
     def safe_state(self) -> None:
         """Boards curtailed: the container draws only standby power but can resume at once."""
         self.set_mode(ControllerMode.CURTAIL)
+
+    def read_safe_state(self) -> SafeStateReport:
+        """The controller reports a state that draws no mining power (curtailed, off or tripped)."""
+        status = self.read()
+        safe = status.state in (ControllerState.CURTAILED, ControllerState.OFF, ControllerState.TRIPPED)
+        return SafeStateReport(
+            safe, f"state {status.state}, {status.power_w / 1000:.1f} kW, {status.boards_online} online"
+        )
 
     def close(self) -> None:
         self.transport.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hilbench.drivers.limits import check
 from hilbench.role_spec import RoleSpec
-from hilbench.roles import LoadReading
+from hilbench.roles import LoadReading, SafeStateReport
 from hilbench.transports.errors import MalformedReply
 from hilbench.transports.visa import VisaTransport
 
@@ -49,6 +49,11 @@ class Chroma63800:
     def safe_state(self) -> None:
         """Input off: the load draws nothing."""
         self.output(False)
+
+    def read_safe_state(self) -> SafeStateReport:
+        """The load input reads OFF (C1 :LOAD?)."""
+        state = self.transport.query("LOAD?").strip().upper()
+        return SafeStateReport(state in ("OFF", "0"), f"input {state}")
 
     def close(self) -> None:
         self.transport.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from hilbench.protocols.sdm630 import BLOCK_COUNT, BLOCK_FIRST, REGISTERS
 from hilbench.role_spec import RoleSpec
-from hilbench.roles import MeterReading
+from hilbench.roles import MeterReading, SafeStateReport
 from hilbench.transports.modbus import ModbusTransport
 
 
@@ -40,6 +40,10 @@ class EastronSDM630:
 
     def safe_state(self) -> None:
         """A meter has nothing to de-energise."""
+
+    def read_safe_state(self) -> SafeStateReport:
+        reading = self.read()
+        return SafeStateReport(True, f"measuring instrument, no output; reads {reading.power_total_w / 1000:.1f} kW")
 
     def close(self) -> None:
         self.transport.close()

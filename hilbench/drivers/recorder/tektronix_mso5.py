@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from hilbench.role_spec import RoleSpec
-from hilbench.roles import WaveformCapture
+from hilbench.roles import SafeStateReport, WaveformCapture
 from hilbench.transports.errors import InstrumentTimeout, MalformedReply
 from hilbench.transports.visa import VisaTransport
 
@@ -125,6 +125,10 @@ class TektronixMSO5:
     def safe_state(self) -> None:
         """A recorder has no energised output: stop acquiring."""
         self.transport.write(":ACQuire:STATE STOP")
+
+    def read_safe_state(self) -> SafeStateReport:
+        state = self.transport.query(":ACQuire:STATE?").strip()
+        return SafeStateReport(True, f"measuring instrument, no output; acquisition state {state}")
 
     def close(self) -> None:
         self.transport.close()

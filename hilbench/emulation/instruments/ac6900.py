@@ -46,6 +46,8 @@ class AC6900(ScpiInstrument):
         self.add(f"{src}LIST:COUNt", self._set_count)
         self.add(f"{src}VOLTage:MODE", lambda a, g: self._set_mode("volt", a))
         self.add(f"{src}FREQuency:MODE", lambda a, g: self._set_mode("freq", a))
+        self.add(f"{src}VOLTage:MODE?", lambda a, g: self.modes["volt"])
+        self.add(f"{src}FREQuency:MODE?", lambda a, g: self.modes["freq"])
         self.add("TRIGger:TRANsient:SOURce", self._set_trigger_source)
         self.add("INITiate:TRANsient", lambda a, g: self._initiate())
         self.add("TRIGger:TRANsient[:IMMediate]", lambda a, g: self._trigger())

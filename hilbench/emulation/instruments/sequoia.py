@@ -53,6 +53,8 @@ class Sequoia(ScpiInstrument):
         self.add("[SOURce:]LIST:STEP", self._set_step)
         self.add("[SOURce:]VOLTage:MODE", lambda a, g: self._set_mode("volt", a))
         self.add("[SOURce:]FREQuency:MODE", lambda a, g: self._set_mode("freq", a))
+        self.add("[SOURce:]VOLTage:MODE?", lambda a, g: self.modes["volt"])
+        self.add("[SOURce:]FREQuency:MODE?", lambda a, g: self.modes["freq"])
         self.add("TRIGger:SOURce", lambda a, g: None)
         self.add("INITiate[:IMMediate]", lambda a, g: setattr(self, "armed", True))
         self.add("*TRG", lambda a, g: self._trigger())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hilbench.drivers.limits import check
 from hilbench.role_spec import RoleSpec
-from hilbench.roles import LoadReading
+from hilbench.roles import LoadReading, SafeStateReport
 from hilbench.transports.visa import VisaTransport
 
 
@@ -33,6 +33,10 @@ class ExampleEL1000:
 
     def safe_state(self) -> None:
         self.output(False)
+
+    def read_safe_state(self) -> SafeStateReport:
+        state = self.transport.query("INP?").strip()
+        return SafeStateReport(state == "0", f"input {'OFF' if state == '0' else state}")
 
     def close(self) -> None:
         self.transport.close()

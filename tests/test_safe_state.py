@@ -1,0 +1,103 @@
+"""Every way out of a run reaches the safe state, reads it back and records it; a role not confirmed safe fails
+the run; one unresponsive instrument does not hold up the others."""
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from hilbench.roles import SafeStateReport
+from hilbench.strategy import BenchStrategy
+from tests.conftest import ROOT
+
+
+class _Session:
+    """The part of a BenchSession the strategy's safe state uses (pure logic under test)."""
+
+    def __init__(self, drivers: dict) -> None:
+        self._drivers = drivers
+
+    def opened(self) -> dict:
+        return dict(self._drivers)
+
+
+class _Driver:
+    def __init__(self, *, hang: bool = False, safe: bool = True, fail: bool = False) -> None:
+        self.hang, self.safe, self.fail = hang, safe, fail
+        self.commanded = threading.Event()
+
+    def safe_state(self) -> None:
+        if self.fail:
+            raise OSError("connection reset")
+        if self.hang:
+            time.sleep(5)
+        self.commanded.set()
+
+    def read_safe_state(self) -> SafeStateReport:
+        return SafeStateReport(self.safe, "output OFF" if self.safe else "output ON")
+
+
+def test_each_role_is_commanded_read_back_and_time_boxed_in_role_order():
+    drivers = {
+        "grid": _Driver(safe=False),
+        "load": _Driver(hang=True),
+        "controller": _Driver(fail=True),
+        "meter": _Driver(),
+    }
+    started = time.monotonic()
+    records = BenchStrategy(_Session(drivers)).safe_state(timeout_s=0.3)
+    assert time.monotonic() - started < 2.0  # the hanging load did not hold up the others
+    assert [r.role for r in records] == ["load", "controller", "grid", "meter"]  # ROLE_PROTOCOLS order
+    by = {r.role: r for r in records}
+    assert not by["load"].confirmed and "no answer within 0.3 s" in by["load"].read_back
+    assert by["controller"].commanded.startswith("failed: OSError") and by["controller"].confirmed  # reads safe
+    assert not by["grid"].confirmed and by["grid"].read_back == "output ON"
+    assert by["meter"].confirmed and by["meter"].commanded == "ok"
+    assert all(r.seconds >= 0 for r in records)
+
+
+def start_run(tmp_path):
+    report = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hilbench.cli", "run", str(ROOT / "test_plans" / "mw2mh_100kw.yaml"), "-k", "boot",
+         "--time-scale", "5", "--report", str(report)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    jsonl = report / "measurements.jsonl"
+    while time.monotonic() < deadline:
+        if jsonl.exists() and '"check_start"' in jsonl.read_text():
+            break
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("the run never started its check")
+    time.sleep(1.0)  # inside the boot check (about 20 s of wall time at x5)
+    return proc, jsonl
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signals", [("SIGTERM",), ("SIGHUP",), ("SIGINT", "SIGINT")])
+def test_a_signalled_run_ends_safe_and_says_so(tmp_path, signals):
+    proc, jsonl = start_run(tmp_path)
+    sent = time.monotonic()
+    for name in signals:
+        proc.send_signal(getattr(signal, name))
+        time.sleep(0.05)  # a second Ctrl-C lands while the bench is being made safe
+    out, _ = proc.communicate(timeout=60)
+    elapsed = time.monotonic() - sent
+    assert proc.returncode != 0, out[-2000:]
+    assert "PLAN FAILED" in out
+    records = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    safe = {r["role"]: r for r in records if r["record"] == "safe_state"}
+    assert {"controller", "analyser"} <= {role for role, r in safe.items() if r["confirmed"]}, out[-2000:]
+    assert all(r["confirmed"] is not False for r in safe.values()), safe  # the rest were never used by the run
+    assert safe["grid"]["read_back"] == "not used by this run"
+    assert safe["controller"]["read_back"].startswith(("state curtailed", "state off", "state tripped"))
+    assert elapsed < 30
+    print(f"{'+'.join(signals)}: exit {proc.returncode} after {elapsed:.1f} s;",
+          {role: (r["read_back"], round(r["seconds"], 2)) for role, r in safe.items()})  # fmt: skip
