@@ -60,6 +60,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="plant time scale of an emulated bench (default: the plan's ci_time_scale, else 50)",
     )
     group.addoption(
+        "--accept-overdue-calibration",
+        action="store_true",
+        default=False,
+        help="run although an instrument's calibration is past due (recorded and printed on every report)",
+    )
+    group.addoption(
         "--hil-report",
         action="store",
         default=None,
@@ -79,12 +85,22 @@ class Runtime:
     recorder: Recorder | None = None
     emulated: object | None = None
     time_scale: float = 50.0
+    overdue_accepted: list | None = None
 
     def start(self, time_scale: float | None = None) -> None:
         if self.session is not None:
             return
         option = self.config.getoption("--bench")
         bench = read_bench(option or DEFAULT_BENCH)
+        overdue = _overdue_calibrations(bench)
+        accepted = bool(overdue) and self.config.getoption("--accept-overdue-calibration")
+        if overdue and not accepted:
+            # before anything is opened, let alone energised
+            pytest.exit(
+                f"{bench.path}: calibration past due, nothing was energised: {'; '.join(overdue)}. "
+                "Recalibrate, or run with --accept-overdue-calibration (it is then printed on every report)",
+                returncode=2,
+            )
         scale = self.config.getoption("--time-scale") or time_scale or 50.0
         if bench.emulated:
             from hilbench.emulation.bench_runner import EmulatedBench
@@ -102,6 +118,9 @@ class Runtime:
             emulated=bench.emulated,
             time_scale=scale if bench.emulated else 1.0,
         )
+        self.overdue_accepted = overdue if accepted else []
+        if accepted:
+            self.recorder.event("calibration_overdue_accepted", roles=overdue)
 
     safe_records: list | None = None
 
@@ -129,6 +148,17 @@ class Runtime:
         if self.recorder is not None:
             self.recorder.event("run_end")
             self.recorder.close()
+
+
+def _overdue_calibrations(bench: Bench) -> list[str]:
+    """'role: OVERDUE since date (serial, certificate)' for every calibration record past due on a real bench."""
+    if bench.emulated:
+        return []
+    return [
+        f"{role}: {spec.calibration.status()} (serial {spec.calibration.serial}, {spec.calibration.certificate})"
+        for role, spec in bench.roles.items()
+        if spec.calibration is not None and not spec.calibration.valid()
+    ]
 
 
 RUNTIME_KEY = pytest.StashKey[Runtime]()
@@ -345,6 +375,8 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
             )
             for role, identity in runtime.session.identities.items():
                 properties.append((f"instrument.{role}", identity))
+            if runtime.overdue_accepted:
+                properties.append(("calibration_overdue_accepted", "; ".join(runtime.overdue_accepted)))
             for role, spec_role in runtime.bench.roles.items():
                 calibration = spec_role.calibration
                 properties.append(

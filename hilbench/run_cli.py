@@ -19,6 +19,11 @@ def add_parser(sub) -> None:
     p.add_argument("--time-scale", type=float, default=None, help="emulated plant time scale (default: the plan's)")
     p.add_argument("--report", type=Path, default=None, help="run directory (default: reports/<plan>-<time>)")
     p.add_argument("-k", dest="keyword", default=None, help="only checks matching this pytest -k expression")
+    p.add_argument(
+        "--accept-overdue-calibration",
+        action="store_true",
+        help="run although an instrument's calibration is past due (printed on the report)",
+    )
     p.set_defaults(func=cmd_run)
 
 
@@ -57,6 +62,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         pytest_args += ["--time-scale", str(args.time_scale)]
     if args.keyword:
         pytest_args += ["-k", args.keyword]
+    if args.accept_overdue_calibration:
+        pytest_args += ["--accept-overdue-calibration"]
     print(f"running {plan.name} ({len(plan.checks)} checks) -> {run_dir}")
     code = pytest.main(pytest_args)
     try:
@@ -75,18 +82,22 @@ def _report(code: int, run_dir: Path) -> int:
     print(f"report: {run_dir}  (allure: allure generate {run_dir / 'allure-results'} -o {run_dir / 'allure-report'})")
     for line in summary["safe_state"]:
         print(line)
+    for line in summary["warnings"]:
+        print(line)
     all_passed = code == 0 and summary["checks"] > 0 and summary["failed"] == 0 and summary["unsafe"] == 0
     print("PLAN PASSED" if all_passed else "PLAN FAILED")
     return 0 if all_passed else 1
 
 
 def summarise(path: Path) -> dict:
-    rows, verdicts, safe = [], {}, []
+    rows, verdicts, safe, warnings = [], {}, [], []
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
             if record.get("record") == "safe_state":
                 safe.append(record)
+            if record.get("record") == "calibration_overdue_accepted":
+                warnings.append(f"CALIBRATION OVERDUE, accepted by --accept-overdue-calibration: {record['roles']}")
             if record.get("record") != "measurement":
                 continue
             rows.append(record)
@@ -116,4 +127,5 @@ def summarise(path: Path) -> dict:
         "failed": failed,
         "safe_state": safe_lines,
         "unsafe": unsafe,
+        "warnings": warnings,
     }
