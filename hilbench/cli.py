@@ -9,6 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
+import yaml
+
 from hilbench.bench import DEFAULT_BENCH, BenchFileError, load_bench, parse_bench
 
 
@@ -53,7 +55,9 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     with _StopSignals() as stop:
         emulated = EmulatedBench(bench, time_scale=args.time_scale, boards=args.boards, address_base=args.address_base)
         try:
-            emulated.start()
+            resolved = emulated.start()
+            if args.export_bench:
+                _export_bench(resolved, args.export_bench, args.time_scale)
             for endpoint in emulated.endpoints:
                 print(json.dumps(endpoint.as_dict()), flush=True)
             print(json.dumps({"ready": True}), flush=True)
@@ -61,6 +65,27 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         finally:
             emulated.stop()
     return 0
+
+
+def _export_bench(bench, path: Path, time_scale: float) -> None:
+    """A bench file whose roles point at the running emulators: a run against it is a run against an external
+    bench that outlives the runner (and several terminals can share it).  The controller's comm-loss watchdog is
+    armed by such a run; its heartbeat period is given in wall seconds for this time scale."""
+    roles = {}
+    for name, spec in bench.roles.items():
+        settings = dict(spec.settings)
+        if name == "controller":
+            watchdog_s = float(bench.plant.get("controller", {}).get("watchdog_s", 10.0))
+            settings.update(watchdog_s=watchdog_s, heartbeat_period_s=round(watchdog_s / time_scale / 4, 4))
+        roles[name] = {"driver": spec.driver, "address": spec.address, "limits": spec.limits, "settings": settings}
+    data = {
+        "bench": f"{bench.name}-exported",
+        "description": f"the emulated bench {bench.name} served by `hilbench emulate` at time scale {time_scale:g}",
+        "emulated": False,
+        "roles": roles,
+    }
+    header = "# Written by `hilbench emulate --export-bench`: valid while that emulator runs.\n"
+    path.write_text(header + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
 def cmd_bench_check(args: argparse.Namespace) -> int:
@@ -91,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
     emulate.add_argument("--duration", type=_positive, default=None, help="stop after this many wall seconds")
     emulate.add_argument(
         "--address-base", default=None, help="first loopback address of the LuxOS boards (default: the bench file's)"
+    )
+    emulate.add_argument(
+        "--export-bench",
+        type=Path,
+        default=None,
+        metavar="OUT.yaml",
+        help="write a bench file pointing at these emulators, for runs that must outlive their runner",
     )
     emulate.set_defaults(func=cmd_emulate)
 

@@ -31,13 +31,14 @@ import pytest
 
 from hilbench.bench import DEFAULT_BENCH, Bench, read_bench
 from hilbench.checks import REGISTRY, CheckContext
+from hilbench.drivers import open_driver
 from hilbench.errors import HilbenchError
 from hilbench.measurement import ERROR, FAIL, Measurement
 from hilbench.plans import Plan, PlanCheck, PlanError, load_plan
 from hilbench.report.recorder import Recorder
 from hilbench.roles import ROLE_PROTOCOLS
 from hilbench.session import BenchSession
-from hilbench.strategy import BenchStrategy
+from hilbench.strategy import BenchStrategy, Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +120,25 @@ class Runtime:
             time_scale=scale if bench.emulated else 1.0,
         )
         self.overdue_accepted = overdue if accepted else []
+        self._arm_watchdog(bench)
         if accepted:
             self.recorder.event("calibration_overdue_accepted", roles=overdue)
 
     safe_records: list | None = None
+    heartbeat: Heartbeat | None = None
+
+    def _arm_watchdog(self, bench: Bench) -> None:
+        """On a bench outside this process (real, or exported by `hilbench emulate`) the controller's comm-loss
+        watchdog is armed and fed, so a runner that dies leaves the container to curtail itself.  An emulated bench
+        started in this process dies with it, so there is nothing to arm."""
+        if bench.emulated or "controller" not in bench.roles:
+            return
+        settings = bench.role("controller").settings
+        watchdog_s = float(settings.get("watchdog_s", 10.0))
+        period_s = float(settings.get("heartbeat_period_s", watchdog_s / 4))
+        self.heartbeat = Heartbeat(open_driver(bench.role("controller")), watchdog_s=watchdog_s, period_s=period_s)
+        self.heartbeat.start()
+        self.recorder.event("watchdog_armed", watchdog_s=watchdog_s, heartbeat_period_s=period_s)
 
     def make_safe(self) -> list:
         """Every opened role to its safe state, read back, one ``safe_state`` record each; a second Ctrl-C or a
@@ -131,6 +147,9 @@ class Runtime:
             return []
         _defer_signals(self.config)
         records = self.strategy.safe_state()
+        if self.heartbeat is not None:  # after the safe state: the container is safe whatever the watchdog does next
+            self.heartbeat.stop()
+            self.recorder.event("heartbeat_stopped", beats=self.heartbeat.beats, error=str(self.heartbeat.error or ""))
         if self.recorder is not None:
             for record in records:
                 self.recorder.event("safe_state", **dataclasses.asdict(record))

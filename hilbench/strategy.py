@@ -205,3 +205,41 @@ def _make_safe(role: str, driver, timeout_s: float) -> SafeStateRecord:
     if thread.is_alive():
         return SafeStateRecord(role, result["commanded"], f"no answer within {timeout_s:g} s", False, seconds)
     return SafeStateRecord(role, result["commanded"], result["read_back"], result["confirmed"], seconds)
+
+
+class Heartbeat:
+    """Keeps the controller's comm-loss watchdog fed from its own connection while the run lives: if the runner
+    dies (SIGKILL, power loss of the test PC) the heartbeats stop and the container goes to its safe state by
+    itself within the watchdog time."""
+
+    def __init__(self, controller: Controller, *, watchdog_s: float, period_s: float) -> None:
+        if not 0 < period_s < watchdog_s:
+            raise ValueError(f"heartbeat period {period_s} s must be shorter than the watchdog {watchdog_s} s")
+        self.controller, self.watchdog_s, self.period_s = controller, watchdog_s, period_s
+        self.beats = 0
+        self.error: Exception | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="controller-heartbeat", daemon=True)
+
+    def start(self) -> Heartbeat:
+        self.controller.set_watchdog(self.watchdog_s)
+        self.controller.heartbeat()  # the first write arms the watchdog
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period_s):
+            try:
+                self.controller.heartbeat()
+                self.beats += 1
+            except Exception as exc:  # the watchdog will act; the run's own checks meet the fault
+                self.error = exc
+                log.error("controller heartbeat failed: %s", exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        try:
+            self.controller.close()
+        except Exception as exc:
+            log.warning("closing the heartbeat connection failed: %s", exc)
