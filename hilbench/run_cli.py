@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
 
 from hilbench.plans import PlanError, load_plan
+from hilbench.report.recorder import read_records
 
 
 def add_parser(sub) -> None:
@@ -92,8 +92,10 @@ def _report(code: int, run_dir: Path) -> int:
 def summarise(path: Path) -> dict:
     rows, verdicts, safe, warnings = [], {}, [], []
     if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
+        records, note = read_records(path)
+        if note:
+            warnings.append(f"WARNING: {note}")
+        for record in records:
             if record.get("record") == "safe_state":
                 safe.append(record)
             if record.get("record") == "calibration_overdue_accepted":

@@ -96,3 +96,22 @@ def test_no_silent_results():
         assert json.loads(json.dumps(m.as_dict(), allow_nan=False))["value"] is None
     short = judge("c", "pst", None, "", Limits(high=1.0), not_applicable="record shorter than 10 minutes")
     assert short.verdict == NOT_APPLICABLE and short.value is None and "10 minutes" in short.note
+
+
+def test_a_record_cut_short_by_a_killed_run_is_reported_not_fatal(tmp_path):
+    from hilbench.measurement import Limits, judge
+    from hilbench.report.recorder import Recorder, read_records
+    from hilbench.run_cli import summarise
+
+    recorder = Recorder(tmp_path)
+    recorder.record(judge("c", "x", 1.5, "s", Limits(high=2.0)))
+    recorder.record(judge("c", "y", 0.5, "s", Limits(high=2.0)))
+    recorder.close()
+    path = tmp_path / "measurements.jsonl"
+    with path.open("a", encoding="utf-8") as torn:
+        torn.write('{"record": "measurement", "check": "c", "name": "z", "val')  # kill -9 mid-write
+    records, note = read_records(path)
+    assert [r["name"] for r in records if r["record"] == "measurement"] == ["x", "y"]
+    assert "measurements.jsonl:3: the last record was cut short" in note
+    summary = summarise(path)
+    assert summary["checks"] == 1 and any("cut short" in w for w in summary["warnings"])

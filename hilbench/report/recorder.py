@@ -60,3 +60,24 @@ def _jsonable(value):
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return str(value)
+
+
+def read_records(path: Path) -> tuple[list[dict], str]:
+    """Every record of a run's ``measurements.jsonl`` and a note on what could not be read.  A last line cut short
+    by a killed run (no newline, not JSON) is reported, not fatal: every record before it is complete (each one was
+    flushed and fsync'd as it was written)."""
+    text = Path(path).read_bytes().decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    records, note = [], ""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            last = number == len(lines) or all(not rest.strip() for rest in lines[number:])
+            if last and not text.endswith("\n"):
+                note = f"{path}:{number}: the last record was cut short (the run was killed while writing it)"
+            else:
+                note = f"{path}:{number}: a record that is not JSON was skipped"
+    return records, note
