@@ -50,6 +50,8 @@ def load_bench(path: str | Path) -> dict:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise BenchFileError(f"{path}: cannot read bench file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise BenchFileError(f"{path}: not UTF-8 text (byte {exc.start}): a bench file is a YAML text file") from None
     try:
         data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:

@@ -60,12 +60,18 @@ _PlanLoader = type("_PlanLoader", (_LineLoader,), {})
 _PlanLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+#: parameters that are durations, rates, frequencies or shares: a negative value is a typo, never a setting
+NON_NEGATIVE_SUFFIXES = ("_s", "_percent", "_kw_s", "_hz", "_kw")
+
+
 def load_plan(path: str | Path) -> Plan:
     path = Path(path)
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_PlanLoader)
     except OSError as exc:
         raise PlanError(f"{path}: cannot read plan: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise PlanError(f"{path}: not UTF-8 text (byte {exc.start}): a plan is a YAML text file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise PlanError(
@@ -157,6 +163,14 @@ def _check(path: Path, index: int, raw, seen: set) -> PlanCheck:
             raise PlanError(
                 f"{path}{_line(param_lines, key)}: {check_id}.params.{key}: not a parameter of {kind}; "
                 f"known: {', '.join(sorted(spec.params))}"
+            )
+        default = spec.params[key]
+        numeric_default = isinstance(default, (int, float)) and not isinstance(default, bool)
+        if numeric_default and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise PlanError(f"{path}{_line(param_lines, key)}: {check_id}.params.{key} must be a number, got {value!r}")
+        if numeric_default and key.endswith(NON_NEGATIVE_SUFFIXES) and value < 0:
+            raise PlanError(
+                f"{path}{_line(param_lines, key)}: {check_id}.params.{key} must not be negative, got {value}"
             )
         params[key] = value
     limits_raw = raw.get("limits") or {}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from hilbench.bench import BenchFileError, read_bench
 from hilbench.plans import PlanError, load_plan
 from hilbench.report.recorder import read_records
 
@@ -30,7 +31,9 @@ def add_parser(sub) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     try:
         plan = load_plan(args.plan)
-    except PlanError as exc:
+        if args.bench:
+            read_bench(args.bench)  # a bad bench file is refused here, in one line, before anything starts
+    except (PlanError, BenchFileError) as exc:
         print(f"hilbench: {exc}")
         return 2
     run_dir = args.report or Path("reports") / f"{plan.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
