@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hilbench.measurement import ERROR, FAIL, Limits, Measurement, judge
-from hilbench.report.recorder import Recorder
+from hilbench.report.recorder import Recorder, safe_file_name
 from hilbench.roles import Analyser, AnalyserReading, Boards, Controller, GridSource, Load
 from hilbench.roles import Recorder as WaveformRecorder
 from hilbench.session import BenchSession
@@ -155,7 +155,7 @@ class CheckContext:
 
     def attach_svg(self, name: str, svg: str) -> None:
         self.attachments.append((name, svg, "image/svg+xml"))
-        path = self.recorder.run_dir / "raw" / f"{self.check_id}-{name}.svg"
+        path = self.recorder.run_dir / "raw" / f"{safe_file_name(f'{self.check_id}-{name}')}.svg"
         path.write_text(svg, encoding="utf-8")
 
     # ----- bench helpers (the strategy's) -------------------------------------------------------

@@ -14,6 +14,12 @@ import numpy as np
 from hilbench.measurement import Measurement
 
 
+def safe_file_name(text: str) -> str:
+    """A file name that stays inside the run directory whatever a plan's ids or names contain."""
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in text).strip(".")
+    return name or "_"
+
+
 class Recorder:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
@@ -41,8 +47,7 @@ class Recorder:
 
     def save_raw(self, check: str, name: str, **arrays) -> str:
         """Save arrays as .npz beside the record; returns the path relative to the run directory."""
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{check}-{name}")
-        relative = Path("raw") / f"{safe}.npz"
+        relative = Path("raw") / f"{safe_file_name(f'{check}-{name}')}.npz"
         np.savez_compressed(self.run_dir / relative, **{k: np.asarray(v) for k, v in arrays.items()})
         return str(relative)
 
