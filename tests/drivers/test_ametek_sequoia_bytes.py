@@ -148,3 +148,16 @@ def test_the_model_runs_a_frequency_step_on_its_emulator_in_a_whole_bench():
         finally:
             grid_driver.close()
             analyser.close()
+
+
+def test_safe_state_is_read_back_from_the_setpoints_and_modes():
+    exchanges = [
+        ("VOLT?", "230.00"),  # query forms of the setpoint commands (UNVERIFIED pages)
+        ("FREQ?", "50.000"),
+        ("OUTP?", "0"),  # OUTPut[:STATe]? (p.19 command)
+        ("VOLT:MODE?", "LIST"),
+        ("FREQ:MODE?", "LIST"),
+    ]
+    with expected_protocol(grid, exchanges) as g:
+        report = g.read_safe_state()
+    assert report.safe and report.detail.startswith("output OFF")  # an output that is off is safe in any mode

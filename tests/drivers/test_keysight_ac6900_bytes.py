@@ -120,3 +120,22 @@ def test_an_error_in_the_queue_raises_with_instrument_and_command():
         pytest.raises(ScpiError, match=r"grid at .*VOLT 225.0000.*-222"),
     ):
         g.set_voltage(225.0)
+
+
+def test_safe_state_is_read_back_from_the_setpoints_and_modes():
+    exchanges = [
+        ("VOLT?", "2.300000E+02"),  # K1: [SOURce:]VOLTage? (the setpoint)
+        ("FREQ?", "5.000000E+01"),  # K1: [SOURce:]FREQuency?
+        ("OUTP?", "1"),  # K1: OUTPut[:STATe]?
+        ("VOLT:MODE?", "FIX"),  # UNVERIFIED with the LIST subsystem rows
+        ("FREQ:MODE?", "FIX"),
+    ]
+    with expected_protocol(grid, exchanges) as g:
+        report = g.read_safe_state()
+    assert report.safe and report.detail == "output ON, 230.00 V, 50.000 Hz, modes FIX/FIX"
+
+
+def test_a_source_left_in_list_mode_is_not_safe():
+    exchanges = [("VOLT?", "230"), ("FREQ?", "49.6"), ("OUTP?", "1"), ("VOLT:MODE?", "LIST"), ("FREQ:MODE?", "LIST")]
+    with expected_protocol(grid, exchanges) as g:
+        assert not g.read_safe_state().safe

@@ -162,3 +162,9 @@ def test_harmonics_without_the_option_are_refused():
 
     with run([*SETUP, ("*OPT?", "DA")]) as a, pytest.raises(InstrumentError, match="G5 or /G6"):
         a.harmonics(50)
+
+
+def test_safe_state_read_back_reports_the_hold():
+    with run([(":HOLD?", "0")]) as a:  # W5 HOLD?
+        report = a.read_safe_state()
+    assert report.safe and report.detail.endswith("hold OFF")

@@ -7,6 +7,7 @@ checked against the bench file's limits before anything is sent.
 
 from __future__ import annotations
 
+from hilbench.drivers.grid import read_source_safe_state
 from hilbench.drivers.limits import check
 from hilbench.role_spec import RoleSpec
 from hilbench.roles import GridNominal, GridReading, SafeStateReport
@@ -120,14 +121,7 @@ class KeysightAC6900:
 
     def read_safe_state(self) -> SafeStateReport:
         """Output off, or fixed at the bench file's nominal voltage and frequency (K1 VOLT?, FREQ?, OUTP?, MODE?)."""
-        volts = self.transport.query_float("VOLT?")
-        hertz = self.transport.query_float("FREQ?")
-        on = self.transport.query("OUTP?").strip() in ("1", "ON")
-        modes = self.transport.query("VOLT:MODE?").strip().upper(), self.transport.query("FREQ:MODE?").strip().upper()
-        nominal = abs(volts - self.nominal_v) <= 0.005 * self.nominal_v and abs(hertz - self.nominal_hz) <= 0.01
-        fixed = all(m.startswith("FIX") for m in modes)
-        detail = f"output {'ON' if on else 'OFF'}, {volts:.2f} V, {hertz:.3f} Hz, modes {modes[0]}/{modes[1]}"
-        return SafeStateReport(not on or (nominal and fixed), detail)
+        return read_source_safe_state(self.transport, self.nominal_v, self.nominal_hz)
 
     def close(self) -> None:
         self.transport.close()
