@@ -134,21 +134,26 @@ class YokogawaWT5000:
         self._count = 0
         self._configured = True
 
+    def _next_update(self, value_query: str, expected: int) -> list[float]:
+        """Wait for the next data update, clear its event and read ``value_query`` in one message; the update is
+        counted (the time stamp of what it returns is ``_count x :RATE``)."""
+        query = f":COMMunicate:WAIT 1;:STATus:EESR?;{value_query}"
+        reply = self.transport.query(query)
+        try:
+            values = [float(x) for x in reply.partition(";")[2].split(",")]
+        except ValueError:
+            raise MalformedReply(self.name, self.transport.resource, query, f"not numbers: {reply[:60]!r}") from None
+        if len(values) != expected:
+            raise MalformedReply(
+                self.name, self.transport.resource, query, f"expected {expected} values, got {len(values)}"
+            )
+        self._count += 1
+        return values
+
     def read(self) -> AnalyserReading:
         if not self._configured:
             self.setup()
-        query = ":COMMunicate:WAIT 1;:STATus:EESR?;:NUMeric:NORMal:VALue?"
-        reply = self.transport.query(query)
-        _, _, numbers = reply.partition(";")
-        try:
-            v = [float(x) for x in numbers.split(",")]
-        except ValueError:
-            raise MalformedReply(self.name, self.transport.resource, query, f"not numbers: {reply[:60]!r}") from None
-        if len(v) != len(ITEMS):
-            raise MalformedReply(
-                self.name, self.transport.resource, query, f"expected {len(ITEMS)} values, got {len(v)}"
-            )
-        self._count += 1
+        v = self._next_update(":NUMeric:NORMal:VALue?", len(ITEMS))
         stamp = self._count * self.update_rate_s
         if v[0] > stamp + self.update_rate_s:  # the integration time (whole s) is ahead: updates were missed
             behind = math.ceil(v[0] / self.update_rate_s) - self._count
@@ -200,16 +205,8 @@ class YokogawaWT5000:
                 *(f":NUMeric:LIST:ITEM{i} {fn},{el}" for i, (fn, el) in enumerate(items, start=1)),
             )
             self._list_order = max_order
-        query = ":COMMunicate:WAIT 1;:STATus:EESR?;:NUMeric:LIST:VALue?"
-        reply = self.transport.query(query)
-        try:
-            values = np.array([float(x) for x in reply.partition(";")[2].split(",")])
-        except ValueError:
-            raise MalformedReply(self.name, self.transport.resource, query, f"not numbers: {reply[:60]!r}") from None
         per_item = max_order + 2
-        if values.size != 6 * per_item:
-            raise MalformedReply(self.name, self.transport.resource, query, f"{values.size} values, not {6 * per_item}")
-        self._count += 1
+        values = np.array(self._next_update(":NUMeric:LIST:VALue?", 6 * per_item))
         rows = values.reshape(6, per_item)[:, 1:]  # drop each item's total: orders 0..N remain
         return HarmonicReading(self._count * self.update_rate_s, 0.0, rows[:3], rows[3:])
 
