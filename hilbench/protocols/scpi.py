@@ -142,6 +142,13 @@ def parse_number(text: str) -> float:
         raise ScpiCommandError(DATA_TYPE_ERROR, f"not a number: {text!r}") from None
 
 
+def check_range(value: float, bounds: tuple[float, float], what: str) -> float:
+    """Refuse (never clip) a value outside an instrument's documented range, as SCPI error -222."""
+    if not bounds[0] <= value <= bounds[1]:
+        raise ScpiCommandError(DATA_OUT_OF_RANGE, f"{what} {value:g} outside {bounds[0]:g}..{bounds[1]:g}")
+    return value
+
+
 def parse_bool(text: str) -> bool:
     value = text.strip().upper()
     if value in ("ON", "1"):

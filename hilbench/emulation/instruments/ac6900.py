@@ -15,6 +15,7 @@ from hilbench.protocols.scpi import (
     MISSING_PARAMETER,
     SETTINGS_CONFLICT,
     ScpiCommandError,
+    check_range,
     parse_bool,
     parse_number,
 )
@@ -69,21 +70,15 @@ class AC6900(ScpiInstrument):
     def _measure(self) -> dict:
         return self.plant.numeric(self._now())
 
-    @staticmethod
-    def _check(value: float, bounds: tuple[float, float], what: str) -> float:
-        if not bounds[0] <= value <= bounds[1]:
-            raise ScpiCommandError(DATA_OUT_OF_RANGE, f"{what} {value:g} outside {bounds[0]:g}..{bounds[1]:g}")
-        return value
-
     def _set_voltage(self, args, groups) -> None:
         if not args:
             raise ScpiCommandError(MISSING_PARAMETER)
-        self.plant.grid.set_voltage(self._check(parse_number(args[0]), VOLTAGE_RANGE, "voltage"), at=self._now())
+        self.plant.grid.set_voltage(check_range(parse_number(args[0]), VOLTAGE_RANGE, "voltage"), at=self._now())
 
     def _set_frequency(self, args, groups) -> None:
         if not args:
             raise ScpiCommandError(MISSING_PARAMETER)
-        self.plant.grid.set_frequency(self._check(parse_number(args[0]), FREQUENCY_RANGE, "frequency"), at=self._now())
+        self.plant.grid.set_frequency(check_range(parse_number(args[0]), FREQUENCY_RANGE, "frequency"), at=self._now())
 
     def _set_output(self, args, groups) -> None:
         self.plant.grid.set_output(parse_bool(args[0]), at=self._now())
@@ -91,7 +86,7 @@ class AC6900(ScpiInstrument):
     def _set_list(self, which: str, args: list[str], bounds: tuple[float, float]) -> None:
         if not args or not args[0]:
             raise ScpiCommandError(MISSING_PARAMETER)
-        self.lists[which] = [self._check(parse_number(v), bounds, f"list {which}") for v in args]
+        self.lists[which] = [check_range(parse_number(v), bounds, f"list {which}") for v in args]
 
     def _set_count(self, args, groups) -> None:
         count = int(parse_number(args[0]))

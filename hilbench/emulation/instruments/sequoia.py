@@ -17,6 +17,7 @@ from hilbench.protocols.scpi import (
     MISSING_PARAMETER,
     SETTINGS_CONFLICT,
     ScpiCommandError,
+    check_range,
     parse_bool,
     parse_number,
 )
@@ -75,12 +76,6 @@ class Sequoia(ScpiInstrument):
     def _measure(self) -> dict:
         return self.plant.numeric(self._now())
 
-    @staticmethod
-    def _check(value: float, bounds: tuple[float, float], what: str) -> float:
-        if not bounds[0] <= value <= bounds[1]:
-            raise ScpiCommandError(DATA_OUT_OF_RANGE, f"{what} {value:g} outside {bounds[0]:g}..{bounds[1]:g}")
-        return value
-
     def _three_phase(self) -> None:
         """The plant's grid is one three-phase source: a setpoint for one phase alone is not modelled."""
         if not self.coupled:
@@ -96,23 +91,23 @@ class Sequoia(ScpiInstrument):
         if not args:
             raise ScpiCommandError(MISSING_PARAMETER)
         self._three_phase()
-        self.plant.grid.set_voltage(self._check(parse_number(args[0]), VOLTAGE_RANGE, "voltage"), at=self._now())
+        self.plant.grid.set_voltage(check_range(parse_number(args[0]), VOLTAGE_RANGE, "voltage"), at=self._now())
 
     def _set_frequency(self, args, groups) -> None:
         if not args:
             raise ScpiCommandError(MISSING_PARAMETER)
         self._three_phase()
-        self.plant.grid.set_frequency(self._check(parse_number(args[0]), FREQUENCY_RANGE, "frequency"), at=self._now())
+        self.plant.grid.set_frequency(check_range(parse_number(args[0]), FREQUENCY_RANGE, "frequency"), at=self._now())
 
     def _set_list(self, which: str, args: list[str], bounds: tuple[float, float]) -> None:
         if not args or not args[0]:
             raise ScpiCommandError(MISSING_PARAMETER)
         if len(args) > MAX_POINTS:
             raise ScpiCommandError(DATA_OUT_OF_RANGE, f"{len(args)} list points, at most {MAX_POINTS}")
-        self.lists[which] = [self._check(parse_number(v), bounds, f"list {which}") for v in args]
+        self.lists[which] = [check_range(parse_number(v), bounds, f"list {which}") for v in args]
 
     def _set_count(self, args, groups) -> None:
-        self.count = int(self._check(parse_number(args[0]), COUNT_RANGE, "list count"))
+        self.count = int(check_range(parse_number(args[0]), COUNT_RANGE, "list count"))
 
     def _set_step(self, args, groups) -> None:
         if not args or args[0].upper() not in ("AUTO", "ONCE"):
