@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from hilbench.errors import HilbenchError
+from hilbench.interlock_spec import Interlocks, parse_interlocks
 from hilbench.role_spec import Calibration, RoleSpec
 from hilbench.roles import ROLE_PROTOCOLS
 
@@ -72,6 +73,7 @@ class Bench:
     roles: dict[str, RoleSpec]
     plant: dict
     raw: dict
+    interlocks: Interlocks | None = None  # permissives watched before and while anything is energised
 
     def role(self, name: str) -> RoleSpec:
         try:
@@ -142,7 +144,18 @@ def parse_bench(data: dict, *, force_emulated: bool = False) -> Bench:
     plant = data.get("plant", {})
     if emulated and not isinstance(plant, dict):
         raise BenchFileError(f"{path}{_line(lines, 'plant')}: 'plant' must be a mapping")
-    return Bench(str(data.get("bench", Path(path).stem)), path, emulated, roles, _clean(plant or {}), data)
+    interlocks = parse_interlocks(data.get("interlocks"), path, _line, BenchFileError)
+    for permissive in interlocks.permissives if interlocks else ():
+        role = getattr(permissive.source, "role", None)
+        if role is not None and role not in roles:
+            raise BenchFileError(
+                f"{permissive.where}: interlock {permissive.name!r} reads the {role}, which the bench lacks"
+            )
+        if getattr(permissive.source, "address", None) == "auto" and not emulated:
+            raise BenchFileError(
+                f"{permissive.where}: interlock {permissive.name!r}: modbus.address is required on a real bench"
+            )
+    return Bench(str(data.get("bench", Path(path).stem)), path, emulated, roles, _clean(plant or {}), data, interlocks)
 
 
 def read_bench(path: str | Path) -> Bench:

@@ -12,6 +12,9 @@ from pathlib import Path
 import yaml
 
 from hilbench.bench import DEFAULT_BENCH, BenchFileError, load_bench, parse_bench
+from hilbench.fault_spec import KINDS as FAULT_KINDS
+from hilbench.fault_spec import FaultSpecError, parse_fault
+from hilbench.interlock_spec import interlocks_as_data
 
 
 def _positive(text: str) -> float:
@@ -48,12 +51,25 @@ class _StopSignals:
             signal.signal(sig, handler)
 
 
+def _fault(text: str):
+    try:
+        return parse_fault(text)
+    except FaultSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_emulate(args: argparse.Namespace) -> int:
     from hilbench.emulation.bench_runner import EmulatedBench
 
     bench = parse_bench(load_bench(args.bench), force_emulated=True)
     with _StopSignals() as stop:
-        emulated = EmulatedBench(bench, time_scale=args.time_scale, boards=args.boards, address_base=args.address_base)
+        emulated = EmulatedBench(
+            bench,
+            time_scale=args.time_scale,
+            boards=args.boards,
+            address_base=args.address_base,
+            faults=tuple(args.inject_fault or ()),
+        )
         try:
             resolved = emulated.start()
             if args.export_bench:
@@ -84,6 +100,8 @@ def _export_bench(bench, path: Path, time_scale: float) -> None:
         "emulated": False,
         "roles": roles,
     }
+    if bench.interlocks is not None:
+        data["interlocks"] = interlocks_as_data(bench.interlocks)
     header = "# Written by `hilbench emulate --export-bench`: valid while that emulator runs.\n"
     path.write_text(header + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
@@ -123,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="OUT.yaml",
         help="write a bench file pointing at these emulators, for runs that must outlive their runner",
+    )
+    emulate.add_argument(
+        "--inject-fault",
+        action="append",
+        type=_fault,
+        metavar="ROLE:KIND[@SECONDS]",
+        help="inject a fault (kinds: " + ", ".join(sorted({k for kinds in FAULT_KINDS.values() for k in kinds})) + ")",
     )
     emulate.set_defaults(func=cmd_emulate)
 

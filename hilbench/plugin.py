@@ -33,6 +33,8 @@ from hilbench.bench import DEFAULT_BENCH, Bench, read_bench
 from hilbench.checks import REGISTRY, CheckContext
 from hilbench.drivers import open_driver
 from hilbench.errors import HilbenchError
+from hilbench.fault_spec import FaultSpec, FaultSpecError, parse_fault
+from hilbench.interlocks import InterlockMonitor
 from hilbench.measurement import ERROR, FAIL, Measurement
 from hilbench.plans import Plan, PlanCheck, PlanError, load_plan
 from hilbench.report.recorder import Recorder
@@ -65,6 +67,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="run although an instrument's calibration is past due (recorded and printed on every report)",
+    )
+    group.addoption(
+        "--inject-fault",
+        action="append",
+        default=[],
+        metavar="ROLE:KIND[@SECONDS]",
+        help="emulated bench only: inject a fault at SECONDS of plant time (see hilbench.fault_spec)",
     )
     group.addoption(
         "--hil-report",
@@ -103,14 +112,13 @@ class Runtime:
                 returncode=2,
             )
         scale = self.config.getoption("--time-scale") or time_scale or 50.0
+        faults = _injected_faults(self.config, bench)
         if bench.emulated:
             from hilbench.emulation.bench_runner import EmulatedBench
 
-            self.emulated = EmulatedBench(bench, time_scale=scale)
+            self.emulated = EmulatedBench(bench, time_scale=scale, faults=faults)
             bench = self.emulated.start()
         self.bench, self.time_scale = bench, scale
-        self.session = BenchSession(bench)
-        self.strategy = BenchStrategy(self.session, progress=_progress(self.config))
         self.recorder = Recorder(_run_dir(self.config))
         self.recorder.event(
             "run_start",
@@ -119,6 +127,10 @@ class Runtime:
             emulated=bench.emulated,
             time_scale=scale if bench.emulated else 1.0,
         )
+        for fault in getattr(self.emulated, "fault_specs", ()):
+            self.recorder.event("fault_scheduled", fault=fault.describe(), requests=fault.requests)
+        self.session = BenchSession(bench, guard=self._start_interlocks(bench))
+        self.strategy = BenchStrategy(self.session, progress=_progress(self.config))
         self.overdue_accepted = overdue if accepted else []
         self._arm_watchdog(bench)
         if accepted:
@@ -126,6 +138,30 @@ class Runtime:
 
     safe_records: list | None = None
     heartbeat: Heartbeat | None = None
+    interlocks: InterlockMonitor | None = None
+
+    def _start_interlocks(self, bench: Bench) -> InterlockMonitor | None:
+        """Every permissive read once before anything is opened, then watched for the whole run."""
+        if bench.interlocks is None:
+            return None
+        self.interlocks = InterlockMonitor.for_bench(bench, on_trip=self._interlock_tripped)
+        statuses = self.interlocks.check_now()
+        for status in statuses:
+            self.recorder.event("interlock", name=status.name, holds=status.holds, detail=status.detail)
+        if self.interlocks.tripped is not None:
+            message = f"{bench.path}: nothing was energised: {self.interlocks.trip_message()}"
+            self.finish()
+            pytest.exit(message, returncode=2)
+        self.recorder.event("interlocks_armed", period_s=bench.interlocks.period_s, permissives=len(statuses))
+        return self.interlocks.start()
+
+    def _interlock_tripped(self, status) -> None:
+        """From the monitor's thread: record, and the bench to its safe state now (the check in progress then
+        meets InterlockTripped on its next call and the run stops)."""
+        self.recorder.event("interlock_tripped", name=status.name, detail=status.detail)
+        if self.strategy is not None:
+            for record in self.strategy.safe_state():
+                self.recorder.event("safe_state", context="interlock trip", **dataclasses.asdict(record))
 
     def _arm_watchdog(self, bench: Bench) -> None:
         """On a bench outside this process (real, or exported by `hilbench emulate`) the controller's comm-loss
@@ -158,15 +194,43 @@ class Runtime:
         return records
 
     def finish(self) -> None:
+        """Close everything this run opened; safe to call twice (a refused start calls it before pytest does)."""
+        if self.interlocks is not None:
+            self.interlocks.stop()
         if self.session is not None:
             if self.safe_records is None:  # pytest_sessionfinish did not run (e.g. an error during collection)
                 self.make_safe()
             self.session.close()
+            self.session = None
         if self.emulated is not None:
             self.emulated.stop()
+            self.emulated = None
         if self.recorder is not None:
             self.recorder.event("run_end")
             self.recorder.close()
+            self.recorder = None
+
+
+def _injected_faults(config: pytest.Config, bench: Bench) -> tuple[FaultSpec, ...]:
+    texts = config.getoption("--inject-fault") or []
+    try:
+        faults = tuple(parse_fault(text) for text in texts)
+    except FaultSpecError as exc:
+        pytest.exit(f"hilbench: {exc}", returncode=2)
+    if faults and not bench.emulated:
+        pytest.exit(f"{bench.path}: --inject-fault needs an emulated bench; this one drives real instruments", 2)
+    return faults
+
+
+def injected_faults_hit(runtime: Runtime, since: int) -> str:
+    """'; injected fault(s) hit during this check: grid:timeout@30 x3' (empty when none hit)."""
+    log = getattr(runtime.emulated, "fault_log", [])[since:]
+    if not log:
+        return ""
+    counts: dict[str, int] = {}
+    for entry in log:
+        counts[entry["fault"]] = counts.get(entry["fault"], 0) + 1
+    return "; injected fault(s) hit during this check: " + ", ".join(f"{k} x{n}" for k, n in counts.items())
 
 
 def _overdue_calibrations(bench: Bench) -> list[str]:
@@ -300,6 +364,8 @@ class CheckItem(pytest.Item):
         runtime = self.config.stash[RUNTIME_KEY]
         runtime.start(self.plan.ci_time_scale)
         ctx = run_check(runtime, self.plan, self.check, self.user_properties)
+        if runtime.interlocks is not None and runtime.interlocks.tripped is not None:
+            self.session.shouldstop = runtime.interlocks.trip_message()
         problems = [m for m in ctx.measured if m.verdict in (FAIL, ERROR)]
         if problems:
             raise CheckFailed(problems, getattr(ctx, "abort_reason", ""))
@@ -338,6 +404,7 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
         strategy=runtime.strategy,
     )
     recorder = runtime.recorder
+    faults_before = len(getattr(runtime.emulated, "fault_log", []))
     recorder.event(
         "check_start",
         plan=plan.name,
@@ -356,7 +423,7 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
             spec.run(ctx, dict(plan_check.params))
         ctx.unmeasured("the check ended without measuring it")
     except (HilbenchError, OSError) as exc:  # the bench or its instruments said no: an ordinary error
-        ctx.abort_reason = f"{type(exc).__name__}: {exc}"
+        ctx.abort_reason = f"{type(exc).__name__}: {exc}{injected_faults_hit(runtime, faults_before)}"
         ctx.unmeasured(ctx.abort_reason)
         runtime.strategy.safe_state()
     except Exception as exc:  # a bug in hilbench or in the check: recorded with its traceback, re-raised
@@ -381,6 +448,8 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
                 name=name,
                 attachment_type=allure.attachment_type.SVG if mime == "image/svg+xml" else allure.attachment_type.TEXT,
             )
+        for hit in getattr(runtime.emulated, "fault_log", [])[faults_before:]:
+            recorder.event("fault_hit", check=plan_check.id, **hit)
         recorder.event("check_end", check=plan_check.id, verdicts={m.name: m.verdict for m in ctx.measured})
         if properties is not None:
             properties.extend(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hilbench.bench import BenchFileError, read_bench
+from hilbench.fault_spec import FaultSpecError, parse_fault
 from hilbench.plans import PlanError, load_plan
 from hilbench.report.recorder import read_records
 
@@ -25,15 +26,24 @@ def add_parser(sub) -> None:
         action="store_true",
         help="run although an instrument's calibration is past due (printed on the report)",
     )
+    p.add_argument(
+        "--inject-fault",
+        action="append",
+        default=[],
+        metavar="ROLE:KIND[@SECONDS]",
+        help="emulated bench only: inject a fault, e.g. grid:timeout@30 (kinds in hilbench.fault_spec)",
+    )
     p.set_defaults(func=cmd_run)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     try:
         plan = load_plan(args.plan)
+        for text in args.inject_fault:
+            parse_fault(text)
         if args.bench:
             read_bench(args.bench)  # a bad bench file is refused here, in one line, before anything starts
-    except (PlanError, BenchFileError) as exc:
+    except (PlanError, BenchFileError, FaultSpecError) as exc:
         print(f"hilbench: {exc}")
         return 2
     run_dir = args.report or Path("reports") / f"{plan.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
@@ -65,6 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         pytest_args += ["--time-scale", str(args.time_scale)]
     if args.keyword:
         pytest_args += ["-k", args.keyword]
+    for text in args.inject_fault:
+        pytest_args += ["--inject-fault", text]
     if args.accept_overdue_calibration:
         pytest_args += ["--accept-overdue-calibration"]
     print(f"running {plan.name} ({len(plan.checks)} checks) -> {run_dir}")
@@ -101,6 +113,8 @@ def summarise(path: Path) -> dict:
         for record in records:
             if record.get("record") == "safe_state":
                 safe.append(record)
+            if record.get("record") == "interlock_tripped":
+                warnings.append(f"INTERLOCK TRIPPED: {record['name']}: {record['detail']}; the run was stopped")
             if record.get("record") == "calibration_overdue_accepted":
                 warnings.append(f"CALIBRATION OVERDUE, accepted by --accept-overdue-calibration: {record['roles']}")
             if record.get("record") != "measurement":

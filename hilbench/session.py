@@ -14,8 +14,11 @@ log = logging.getLogger(__name__)
 
 
 class BenchSession:
-    def __init__(self, bench: Bench) -> None:
+    def __init__(self, bench: Bench, *, guard=None) -> None:
+        """``guard``: an object with ``wrap(role, driver)`` (hilbench.interlocks.InterlockMonitor) that every
+        driver of the run is handed out through."""
         self.bench = bench
+        self.guard = guard
         self._drivers: dict[str, object] = {}
         self._lock = threading.Lock()
         self.identities: dict[str, str] = {}
@@ -24,7 +27,7 @@ class BenchSession:
         with self._lock:
             if role not in self._drivers:
                 driver = open_driver(self.bench.role(role))
-                self._drivers[role] = driver
+                self._drivers[role] = driver if self.guard is None else self.guard.wrap(role, driver)
                 try:
                     self.identities[role] = driver.identify()
                 except Exception as exc:  # identity is for the report; the check will meet the fault itself

@@ -79,7 +79,11 @@ class BenchStrategy:
         """Analyser samples for ``seconds`` of instrument time, with progress for long ones."""
         last = [time.monotonic()]
 
+        guard = getattr(self.session, "guard", None)
+
         def tick(sample: AnalyserReading) -> None:
+            if guard is not None:  # an interlock trip ends a long trend at once, not when it is over
+                guard.permit("analyser", "read")
             if time.monotonic() - last[0] > 2.0:
                 last[0] = time.monotonic()
                 self.progress(f"  {label} t={sample.time:.1f} s  P={sample.p_total / 1000:.1f} kW")

@@ -121,6 +121,9 @@ class CheckContext:
     ) -> Measurement:
         """Record a measurement; ``value`` is in SI units (W, J, W/s, s, ...) and is shown in the unit the
         check declares for it (kW, kWh, kW/s): the one place a check's figures change unit."""
+        guard = getattr(self.session, "guard", None)
+        if guard is not None and value is not None:  # a figure computed after an interlock trip is not a measurement
+            guard.permit("analyser", "read")
         limits = self.limits.get(name)
         declared = REGISTRY[self.check_type].measurements.get(name, "")
         if unit is None:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
+import threading
 from dataclasses import fields, replace
 
 from hilbench.bench import Bench, BenchFileError
 from hilbench.emulation.clock import PlantClock
 from hilbench.emulation.controller import ControllerParams
+from hilbench.emulation.faults import FaultyLink, ScheduledFault
+from hilbench.emulation.instruments.interlock_panel import InterlockPanel
 from hilbench.emulation.instruments.modbus_devices import ModbusDeviceServer
 from hilbench.emulation.plant import Plant, PlantParams
 from hilbench.emulation.registry import emulator_factory
@@ -22,6 +25,8 @@ from hilbench.emulation.scpi_server import ScpiInstrument, ScpiSocketServer
 from hilbench.emulation.site import EmulatedSite, Endpoint, SiteConfig
 from hilbench.emulation.site_config import emulated_site_config
 from hilbench.emulation.tcp_server import EventLoopThread
+from hilbench.fault_spec import FaultSpec, FaultSpecError, parse_faults
+from hilbench.interlock_spec import Interlocks
 from hilbench.role_spec import RoleSpec
 
 HOST = "127.0.0.1"
@@ -64,11 +69,21 @@ def _rebase(config: SiteConfig, address_base: str) -> SiteConfig:
 
 class EmulatedBench:
     def __init__(
-        self, bench: Bench, *, time_scale: float = 1.0, boards: int | None = None, address_base: str | None = None
-    ) -> None:
+        self, bench: Bench, *, time_scale: float = 1.0, boards: int | None = None, address_base: str | None = None,
+        faults: tuple[FaultSpec, ...] = (),
+    ) -> None:  # fmt: skip
         """``address_base`` moves the LuxOS boards to other loopback addresses (e.g. 127.0.40.2), so that
-        several emulated benches can run side by side on one host."""
+        several emulated benches can run side by side on one host.  ``faults`` are injected on top of the
+        bench file's own ``faults:`` list."""
         self.bench = bench
+        try:
+            self.fault_specs = parse_faults(bench.raw.get("faults"), bench.path) + tuple(faults)
+        except FaultSpecError as exc:
+            raise BenchFileError(str(exc)) from None
+        self.faults: list[ScheduledFault] = []
+        self.fault_log: list[dict] = []  # every request a fault hit: {"fault", "hit", "plant_s"}
+        self._fault_timer: threading.Thread | None = None
+        self._stopping = threading.Event()
         self.clock = PlantClock(time_scale)
         self.loop = EventLoopThread(workers=8)
         config = emulated_site_config(bench.raw, boards=boards)
@@ -118,13 +133,67 @@ class EmulatedBench:
                 else:
                     hosts = [e.address.rsplit(":", 1)[0] for e in mine]
                     roles[role] = roles[role].with_address(f"{hosts[0]}-{hosts[-1]}")
-        self.resolved = replace(self.bench, roles=roles)
+        self._schedule_physical_faults()
+        self.resolved = replace(self.bench, roles=roles, interlocks=self._serve_interlock_panel())
         return self.resolved
+
+    # ----- injected faults ------------------------------------------------------------------------
+    def _scheduled(self, target: str, kinds: tuple[str, ...]) -> list[ScheduledFault]:
+        def hit(spec: FaultSpec, count: int) -> None:
+            self.fault_log.append({"fault": spec.describe(), "hit": count, "plant_s": round(self.clock.now(), 3)})
+
+        mine = [ScheduledFault(f, self.clock, hit) for f in self.fault_specs if f.target == target and f.kind in kinds]
+        self.faults.extend(mine)
+        return mine
+
+    def _serve_interlock_panel(self) -> Interlocks | None:
+        """Serve every ``address: auto`` contact from one emulated panel; the bench's interlocks point at it."""
+        interlocks = self.bench.interlocks
+        auto = [p for p in interlocks.permissives if getattr(p.source, "address", None) == "auto"] if interlocks else []
+        opens = self._scheduled("interlock", ("opens",))
+        if opens and not auto:
+            raise BenchFileError(f"{self.bench.path}: fault interlock:opens, but the bench has no emulated contacts")
+        if not auto:
+            return interlocks
+        panel = InterlockPanel([p.source for p in auto], is_open=lambda: any(f.due() for f in opens))
+        port = free_port()
+        server = ModbusDeviceServer(panel.sim_device(), HOST, port)
+        self.loop.call(server.start())
+        self._servers.append(server)
+        address = f"tcp://{HOST}:{port}"
+        self.endpoints.append(Endpoint("interlocks", "interlock panel", "modbus-tcp", address, "interlock-panel", 0))
+        permissives = tuple(
+            replace(p, source=replace(p.source, address=address)) if p in auto else p for p in interlocks.permissives
+        )
+        return replace(interlocks, permissives=permissives)
+
+    def _schedule_physical_faults(self) -> None:
+        """board-dies at its plant time, from a timer thread (the board's own model and server)."""
+        dies = self._scheduled("boards", ("board-dies",))
+        if not dies:
+            return
+        victims = [b for b, g in zip(self.site.boards, self.site.groups_of_board, strict=True) if g.role == "boards"]
+
+        def watch() -> None:
+            pending = list(dies)
+            while pending and not self._stopping.wait(0.01):
+                for fault in [f for f in pending if f.take()]:
+                    pending.remove(fault)
+                    if victims:
+                        self.site.kill_board(victims.pop())
+
+        self._fault_timer = threading.Thread(target=watch, name="fault-timer", daemon=True)
+        self._fault_timer.start()
 
     def _serve(self, spec: RoleSpec, factory) -> RoleSpec:
         """Serve one role's emulator; the role as the driver must see it (address, published settings)."""
         device = factory(self.plant, spec)
         self._devices.append(device)
+        ignores = self._scheduled(spec.role, ("ignores-setpoints",))
+        if ignores:
+            if not hasattr(device, "ignore_setpoint"):
+                raise BenchFileError(f"{spec.where}: the emulator of {spec.driver!r} cannot ignore setpoints")
+            device.ignore_setpoint = lambda: any(f.take() for f in ignores)
         if isinstance(device, ScpiInstrument):
             server = ScpiSocketServer(device, HOST, 0, name=spec.role)
             self.loop.call(server.start())
@@ -142,11 +211,25 @@ class EmulatedBench:
                 "neither a ScpiInstrument nor a Modbus device with sim_device()"
             )
         self._servers.append(server)
+        address = self._behind_fault_proxy(spec, device, server, protocol, address)
         self.endpoints.append(Endpoint(spec.role, spec.role, protocol, address, spec.driver, 0))
         published = device.published_settings() if callable(getattr(device, "published_settings", None)) else {}
         return replace(spec.with_address(address), settings={**spec.settings, **published})
 
+    def _behind_fault_proxy(self, spec: RoleSpec, device, server, protocol: str, address: str) -> str:
+        """With link faults for this role, the driver is sent to a fault proxy in front of the real server."""
+        faults = self._scheduled(spec.role, ("delay", "timeout", "drop", "garbage", "modbus-exception", "scpi-error"))
+        if not faults:
+            return address
+        framing = "scpi" if protocol == "scpi-socket" else "modbus"
+        push = device.push_error if isinstance(device, ScpiInstrument) else None
+        link = FaultyLink(spec.role, (HOST, server.port), faults, framing=framing, host=HOST, push_scpi_error=push)
+        self.loop.call(link.start())
+        self._servers.append(link)
+        return f"TCPIP::{HOST}::{link.port}::SOCKET" if framing == "scpi" else f"tcp://{HOST}:{link.port}"
+
     def stop(self) -> None:
+        self._stopping.set()
         for server in self._servers:
             with contextlib.suppress(Exception):
                 self.loop.call(server.stop(), timeout=5)

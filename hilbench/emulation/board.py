@@ -156,6 +156,7 @@ class BoardModel:
         self.events: deque[StateChange] = deque(maxlen=1000)
         self.active_profile: PowerProfile = self.power.ladder_entry("default")
         self.state = BoardState.OFF
+        self.dead = False  # an injected fault: failed for good (die())
         self.shutdown_kind = ShutdownKind.NONE
         self._t = clock.now()
         self._powered_on_at: float | None = None
@@ -331,9 +332,18 @@ class BoardModel:
         """The transition the board has scheduled, if any."""
         return self._pending.transition if self._pending else None
 
+    def die(self, *, at: float | None = None) -> None:
+        """An injected fault: the board fails for good (supply gone now, never powers up again)."""
+        with self.lock:
+            if self.state is not BoardState.OFF:
+                self.shutdown(emergency=True, at=at)
+            self.dead = True
+
     def power_on(self, reason: str = "power on", *, at: float | None = None) -> None:
         with self.lock:
             t = self.advance(at)
+            if self.dead:
+                raise BoardCommandError(f"{self.name}: power on refused, the board has failed")
             if self.state is not BoardState.OFF:
                 raise BoardCommandError(f"{self.name}: power on refused, board is {self.state.value}")
             self._powered_on_at = t
@@ -358,6 +368,8 @@ class BoardModel:
         """LuxOS 'curtail wakeup': PSU back on, then a PLL ramp like after a boot."""
         with self.lock:
             t = self.advance(at)
+            if self.dead:
+                raise BoardCommandError(f"{self.name}: wake refused, the board has failed")
             if self.state in (BoardState.OFF, BoardState.SHUTTING_DOWN):
                 raise BoardCommandError(f"{self.name}: cannot wake, board is {self.state.value}")
             if self._pending and self._pending.transition is Transition.CURTAIL_DONE:

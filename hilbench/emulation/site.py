@@ -187,6 +187,14 @@ class EmulatedSite:
             )
         )
 
+    def kill_board(self, board: EmulatedBoard) -> None:
+        """An injected fault: the board fails for good; its supply goes and its API stops answering."""
+        board.model.die()
+        assert self._loop is not None
+        for server in self._servers:
+            if server.name == board.identity.name:
+                self._loop.call(server.stop())
+
     def stop(self) -> None:
         """Close every endpoint; safe to call twice and after a failed start."""
         for chain in self._chains:

@@ -8,6 +8,7 @@ name the device, its address and the request.
 from __future__ import annotations
 
 import struct
+import threading
 import time
 
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
@@ -38,6 +39,9 @@ class ModbusTransport:
         """``address``: ``tcp://host:port`` or ``rtu:///dev/ttyUSB0`` (serial line).  ``client``: an already
         connected pymodbus-style client (hilbench.testing.expected_protocol gives one)."""
         self.name, self.address, self.unit, self.retries, self.log = name, address, unit, retries, log
+        # one request at a time: the safe state, the heartbeat and the interlock monitor run in their own threads
+        self._lock = threading.Lock()
+        self._stale = False  # after a timeout a late reply may still arrive: reconnect before the next request
         if client is not None:
             self._client = client
             return
@@ -52,24 +56,37 @@ class ModbusTransport:
             raise InstrumentConnectionError(name, address, "connect", "connection refused or port unavailable")
 
     def _call(self, what: str, fn, *, retry: bool):
+        with self._lock:
+            return self._call_locked(what, fn, retry=retry)
+
+    def _fresh_link(self) -> None:
+        if self._stale:
+            self._client.close()
+            self._client.connect()
+            self._stale = False
+
+    def _call_locked(self, what: str, fn, *, retry: bool):
         attempts = 1 + (self.retries if retry else 0)
         for attempt in range(attempts):
+            self._fresh_link()
             started = time.perf_counter()
             try:
                 response = fn()
             except ConnectionException as exc:
                 self.log.add(self.name, self.address, what, "", started, str(exc))
+                self._stale = True
                 if attempt + 1 == attempts:
                     raise InstrumentConnectionError(self.name, self.address, what, str(exc)) from exc
-                self._client.connect()
                 continue
             except ModbusIOException as exc:
                 self.log.add(self.name, self.address, what, "", started, str(exc))
+                self._stale = True
                 if attempt + 1 == attempts:
                     raise InstrumentTimeout(self.name, self.address, what, f"no reply: {exc}") from exc
                 continue
             except ModbusException as exc:
                 self.log.add(self.name, self.address, what, "", started, str(exc))
+                self._stale = True
                 raise MalformedReply(self.name, self.address, what, str(exc)) from exc
             if response.isError():
                 code = getattr(response, "exception_code", 0)
@@ -90,6 +107,20 @@ class ModbusTransport:
         return self._call(
             what, lambda: self._client.read_input_registers(address, count=count, device_id=self.unit), retry=True
         ).registers
+
+    def read_discrete_inputs(self, address: int, count: int = 1) -> list[bool]:
+        """Function 02 (Modbus Application Protocol V1.1b3, 6.2): e.g. a door switch or breaker contact."""
+        what = f"read discrete inputs {address}+{count}"
+        return self._call(
+            what, lambda: self._client.read_discrete_inputs(address, count=count, device_id=self.unit), retry=True
+        ).bits[:count]
+
+    def read_coils(self, address: int, count: int = 1) -> list[bool]:
+        """Function 01 (Modbus Application Protocol V1.1b3, 6.1)."""
+        what = f"read coils {address}+{count}"
+        return self._call(
+            what, lambda: self._client.read_coils(address, count=count, device_id=self.unit), retry=True
+        ).bits[:count]
 
     def write_register(self, address: int, value: int) -> None:
         what = f"write holding {address}={value}"

@@ -7,6 +7,7 @@ definite-length binary blocks, and the error-queue check after configuration com
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pyvisa
@@ -76,17 +77,43 @@ class VisaTransport:
         self.retries = retries
         self.error_query = error_query
         self.log = log
-        if opened is not None:
-            self._inst = opened
-        else:
-            preflight(name, resource, timeout_s)
-            try:
-                self._inst = resource_manager(backend).open_resource(resource, open_timeout=int(timeout_s * 1000))
-            except (visa_errors.VisaIOError, OSError, ValueError) as exc:
-                raise InstrumentConnectionError(name, resource, "open", str(exc)) from exc
-        self._inst.timeout = int(timeout_s * 1000)
+        self._timeout_s, self._backend = timeout_s, backend
+        # one exchange at a time: the safe state and the interlock monitor may use a driver from their own threads
+        self._lock = threading.RLock()
+        self._stale = False  # a reply may still be on its way (timeout) or the link broke: reconnect first
+        self._owned = opened is None
+        self._inst = opened if opened is not None else self._open()
+        self._configure_session()
+
+    def _open(self):
+        preflight(self.name, self.resource, self._timeout_s)
+        try:
+            return resource_manager(self._backend).open_resource(
+                self.resource, open_timeout=int(self._timeout_s * 1000)
+            )
+        except (visa_errors.VisaIOError, OSError, ValueError) as exc:
+            raise InstrumentConnectionError(self.name, self.resource, "open", str(exc)) from exc
+
+    def _configure_session(self) -> None:
+        self._inst.timeout = int(self._timeout_s * 1000)
         self._inst.read_termination = "\n"
         self._inst.write_termination = "\n"
+
+    def _fresh_link(self) -> None:
+        """After a timeout or a broken link, a late reply could still arrive and be read as the answer to the next
+        query: open a new connection (one we opened ourselves), or clear the one we were given."""
+        if not self._stale:
+            return
+        if self._owned:
+            try:
+                self._inst.close()
+            except (visa_errors.VisaIOError, OSError):
+                pass
+            self._inst = self._open()
+            self._configure_session()
+        else:
+            self._recover()
+        self._stale = False
 
     def _fail(self, command: str, exc: Exception) -> InstrumentError:
         if isinstance(exc, visa_errors.VisaIOError) and exc.error_code == pyvisa.constants.StatusCode.error_timeout:
@@ -94,29 +121,38 @@ class VisaTransport:
         return InstrumentConnectionError(self.name, self.resource, command, str(exc))
 
     def write(self, command: str) -> None:
-        started = time.perf_counter()
-        try:
-            self._inst.write(command)
-        except (visa_errors.VisaIOError, OSError) as exc:
-            self.log.add(self.name, self.resource, command, "", started, str(exc))
-            raise self._fail(command, exc) from exc
-        self.log.add(self.name, self.resource, command, "", started)
+        with self._lock:
+            self._fresh_link()
+            started = time.perf_counter()
+            try:
+                self._inst.write(command)
+            except (visa_errors.VisaIOError, OSError) as exc:
+                self.log.add(self.name, self.resource, command, "", started, str(exc))
+                self._stale = True
+                raise self._fail(command, exc) from exc
+            self.log.add(self.name, self.resource, command, "", started)
 
     def query(self, command: str, *, idempotent: bool = True) -> str:
         """A query; only idempotent ones are retried after a timeout."""
         attempts = 1 + (self.retries if idempotent else 0)
-        for attempt in range(attempts):
-            started = time.perf_counter()
-            try:
-                reply = self._inst.query(command).strip()
-            except (visa_errors.VisaIOError, OSError) as exc:
-                self.log.add(self.name, self.resource, command, "", started, str(exc))
-                if attempt + 1 == attempts:
-                    raise self._fail(command, exc) from exc
-                self._recover()
-                continue
-            self.log.add(self.name, self.resource, command, reply, started)
-            return reply
+        with self._lock:
+            for attempt in range(attempts):
+                self._fresh_link()
+                started = time.perf_counter()
+                try:
+                    reply = self._inst.query(command).strip()
+                except (visa_errors.VisaIOError, OSError) as exc:
+                    self.log.add(self.name, self.resource, command, "", started, str(exc))
+                    self._stale = True
+                    if attempt + 1 == attempts:
+                        raise self._fail(command, exc) from exc
+                    continue
+                except UnicodeDecodeError as exc:  # bytes that are not text: the link is out of step
+                    self.log.add(self.name, self.resource, command, "", started, str(exc))
+                    self._stale = True
+                    raise MalformedReply(self.name, self.resource, command, f"reply is not text: {exc}") from None
+                self.log.add(self.name, self.resource, command, reply, started)
+                return reply
         raise AssertionError("unreachable")
 
     def _recover(self) -> None:
@@ -144,25 +180,30 @@ class VisaTransport:
 
     def query_block(self, command: str, datatype: str = "f", big_endian: bool = False) -> list[float]:
         """An IEEE 488.2 definite-length binary block (#<n><len><data>) of numbers."""
-        started = time.perf_counter()
-        try:
-            values = self._inst.query_binary_values(
-                command, datatype=datatype, is_big_endian=big_endian, container=list
-            )
-        except (visa_errors.VisaIOError, OSError) as exc:
-            self.log.add(self.name, self.resource, command, "", started, str(exc))
-            raise self._fail(command, exc) from exc
-        except ValueError as exc:
-            self.log.add(self.name, self.resource, command, "", started, str(exc))
-            raise MalformedReply(self.name, self.resource, command, f"bad binary block: {exc}") from exc
-        self.log.add(self.name, self.resource, command, f"<block of {len(values)} values>", started)
-        return values
+        with self._lock:
+            self._fresh_link()
+            started = time.perf_counter()
+            try:
+                values = self._inst.query_binary_values(
+                    command, datatype=datatype, is_big_endian=big_endian, container=list
+                )
+            except (visa_errors.VisaIOError, OSError) as exc:
+                self.log.add(self.name, self.resource, command, "", started, str(exc))
+                self._stale = True
+                raise self._fail(command, exc) from exc
+            except ValueError as exc:
+                self.log.add(self.name, self.resource, command, "", started, str(exc))
+                self._stale = True
+                raise MalformedReply(self.name, self.resource, command, f"bad binary block: {exc}") from exc
+            self.log.add(self.name, self.resource, command, f"<block of {len(values)} values>", started)
+            return values
 
     def configure(self, *commands: str) -> None:
         """Send configuration commands, then read the error queue; raise on the first error found."""
-        for command in commands:
-            self.write(command)
-        self.check_errors(";".join(commands))
+        with self._lock:
+            for command in commands:
+                self.write(command)
+            self.check_errors(";".join(commands))
 
     def check_errors(self, context: str) -> None:
         reply = self.query(self.error_query)

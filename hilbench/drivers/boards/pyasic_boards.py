@@ -60,16 +60,23 @@ class PyasicBoards:
     def _run(coro):
         return asyncio.run(coro)
 
-    async def _discover(self):
+    async def _discover(self, *, partial: bool = False):
+        """pyasic's miner objects; a board not found raises, unless ``partial`` (then the found ones and the
+        missing addresses): the safe state must reach every board it can even when one is dead."""
         import pyasic
 
         miners = await self._bounded([pyasic.get_miner(a) for a in self.addresses])
         missing = [a for a, m in zip(self.addresses, miners, strict=True) if m is None]
+        if partial:
+            return [(a, m) for a, m in zip(self.addresses, miners, strict=True) if m is not None], missing
         if missing:
-            raise InstrumentConnectionError(
-                self.name, ",".join(missing[:5]), "detect", f"{len(missing)} board(s) not found by pyasic"
-            )
+            raise self._missing_error(missing, "detect")
         return miners
+
+    def _missing_error(self, missing: list[str], command: str) -> InstrumentConnectionError:
+        return InstrumentConnectionError(
+            self.name, ",".join(missing[:5]), command, f"{len(missing)} board(s) not found by pyasic"
+        )
 
     def _all(self, method: str, *args):
         async def go():
@@ -78,23 +85,24 @@ class PyasicBoards:
 
         return self._run(go())
 
+    @staticmethod
+    def _reading(address: str, miner, data) -> BoardReading:
+        return BoardReading(
+            address,
+            str(miner.model),
+            str(data.fw_ver),
+            float(data.hashrate or 0) * 1e12,  # pyasic reports TH/s
+            float(data.wattage or 0),
+            None if data.wattage_limit is None else float(data.wattage_limit),
+            None if data.uptime is None else float(data.uptime),
+            sum(p.accepted or 0 for p in data.pools),
+        )
+
     def read(self) -> list[BoardReading]:
         async def go():
             miners = await self._discover()
             data = await self._bounded([m.get_data() for m in miners])
-            return [
-                BoardReading(
-                    a,
-                    str(m.model),
-                    str(d.fw_ver),
-                    float(d.hashrate or 0) * 1e12,  # pyasic reports TH/s
-                    float(d.wattage or 0),
-                    None if d.wattage_limit is None else float(d.wattage_limit),
-                    None if d.uptime is None else float(d.uptime),
-                    sum(p.accepted or 0 for p in d.pools),
-                )
-                for a, m, d in zip(self.addresses, miners, data, strict=True)
-            ]
+            return [self._reading(a, m, d) for a, m, d in zip(self.addresses, miners, data, strict=True)]
 
         return self._run(go())
 
@@ -104,7 +112,17 @@ class PyasicBoards:
         return f"{len(readings)} boards: {', '.join(models)}"
 
     def curtail(self) -> list[bool]:
-        return list(self._all("stop_mining"))
+        """Every board that answers is curtailed, even when some do not (then those are named in the error)."""
+
+        async def go():
+            found, missing = await self._discover(partial=True)
+            done = await self._bounded([m.stop_mining() for _, m in found])
+            return list(done), missing
+
+        done, missing = self._run(go())
+        if missing:
+            raise self._missing_error(missing, "curtail")
+        return done
 
     def resume(self) -> list[bool]:
         return list(self._all("resume_mining"))
@@ -116,13 +134,22 @@ class PyasicBoards:
         self.curtail()
 
     def read_safe_state(self) -> SafeStateReport:
-        """Every board reports no hash rate (curtailed)."""
-        readings = self.read()
+        """Every board reports no hash rate (curtailed); a board that does not answer cannot be confirmed."""
+
+        async def go():
+            found, missing = await self._discover(partial=True)
+            data = await self._bounded([m.get_data() for _, m in found])
+            return [self._reading(a, m, d) for (a, m), d in zip(found, data, strict=True)], missing
+
+        readings, missing = self._run(go())
         hashing = [r.address for r in readings if r.hashrate_hs > 0]
         total_w = sum(r.power_w for r in readings)
+        silent = f"; {len(missing)} not answering ({', '.join(missing[:3])})" if missing else ""
         if hashing:
-            return SafeStateReport(False, f"{len(hashing)} of {len(readings)} boards still hashing ({hashing[0]}, ...)")
-        return SafeStateReport(True, f"{len(readings)} boards curtailed, {total_w:.0f} W in all")
+            return SafeStateReport(
+                False, f"{len(hashing)} of {len(readings)} boards still hashing ({hashing[0]}, ...){silent}"
+            )
+        return SafeStateReport(not missing, f"{len(readings)} boards curtailed, {total_w:.0f} W in all{silent}")
 
     def close(self) -> None:
         pass

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Callable
 
 from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
@@ -52,6 +53,9 @@ class ControllerDevice:
         self.plant = plant
         self.map = register_map or RegisterMap.load()
         self.holding_cache: dict[int, int] = {}
+        #: fault injection (hilbench.emulation.faults): when it returns True, a power setpoint is acknowledged and
+        #: ignored, as by a controller whose firmware lost its setpoint path
+        self.ignore_setpoint: Callable[[], bool] | None = None
 
     def sim_device(self) -> SimDevice:
         return SimDevice(self.map.unit, simdata=_blocks(MAP_SIZE), action=self.action)
@@ -126,7 +130,8 @@ class ControllerDevice:
                 raise KeyError(address + offset)
             value = f.decode([raw])
             if f.name == "setpoint_kw":
-                c.write_setpoint(value, at)
+                if self.ignore_setpoint is None or not self.ignore_setpoint():
+                    c.write_setpoint(value, at)
             elif f.name == "mode":
                 c.write_mode(raw, at)
             elif f.name == "ramp_kw_s":
