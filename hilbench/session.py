@@ -4,11 +4,13 @@ The order and time box of the safe state belong to the bench strategy (hilbench.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
 from hilbench.bench import Bench
 from hilbench.drivers import open_driver
+from hilbench.errors import HilbenchError
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +29,16 @@ class BenchSession:
         with self._lock:
             if role not in self._drivers:
                 driver = open_driver(self.bench.role(role))
-                self._drivers[role] = driver if self.guard is None else self.guard.wrap(role, driver)
                 try:
                     self.identities[role] = driver.identify()
-                except Exception as exc:  # identity is for the report; the check will meet the fault itself
+                except HilbenchError as exc:  # an instrument that cannot say who it is fails the check that opens it
                     self.identities[role] = f"unidentified: {exc}"
+                    with contextlib.suppress(Exception):
+                        driver.close()
+                    raise
+                except Exception as exc:  # a driver's own quirk: identity is for the report only
+                    self.identities[role] = f"unidentified: {exc}"
+                self._drivers[role] = driver if self.guard is None else self.guard.wrap(role, driver)
             return self._drivers[role]
 
     def has_role(self, role: str) -> bool:

@@ -147,10 +147,14 @@ class VisaTransport:
                     if attempt + 1 == attempts:
                         raise self._fail(command, exc) from exc
                     continue
-                except UnicodeDecodeError as exc:  # bytes that are not text: the link is out of step
+                except (
+                    UnicodeDecodeError
+                ) as exc:  # bytes that are not text: a fresh link, and an idempotent query again
                     self.log.add(self.name, self.resource, command, "", started, str(exc))
                     self._stale = True
-                    raise MalformedReply(self.name, self.resource, command, f"reply is not text: {exc}") from None
+                    if attempt + 1 == attempts:
+                        raise MalformedReply(self.name, self.resource, command, f"reply is not text: {exc}") from None
+                    continue
                 self.log.add(self.name, self.resource, command, reply, started)
                 return reply
         raise AssertionError("unreachable")

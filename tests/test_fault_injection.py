@@ -1,0 +1,121 @@
+"""Injected faults (hilbench.fault_spec, hilbench.emulation.faults): each one ends the check it hits with an error
+that names the instrument, its address and the fault; never a pass, never a hang; the bench ends safe (read back)
+and the checks that follow still run and pass."""
+
+import json
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from hilbench.bench import read_bench
+from hilbench.drivers import open_driver
+from hilbench.emulation.bench_runner import EmulatedBench
+from hilbench.fault_spec import FaultSpec, FaultSpecError, parse_fault, parse_faults
+from hilbench.transports.errors import InstrumentConnectionError
+from tests.conftest import ROOT
+
+THREE_CHECKS = """\
+plan: three-power-factor-checks
+dut: {rated_kw: 97.5, boards: 30, voltage_v: 400, frequency_hz: 50}
+checks:
+""" + "".join(
+    f"  - {{id: {name}, type: power_factor, params: {{levels_percent: [{level}], settle_s: 2}}, "
+    "limits: {power_factor_min: {min: 0.9}}}\n"
+    for name, level in (("first", 50), ("second", 100), ("third", 100))
+)
+
+
+def test_the_command_line_form_and_the_bench_file_form_parse_and_refuse_clearly():
+    assert parse_fault("grid:timeout@30") == FaultSpec("grid", "timeout", 30.0)
+    assert parse_fault("controller:modbus-exception") == FaultSpec("controller", "modbus-exception", 0.0)
+    for bad, words in [
+        ("grid-timeout", "expected ROLE:KIND[@SECONDS]"),
+        ("grid:modbus-exception@3", "grid cannot be given fault 'modbus-exception'"),
+        ("pump:timeout", "no fault target 'pump'"),
+        ("boards:timeout", "LuxOS link faults are not emulated yet"),
+        ("grid:timeout@-3", "expected ROLE:KIND"),
+    ]:
+        with pytest.raises(FaultSpecError, match=re.escape(words)):
+            parse_fault(bad)
+    assert parse_faults([{"role": "controller", "kind": "ignores-setpoints", "requests": 1}], "b.yaml")[0].requests == 1
+    with pytest.raises(FaultSpecError, match=r"b.yaml: faults\[0\]: unknown keys when"):
+        parse_faults([{"role": "grid", "kind": "drop", "when": 3}], "b.yaml")
+
+
+def _run_with_faults(tmp_path, faults: list[dict]):
+    bench = yaml.safe_load((ROOT / "instruments" / "emulated.yaml").read_text())
+    bench["faults"] = faults
+    bench_file, plan_file, report = tmp_path / "bench.yaml", tmp_path / "plan.yaml", tmp_path / "run"
+    bench_file.write_text(yaml.safe_dump(bench))
+    plan_file.write_text(THREE_CHECKS)
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "hilbench.cli", "run", str(plan_file), "--bench", str(bench_file),
+         "--report", str(report)],
+        capture_output=True, text=True, cwd=ROOT, timeout=240,
+    )  # fmt: skip
+    records = [json.loads(line) for line in (report / "measurements.jsonl").read_text().splitlines()]
+    return proc, records, time.monotonic() - started
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "fault, words",
+    [
+        ({"role": "grid", "kind": "timeout"}, "no reply within 5000 ms"),
+        ({"role": "grid", "kind": "delay"}, "no reply within 5000 ms"),
+        ({"role": "grid", "kind": "drop"}, "grid at TCPIP::127.0.0.1::"),
+        ({"role": "grid", "kind": "garbage"}, "reply is not text"),
+        ({"role": "grid", "kind": "scpi-error"}, "instrument error -200, 'Execution error; injected fault"),
+        # an exception answer is not retried (the device said no), so one request is the whole fault here
+        ({"role": "controller", "kind": "modbus-exception", "requests": 1}, "Modbus exception 4 (device failure)"),
+        ({"role": "controller", "kind": "garbage"}, "controller at tcp://127.0.0.1:"),
+        ({"role": "controller", "kind": "ignores-setpoints", "requests": 1}, "steady 50 % power not reached"),
+    ],
+    ids=lambda v: v["kind"] if isinstance(v, dict) else "",
+)
+def test_a_fault_errors_the_check_it_hits_and_the_bench_ends_safe(tmp_path, fault, words):
+    proc, records, elapsed = _run_with_faults(tmp_path, [{**fault, "at_s": 0}])
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "PLAN FAILED" in out, out[-3000:]
+    verdicts = {r["check"]: r for r in records if r["record"] == "measurement"}
+    first = verdicts["first"]
+    assert first["verdict"] == "error", first  # never a pass
+    assert words in first["note"], first["note"]
+    assert f"injected fault(s) hit during this check: {fault['role']}:{fault['kind']}@0" in first["note"]
+    assert verdicts["second"]["verdict"] == "pass" and verdicts["third"]["verdict"] == "pass", verdicts
+    safe = {r["role"]: r for r in records if r["record"] == "safe_state"}
+    assert safe["grid"]["confirmed"] and safe["controller"]["confirmed"], safe
+    assert all(r["confirmed"] is not False for r in safe.values()), safe
+    hits = [r for r in records if r["record"] == "fault_hit"]
+    assert hits and all(h["check"] == "first" for h in hits), hits
+    assert elapsed < 90  # never a hang: three timeouts of 5 s at most, plus the run
+    print(f"{fault['role']}:{fault['kind']}: first check error ({first['note'][:90]}...), "
+          f"{len(hits)} hits, run {elapsed:.1f} s; safe: {safe['controller']['read_back']}")  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_dead_board_is_named_and_the_others_are_still_curtailed():
+    bench = read_bench(ROOT / "instruments" / "emulated.yaml")
+    emulated = EmulatedBench(bench, time_scale=50, faults=(parse_fault("boards:board-dies@0"),))
+    resolved = emulated.start()
+    try:
+        boards = open_driver(resolved.role("boards"))
+        deadline = time.monotonic() + 10
+        while not emulated.fault_log and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert emulated.fault_log and emulated.fault_log[0]["fault"] == "boards:board-dies@0"
+        with pytest.raises(InstrumentConnectionError, match=r"127\.0\.0\.31: detect: 1 board\(s\) not found by pyasic"):
+            boards.read()
+        with pytest.raises(InstrumentConnectionError, match=r"127\.0\.0\.31: curtail"):
+            boards.safe_state()
+        report = boards.read_safe_state()
+        assert not report.safe and "29 boards curtailed" in report.detail and "127.0.0.31" in report.detail, report
+        dead = emulated.site.boards[29].model
+        assert dead.dead and dead.current_wall_w() == pytest.approx(0.0, abs=1e-6)
+    finally:
+        emulated.stop()

@@ -1,0 +1,146 @@
+"""Interlocks (hilbench.interlocks): permissives read before any energising command and all the time the run
+lives; a lost or unreadable permissive makes the bench safe at once, refuses every further command and stops
+the run; the bench file's section is checked with file and line."""
+
+import json
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from hilbench.bench import BenchFileError, load_bench, parse_bench
+from hilbench.interlock_spec import Interlocks, Permissive, ReadingRange
+from hilbench.interlocks import InterlockMonitor, InterlockTripped, PermissiveStatus
+from tests.conftest import ROOT
+
+
+def _monitor(holds: dict, trips: list) -> InterlockMonitor:
+    permissives = tuple(Permissive(n, ReadingRange("meter", "voltage_v", 200, 250), "b.yaml:3") for n in holds)
+
+    def reader(name):
+        def read():
+            if holds[name] is None:
+                raise TimeoutError("no reply")
+            return PermissiveStatus(name, holds[name], f"read {holds[name]}", time.monotonic())
+
+        return read
+
+    return InterlockMonitor(Interlocks(0.05, permissives), {n: reader(n) for n in holds}, on_trip=trips.append)
+
+
+class _Load:
+    def __init__(self):
+        self.calls = []
+
+    def output(self, on):
+        self.calls.append(("output", on))
+
+    def read(self):
+        self.calls.append(("read",))
+
+    def safe_state(self):
+        self.calls.append(("safe_state",))
+
+
+def test_energising_is_refused_when_a_permissive_does_not_hold_and_the_trip_acts_once():
+    holds, trips = {"door": True, "breaker": True}, []
+    monitor = _monitor(holds, trips)
+    monitor.check_now()
+    load = _Load()
+    guarded = monitor.wrap("load", load)
+    guarded.output(True)
+    holds["door"] = False
+    monitor.check_now()
+    monitor.check_now()
+    assert len(trips) == 1 and trips[0].name == "door"
+    for call in (lambda: guarded.output(True), lambda: guarded.read()):  # commands and reads alike, after a trip
+        with pytest.raises(InterlockTripped, match=r"interlock 'door' does not hold: read False; the bench was put"):
+            call()
+    guarded.safe_state()  # the way to safety stays open
+    assert load.calls == [("output", True), ("safe_state",)]
+
+
+def test_an_unreadable_permissive_is_a_lost_one_and_a_stale_status_is_read_again():
+    holds, trips = {"door": True}, []
+    monitor = _monitor(holds, trips)
+    monitor.check_now()
+    monitor.latest["door"] = PermissiveStatus("door", True, "old", time.monotonic() - 60)  # the monitor fell behind
+    holds["door"] = None  # and the contact's device no longer answers
+    with pytest.raises(InterlockTripped, match="could not be read: TimeoutError: no reply"):
+        monitor.wrap("load", _Load()).output(True)  # read afresh before energising, not judged on old news
+    assert trips and not trips[0].holds
+
+
+def _bench(tmp_path, interlocks) -> dict:
+    bench = yaml.safe_load((ROOT / "instruments" / "emulated.yaml").read_text())
+    bench["interlocks"] = interlocks
+    path = tmp_path / "bench.yaml"
+    path.write_text(yaml.safe_dump(bench, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize(
+    "permissive, words",
+    [
+        ({"name": "x", "reading": {"role": "analyser", "quantity": "urms"}, "min": 1}, "update event register"),
+        ({"name": "x", "modbus": {"unit": 1}}, "needs exactly one of discrete_input, coil, holding_register"),
+        ({"name": "x", "reading": {"role": "meter", "quantity": "voltage_v"}, "min": 250, "max": 200}, "above max"),
+        ({"name": "x", "reading": {"role": "meter", "quantity": "volts"}, "min": 1}, "the meter gives voltage_v"),
+        ({"name": "x", "modbus": {"discrete_input": 0}, "reading": {"role": "meter"}}, "exactly one of 'modbus'"),
+        ({"name": "x", "modbus": {"discrete_input": 70000}}, "register 70000 must be an integer 0..65535"),
+    ],
+)
+def test_a_bad_interlock_section_names_file_line_and_field(tmp_path, permissive, words):
+    path = _bench(tmp_path, {"period_s": 0.2, "permissives": [permissive]})
+    with pytest.raises(BenchFileError, match=r"bench\.yaml:\d+: .*") as info:
+        parse_bench(load_bench(path))
+    assert words in str(info.value)
+
+
+def _run(tmp_path, bench, *extra):
+    plan, report = ROOT / "test_plans" / "mw2mh_100kw.yaml", tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "hilbench.cli", "run", str(plan), "-k", "boot or step", "--bench", str(bench),
+         "--report", str(report), *extra],
+        capture_output=True, text=True, cwd=ROOT, timeout=240,
+    )  # fmt: skip
+    records = [json.loads(line) for line in (report / "measurements.jsonl").read_text().splitlines()]
+    return proc, records
+
+
+@pytest.mark.slow
+def test_a_door_opened_mid_run_makes_the_bench_safe_at_once_and_stops_the_run(tmp_path):
+    proc, records = _run(tmp_path, ROOT / "instruments" / "emulated.yaml", "--inject-fault", "interlock:opens@150")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "PLAN FAILED" in out and "INTERLOCK TRIPPED: cell door closed" in out, out[-3000:]
+    tripped = next(r for r in records if r["record"] == "interlock_tripped")
+    assert tripped["name"] == "cell door closed" and "read 0, permits 1" in tripped["detail"]
+    at_trip = [r for r in records if r["record"] == "safe_state" and r.get("context") == "interlock trip"]
+    assert {r["role"] for r in at_trip if r["confirmed"]} >= {"controller", "analyser"}, at_trip
+    assert at_trip[-1]["wall_time"] - tripped["wall_time"] < 2.0  # from the monitor's thread, not after the check
+    measured = [r for r in records if r["record"] == "measurement"]
+    hit = {r["check"] for r in measured if "InterlockTripped" in r["note"]}
+    assert len(hit) == 1 and all(r["verdict"] == "error" for r in measured if r["check"] in hit)  # no figure after it
+    started = [r["check"] for r in records if r["record"] == "check_start"]
+    assert "step-up-100" not in started  # the run stopped
+    final = [r for r in records if r["record"] == "safe_state" and "context" not in r]
+    assert all(r["confirmed"] is not False for r in final), final
+    print(f"trip -> safe state of every role in {at_trip[-1]['wall_time'] - tripped['wall_time']:.2f} s; "
+          f"checks started: {started}")  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_permissive_that_does_not_hold_at_start_energises_nothing(tmp_path):
+    bench = _bench(tmp_path, {"permissives": [
+        {"name": "PCC voltage within range", "reading": {"role": "meter", "quantity": "voltage_v"}, "min": 300.0},
+    ]})  # fmt: skip
+    proc, records = _run(tmp_path, bench)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out[-2000:]
+    assert re.search(
+        r"nothing was energised: interlock .PCC voltage within range. does not hold: read 2\d\d\.\d", out
+    ), out[-2000:]
+    assert not [r for r in records if r["record"] in ("check_start", "measurement")]
