@@ -89,9 +89,19 @@ def test_emulate_serves_every_role_of_the_default_bench():
                 break
         assert lines[-1] == {"ready": True}
         roles = {e["role"] for e in lines[:-1]}
-        assert roles == {"grid", "analyser", "recorder", "load", "controller", "meter", "boards", "hashboard"}
+        assert roles == {
+            "grid",
+            "analyser",
+            "recorder",
+            "load",
+            "controller",
+            "meter",
+            "boards",
+            "hashboard",
+            "interlocks",
+        }
         protocols = {e["role"]: e["protocol"] for e in lines[:-1]}
-        assert protocols["grid"] == "scpi-socket" and protocols["meter"] == "modbus-tcp"
+        assert protocols["grid"] == "scpi-socket" and protocols["meter"] == protocols["interlocks"] == "modbus-tcp"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
     finally:

@@ -131,7 +131,7 @@ class LuxOSResponder:
         session = self._live_session()
         if not params or not params[0]:
             raise RequestError(cgminer.SESSION_INVALID, "Missing session id")
-        if session is None or not secrets.compare_digest(params[0], session.sid):
+        if session is None or not secrets.compare_digest(params[0].encode(), session.sid.encode()):
             raise RequestError(cgminer.SESSION_INVALID, "Invalid session id (expired or never issued)")
         session.plant_used = self.board.clock.now()
         session.wall_used = time.monotonic()

@@ -96,31 +96,43 @@ class ModbusTransport:
             return response
         raise AssertionError("unreachable")
 
+    def _counted(self, what: str, values: list, count: int) -> list:
+        """A response must carry what was asked for; a device that sends fewer or more values is out of step."""
+        if len(values) != count:
+            raise MalformedReply(
+                self.name, self.address, what, f"asked for {count} values, the response carries {len(values)}"
+            )
+        return list(values)
+
     def read_holding(self, address: int, count: int = 1) -> list[int]:
         what = f"read holding {address}+{count}"
-        return self._call(
+        response = self._call(
             what, lambda: self._client.read_holding_registers(address, count=count, device_id=self.unit), retry=True
-        ).registers
+        )
+        return self._counted(what, response.registers, count)
 
     def read_input(self, address: int, count: int = 1) -> list[int]:
         what = f"read input {address}+{count}"
-        return self._call(
+        response = self._call(
             what, lambda: self._client.read_input_registers(address, count=count, device_id=self.unit), retry=True
-        ).registers
+        )
+        return self._counted(what, response.registers, count)
 
     def read_discrete_inputs(self, address: int, count: int = 1) -> list[bool]:
         """Function 02 (Modbus Application Protocol V1.1b3, 6.2): e.g. a door switch or breaker contact."""
         what = f"read discrete inputs {address}+{count}"
-        return self._call(
+        response = self._call(
             what, lambda: self._client.read_discrete_inputs(address, count=count, device_id=self.unit), retry=True
-        ).bits[:count]
+        )
+        return self._counted(what, response.bits[:count], count)  # bits come padded to whole bytes
 
     def read_coils(self, address: int, count: int = 1) -> list[bool]:
         """Function 01 (Modbus Application Protocol V1.1b3, 6.1)."""
         what = f"read coils {address}+{count}"
-        return self._call(
+        response = self._call(
             what, lambda: self._client.read_coils(address, count=count, device_id=self.unit), retry=True
-        ).bits[:count]
+        )
+        return self._counted(what, response.bits[:count], count)
 
     def write_register(self, address: int, value: int) -> None:
         what = f"write holding {address}={value}"
