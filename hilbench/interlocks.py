@@ -100,8 +100,12 @@ class InterlockMonitor:
         self._thread = threading.Thread(target=self._run, name="interlock-monitor", daemon=True)
 
     @classmethod
-    def for_bench(cls, bench: Bench, *, on_trip: Callable[[PermissiveStatus], None]) -> InterlockMonitor:
-        """Readers on connections of their own: one Modbus transport per contact device, one driver per role read."""
+    def for_bench(
+        cls, bench: Bench, *, on_trip: Callable[[PermissiveStatus], None], run_driver: Callable[[str], object]
+    ) -> InterlockMonitor:
+        """Readers on connections of their own: one Modbus transport per contact device, one driver per role read.
+        A role on a serial line (``rtu://``, one master per bus) is read through the run's own driver instead
+        (``run_driver(role)``; its transport takes one request at a time)."""
         assert bench.interlocks is not None
         readers: dict[str, Reader] = {}
         transports: dict[tuple[str, int], ModbusTransport] = {}
@@ -114,6 +118,9 @@ class InterlockMonitor:
                     transports[key] = ModbusTransport(f"interlock {permissive.name!r}", src.address, unit=src.unit)
                 readers[permissive.name] = _contact_reader(permissive, transports[key])
             else:
+                if bench.role(src.role).address.startswith("rtu://"):
+                    readers[permissive.name] = _range_reader(permissive, _Lazy(run_driver, src.role))
+                    continue
                 if src.role not in drivers:
                     drivers[src.role] = open_driver(bench.role(src.role))
                 readers[permissive.name] = _range_reader(permissive, drivers[src.role])
@@ -197,6 +204,16 @@ class InterlockMonitor:
                 close()
             except Exception as exc:
                 log.warning("closing an interlock connection failed: %s", exc)
+
+
+class _Lazy:
+    """The run's own driver of a role, fetched when first read (the session opens it once)."""
+
+    def __init__(self, run_driver: Callable[[str], object], role: str) -> None:
+        self._run_driver, self._role = run_driver, role
+
+    def read(self):
+        return self._run_driver(self._role).read()
 
 
 class _Guarded:

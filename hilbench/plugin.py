@@ -129,8 +129,9 @@ class Runtime:
         )
         for fault in getattr(self.emulated, "fault_specs", ()):
             self.recorder.event("fault_scheduled", fault=fault.describe(), requests=fault.requests)
-        self.session = BenchSession(bench, guard=self._start_interlocks(bench))
+        self.session = BenchSession(bench)
         self.strategy = BenchStrategy(self.session, progress=_progress(self.config))
+        self._start_interlocks(bench)
         self.overdue_accepted = overdue if accepted else []
         self._arm_watchdog(bench)
         if accepted:
@@ -140,11 +141,12 @@ class Runtime:
     heartbeat: Heartbeat | None = None
     interlocks: InterlockMonitor | None = None
 
-    def _start_interlocks(self, bench: Bench) -> InterlockMonitor | None:
-        """Every permissive read once before anything is opened, then watched for the whole run."""
+    def _start_interlocks(self, bench: Bench) -> None:
+        """Every permissive read once before anything energising is opened, then watched for the whole run."""
         if bench.interlocks is None:
-            return None
-        self.interlocks = InterlockMonitor.for_bench(bench, on_trip=self._interlock_tripped)
+            return
+        session = self.session
+        self.interlocks = InterlockMonitor.for_bench(bench, on_trip=self._interlock_tripped, run_driver=session.driver)
         statuses = self.interlocks.check_now()
         for status in statuses:
             self.recorder.event("interlock", name=status.name, holds=status.holds, detail=status.detail)
@@ -153,7 +155,8 @@ class Runtime:
             self.finish()
             pytest.exit(message, returncode=2)
         self.recorder.event("interlocks_armed", period_s=bench.interlocks.period_s, permissives=len(statuses))
-        return self.interlocks.start()
+        session.set_guard(self.interlocks)
+        self.interlocks.start()
 
     def _interlock_tripped(self, status) -> None:
         """From the monitor's thread: record, and the bench to its safe state now (the check in progress then

@@ -41,6 +41,12 @@ class BenchSession:
                 self._drivers[role] = driver if self.guard is None else self.guard.wrap(role, driver)
             return self._drivers[role]
 
+    def set_guard(self, guard) -> None:
+        """Hand out every driver, those already opened included, through ``guard.wrap(role, driver)``."""
+        with self._lock:
+            self.guard = guard
+            self._drivers = {role: guard.wrap(role, driver) for role, driver in self._drivers.items()}
+
     def has_role(self, role: str) -> bool:
         return role in self.bench.roles
 

@@ -144,3 +144,37 @@ def test_a_permissive_that_does_not_hold_at_start_energises_nothing(tmp_path):
         r"nothing was energised: interlock .PCC voltage within range. does not hold: read 2\d\d\.\d", out
     ), out[-2000:]
     assert not [r for r in records if r["record"] in ("check_start", "measurement")]
+
+
+SERIAL_METER_BENCH = """\
+bench: serial-meter
+roles:
+  meter: {driver: eastron-sdm630, address: rtu:///dev/ttyHILBENCH-NONE}
+interlocks:
+  permissives:
+    - {name: PCC voltage, reading: {role: meter, quantity: voltage_v}, min: 207, max: 253}
+"""
+
+
+def test_a_meter_on_a_serial_bus_is_read_through_the_runs_own_driver(tmp_path):
+    """One master per RS-485 bus: the monitor must not open a second connection to the port."""
+    from hilbench.roles import MeterReading
+
+    path = tmp_path / "bench.yaml"
+    path.write_text(SERIAL_METER_BENCH)
+    bench = parse_bench(load_bench(path))
+    asked = []
+
+    class _Meter:
+        def read(self):
+            return MeterReading((230.0, 231.0, 199.0), (1.0,) * 3, (100.0,) * 3, 300.0, 50.0, 0.0)
+
+    def run_driver(role):
+        asked.append(role)
+        return _Meter()
+
+    trips = []
+    monitor = InterlockMonitor.for_bench(bench, on_trip=trips.append, run_driver=run_driver)  # opens nothing
+    [status] = monitor.check_now()
+    assert asked == ["meter"] and not status.holds and "199" in status.detail
+    assert trips and trips[0].name == "PCC voltage"
