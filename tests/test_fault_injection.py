@@ -119,3 +119,33 @@ def test_a_dead_board_is_named_and_the_others_are_still_curtailed():
         assert dead.dead and dead.current_wall_w() == pytest.approx(0.0, abs=1e-6)
     finally:
         emulated.stop()
+
+
+@pytest.mark.slow
+def test_hilbench_emulate_injects_a_fault_that_any_visa_client_meets():
+    import pyvisa
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hilbench.cli", "emulate", "--boards", "2", "--address-base", "127.0.46.2",
+         "--inject-fault", "grid:scpi-error@0", "--duration", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        endpoints = {}
+        for line in proc.stdout:
+            entry = json.loads(line)
+            if entry.get("ready"):
+                break
+            endpoints[entry["role"]] = entry["address"]
+        grid = pyvisa.ResourceManager("@py").open_resource(endpoints["grid"], read_termination="\n", timeout=5000)
+        grid.write("VOLT 231")  # refused: the fault's first command
+        assert grid.query("SYST:ERR?").startswith('-200,"Execution error; injected fault; VOLT 231')
+        assert grid.query("SYST:ERR?").startswith(("0,", "+0,"))
+        grid.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    with pytest.raises(SystemExit):  # a fault the role cannot take is refused by the command line
+        from hilbench.cli import main
+
+        main(["emulate", "--inject-fault", "meter:scpi-error"])
