@@ -10,12 +10,14 @@ emulators start.  Errors name the file, line and field.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from hilbench.errors import HilbenchError
+from hilbench.fault_spec import FaultSpecError, parse_faults
 from hilbench.interlock_spec import Interlocks, parse_interlocks
 from hilbench.role_spec import Calibration, RoleSpec
 from hilbench.roles import ROLE_PROTOCOLS
@@ -84,6 +86,36 @@ class Bench:
             ) from None
 
 
+_VISA_PREFIXES = ("TCPIP", "GPIB", "USB", "ASRL", "VXI", "PXI")
+
+
+def address_problem(address: str) -> str | None:
+    """What is wrong with an address in one of the forms hilbench's transports take, or None.  Forms it does not
+    know (a third-party driver's) pass; their driver judges them when it opens."""
+    if address.startswith("tcp://"):
+        host, sep, port = address[len("tcp://") :].rpartition(":")
+        if not (sep and host and port.isdigit() and 0 < int(port) < 65536):
+            return "expected tcp://host:port with a port 1-65535"
+    elif address.startswith("rtu://"):
+        if not address[len("rtu://") :]:
+            return "expected rtu:// and the serial device, e.g. rtu:///dev/ttyUSB0"
+    elif address.upper().startswith(_VISA_PREFIXES):
+        parts = address.split("::")
+        if parts[-1].upper() not in ("INSTR", "SOCKET"):
+            return "a VISA resource ends in ::INSTR or ::SOCKET"
+        if parts[-1].upper() == "SOCKET" and not (len(parts) == 4 and parts[2].isdigit() and 0 < int(parts[2]) < 65536):
+            return "expected TCPIP::host::port::SOCKET with a port 1-65535"
+    elif address[:1].isdigit():  # IPv4 addresses, lists and ranges (the boards)
+        for part in (p.strip() for p in address.split(",") if p.strip()):
+            try:
+                ends = [ipaddress.IPv4Address(x.strip()) for x in part.split("-", 1)]
+            except ValueError as exc:
+                return f"not an IPv4 address, list or range: {exc}"
+            if len(ends) == 2 and ends[1] < ends[0]:
+                return f"the range {part} runs backwards"
+    return None
+
+
 def _clean(value):
     """Drop the line bookkeeping from a parsed mapping (recursively)."""
     if isinstance(value, dict):
@@ -115,6 +147,9 @@ def parse_bench(data: dict, *, force_emulated: bool = False) -> Bench:
         address = spec.get("address", "auto")
         if not emulated and (address == "auto" or not isinstance(address, str)) and name not in ("boards",):
             raise BenchFileError(f"{where}: roles.{name}.address is required on a real bench")
+        problem = address_problem(address) if isinstance(address, str) and address != "auto" else None
+        if problem is not None:
+            raise BenchFileError(f"{where}: roles.{name}.address {address!r}: {problem}")
         calibration = None
         cal = spec.get("calibration")
         if cal is not None:
@@ -144,6 +179,12 @@ def parse_bench(data: dict, *, force_emulated: bool = False) -> Bench:
     plant = data.get("plant", {})
     if emulated and not isinstance(plant, dict):
         raise BenchFileError(f"{path}{_line(lines, 'plant')}: 'plant' must be a mapping")
+    try:
+        faults = parse_faults(data.get("faults"), f"{path}{_line(lines, 'faults')}")
+    except FaultSpecError as exc:
+        raise BenchFileError(str(exc)) from None
+    if faults and not emulated:
+        raise BenchFileError(f"{path}{_line(lines, 'faults')}: faults are injected into emulated benches only")
     interlocks = parse_interlocks(data.get("interlocks"), path, _line, BenchFileError)
     for permissive in interlocks.permissives if interlocks else ():
         role = getattr(permissive.source, "role", None)
@@ -151,7 +192,12 @@ def parse_bench(data: dict, *, force_emulated: bool = False) -> Bench:
             raise BenchFileError(
                 f"{permissive.where}: interlock {permissive.name!r} reads the {role}, which the bench lacks"
             )
-        if getattr(permissive.source, "address", None) == "auto" and not emulated:
+        contact_address = getattr(permissive.source, "address", None)
+        if contact_address not in (None, "auto") and address_problem(contact_address) is not None:
+            raise BenchFileError(
+                f"{permissive.where}: interlock {permissive.name!r}: {address_problem(contact_address)}"
+            )
+        if contact_address == "auto" and not emulated:
             raise BenchFileError(
                 f"{permissive.where}: interlock {permissive.name!r}: modbus.address is required on a real bench"
             )

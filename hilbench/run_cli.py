@@ -42,7 +42,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         for text in args.inject_fault:
             parse_fault(text)
         if args.bench:
-            read_bench(args.bench)  # a bad bench file is refused here, in one line, before anything starts
+            bench = read_bench(args.bench)  # a bad bench file is refused here, in one line, before anything starts
+            if args.inject_fault and not bench.emulated:
+                raise FaultSpecError(
+                    f"{args.bench}: --inject-fault needs an emulated bench; this one drives instruments"
+                )
     except (PlanError, BenchFileError, FaultSpecError) as exc:
         print(f"hilbench: {exc}")
         return 2
