@@ -61,6 +61,8 @@ def load_bench(path: str | Path) -> dict:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         raise BenchFileError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    except ValueError as exc:  # a scalar YAML itself cannot build, e.g. the date 2030-13-01
+        raise BenchFileError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise BenchFileError(f"{path}: a bench file is a mapping with a 'roles' key")
     data["__path__"] = str(path)
@@ -84,6 +86,20 @@ class Bench:
             raise BenchFileError(
                 f"{self.path}: the bench has no {name!r} role; roles: {', '.join(self.roles)}"
             ) from None
+
+
+#: setting names that end in a unit are numbers (nominal_voltage_v, update_rate_s, watchdog_s, ...)
+_UNIT_SUFFIXES = ("_v", "_a", "_w", "_kw", "_hz", "_s", "_ms", "_kw_s", "_w_s", "_percent")
+
+
+def _check_numbers(spec: dict, name: str, where: str) -> None:
+    """Every limit is a number, and so is every setting whose name ends in a unit: '265 V' is refused here, with
+    the file and line, rather than by the driver after the run has started."""
+    numeric = [("limits", k, v) for k, v in (spec.get("limits") or {}).items() if k != "__lines__"]
+    numeric += [("settings", k, v) for k, v in (spec.get("settings") or {}).items() if str(k).endswith(_UNIT_SUFFIXES)]
+    for section, key, value in numeric:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise BenchFileError(f"{where}: roles.{name}.{section}.{key} must be a number (no unit), got {value!r}")
 
 
 _VISA_PREFIXES = ("TCPIP", "GPIB", "USB", "ASRL", "VXI", "PXI")
@@ -131,6 +147,8 @@ def parse_bench(data: dict, *, force_emulated: bool = False) -> Bench:
     roles_raw = data.get("roles")
     if not isinstance(roles_raw, dict) or not roles_raw:
         raise BenchFileError(f"{path}{_line(lines, 'roles')}: 'roles' must be a mapping of role -> instrument")
+    if not isinstance(data.get("emulated", False), bool):
+        raise BenchFileError(f"{path}{_line(lines, 'emulated')}: 'emulated' must be true or false")
     emulated = force_emulated or bool(data.get("emulated", False))
     role_lines = roles_raw.get("__lines__", {})
     roles = {}
@@ -145,6 +163,10 @@ def parse_bench(data: dict, *, force_emulated: bool = False) -> Bench:
         if not isinstance(spec.get("driver"), str):
             raise BenchFileError(f"{where}: roles.{name}.driver is missing (the instrument model's driver name)")
         address = spec.get("address", "auto")
+        if not isinstance(address, str):
+            raise BenchFileError(
+                f"{where}: roles.{name}.address must be text (e.g. TCPIP::host::INSTR), got {address!r}"
+            )
         if not emulated and (address == "auto" or not isinstance(address, str)) and name not in ("boards",):
             raise BenchFileError(f"{where}: roles.{name}.address is required on a real bench")
         problem = address_problem(address) if isinstance(address, str) and address != "auto" else None
@@ -167,6 +189,7 @@ def parse_bench(data: dict, *, force_emulated: bool = False) -> Bench:
         for key in ("limits", "settings"):
             if key in spec and not isinstance(spec[key], dict):
                 raise BenchFileError(f"{where}: roles.{name}.{key} must be a mapping")
+        _check_numbers(spec, name, where)
         roles[name] = RoleSpec(
             name,
             spec["driver"],

@@ -77,6 +77,8 @@ def load_plan(path: str | Path) -> Plan:
         raise PlanError(
             f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML: {getattr(exc, 'problem', exc)}"
         ) from None
+    except ValueError as exc:  # a scalar YAML itself cannot build, e.g. the date 2030-13-01
+        raise PlanError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise PlanError(f"{path}: a plan is a mapping with 'dut' and 'checks'")
     lines = data.get("__lines__", {})

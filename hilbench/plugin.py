@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pytest
 
-from hilbench.bench import DEFAULT_BENCH, Bench, read_bench
+from hilbench.bench import DEFAULT_BENCH, Bench, BenchFileError, read_bench
 from hilbench.checks import REGISTRY, CheckContext
-from hilbench.drivers import open_driver
+from hilbench.drivers import open_driver, unknown_drivers
 from hilbench.errors import HilbenchError
 from hilbench.fault_spec import FaultSpec, FaultSpecError, parse_fault
 from hilbench.interlocks import InterlockMonitor
@@ -101,7 +101,13 @@ class Runtime:
         if self.session is not None:
             return
         option = self.config.getoption("--bench")
-        bench = read_bench(option or DEFAULT_BENCH)
+        try:
+            bench = read_bench(option or DEFAULT_BENCH)
+            problems = unknown_drivers(bench.roles.values())
+            if problems:
+                raise BenchFileError(problems[0])
+        except BenchFileError as exc:  # one line, before anything is opened
+            pytest.exit(str(exc), returncode=2)
         overdue = _overdue_calibrations(bench)
         accepted = bool(overdue) and self.config.getoption("--accept-overdue-calibration")
         if overdue and not accepted:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hilbench.bench import BenchFileError, read_bench
+from hilbench.drivers import unknown_drivers
 from hilbench.fault_spec import FaultSpecError, parse_fault
 from hilbench.plans import PlanError, load_plan
 from hilbench.report.recorder import read_records
@@ -47,6 +48,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 raise FaultSpecError(
                     f"{args.bench}: --inject-fault needs an emulated bench; this one drives instruments"
                 )
+            problems = unknown_drivers(bench.roles.values())
+            if problems:
+                raise BenchFileError(problems[0])
+            if bench.emulated:  # what the emulators would refuse, refused now (nothing is started)
+                from hilbench.emulation.bench_runner import validate_emulated_bench
+
+                validate_emulated_bench(bench)
     except (PlanError, BenchFileError, FaultSpecError) as exc:
         print(f"hilbench: {exc}")
         return 2

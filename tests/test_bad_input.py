@@ -40,3 +40,26 @@ def test_hilbench_run_refuses_them_with_exit_code_2_and_no_traceback(name):
     assert result.returncode == 2
     output = (result.stdout + result.stderr).strip().splitlines()
     assert len(output) == 1 and str(bad) in output[0] and "Traceback" not in result.stderr, output
+
+
+RUN_LEVEL = {
+    "unknown driver": "bench: x\nroles:\n  grid: {driver: keysight-ac9999, address: 'TCPIP::10.0.0.9::INSTR'}\n",
+    "negative plant voltage": (ROOT / "instruments" / "emulated.yaml")
+    .read_text()
+    .replace("voltage_v: 230.0          # phase-to-neutral", "voltage_v: -230.0         # phase-to-neutral"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RUN_LEVEL))
+def test_hilbench_run_refuses_what_only_the_drivers_or_the_emulators_know_before_anything_starts(tmp_path, name):
+    bad = tmp_path / "bench.yaml"
+    bad.write_text(RUN_LEVEL[name])
+    result = subprocess.run(
+        [sys.executable, "-m", "hilbench.cli", "run", str(ROOT / "test_plans" / "mw2mh_100kw.yaml"),
+         "--bench", str(bad)],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    output = (result.stdout + result.stderr).strip().splitlines()
+    assert len(output) == 1 and str(bad) in output[0] and "Traceback" not in result.stderr, output
+    assert ("no driver 'keysight-ac9999' installed" if name == "unknown driver" else "voltage_v must be") in output[0]

@@ -47,6 +47,18 @@ def available() -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=GROUP)}
 
 
+def unknown_drivers(specs) -> list[str]:
+    """'file:line: roles.grid: no driver 'x' ...' for every role spec whose driver is not installed (checked before a
+    run starts, so a typo never gets as far as the first check)."""
+    installed = available()
+    names = ", ".join(sorted(installed))
+    return [
+        f"{spec.where}: roles.{spec.role}: no driver {spec.driver!r} installed; installed: {names}"
+        for spec in specs
+        if spec.driver not in installed
+    ]
+
+
 def driver_class(name: str):
     matches = [ep for ep in entry_points(group=GROUP) if ep.name == name]
     if not matches:

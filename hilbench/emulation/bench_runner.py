@@ -51,7 +51,32 @@ def _plant_params(bench: Bench) -> tuple[PlantParams, ControllerParams]:
             raise BenchFileError(
                 f"{bench.path}: plant.controller.{key}: unknown; known: {', '.join(sorted(known_controller))}"
             )
+    for section, values, params in (
+        ("plant", raw, PlantParams),
+        ("plant.controller", controller_raw, ControllerParams),
+    ):
+        for f in fields(params):
+            value = values.get(f.name)
+            if value is None or f.name in ("psu_kind", "uf_action", "honours_ramp_limit"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise BenchFileError(f"{bench.path}: {section}.{f.name} must be a number >= 0, got {value!r}")
+    for name in ("voltage_v", "frequency_hz"):
+        if raw.get(name, 1) == 0:
+            raise BenchFileError(f"{bench.path}: plant.{name} must be above 0")
     return PlantParams(**raw), ControllerParams(**controller_raw)
+
+
+def validate_emulated_bench(bench: Bench) -> None:
+    """Raise BenchFileError for what starting this emulated bench would refuse, without starting anything."""
+    emulated_site_config(bench.raw)
+    _plant_params(bench)
+    for name, spec in bench.roles.items():
+        if name not in ("boards", "hashboard") and spec.address == "auto" and emulator_factory(spec.driver) is None:
+            raise BenchFileError(
+                f"{spec.where}: roles.{name}: no emulator is installed for model {spec.driver!r} "
+                "(entry-point group hilbench.emulators), so this emulated bench cannot serve it"
+            )
 
 
 def _rebase(config: SiteConfig, address_base: str) -> SiteConfig:
