@@ -33,8 +33,10 @@ class Limits:
         if low is None and high is None:
             raise ValueError(f"{where}: a limit needs min and/or max")
         for name, value in (("min", low), ("max", high)):
-            if value is not None and not isinstance(value, (int, float)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
                 raise ValueError(f"{where}: {name} must be a number, got {value!r}")
+            if value is not None and not math.isfinite(value):  # .nan passes nothing and .inf bounds nothing
+                raise ValueError(f"{where}: {name} must be a finite number, got {value!r}")
         if low is not None and high is not None and low > high:
             raise ValueError(f"{where}: min {low} is above max {high}")
         return cls(

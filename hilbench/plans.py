@@ -116,6 +116,8 @@ def _dut(path: Path, raw, lines) -> Dut:
         if not isinstance(raw[key], (int, float)) or raw[key] <= 0:
             raise PlanError(f"{path}{_line(dut_lines, key)}: dut.{key} must be a positive number, got {raw[key]!r}")
         values[key] = float(raw[key])
+    if values["boards"] != int(values["boards"]):
+        raise PlanError(f"{path}{_line(dut_lines, 'boards')}: dut.boards must be a whole number, got {raw['boards']!r}")
     unknown = set(raw) - set(DUT_REQUIRED) - set(DUT_OPTIONAL) - {"__lines__"}
     if unknown:
         key = sorted(unknown)[0]
