@@ -105,7 +105,11 @@ class ScpiInstrument:
                 self.push_error(exc)
                 return None
             for unit in units:
-                header, args = split_unit(unit)
+                try:
+                    header, args = split_unit(unit)
+                except ScpiCommandError as exc:  # e.g. an unterminated string: queued, the message goes on
+                    self.push_error(exc)
+                    continue
                 for regex, is_query, handler in self._commands:
                     match = regex.match(header)
                     if match:
