@@ -3,7 +3,7 @@ drivers), SCPI program messages (emulator side), Modbus responses (through the d
 requests, BM13xx frames both ways, and plan and bench YAML.  Property: no exception other than the documented
 one (HilbenchError on the driver side, RequestError for cgminer requests, PlanError/BenchFileError for files,
 none at all where the protocol says garbage is dropped or queued as an error), and no hang (each call is
-time-boxed).  ``HILBENCH_FUZZ_EXAMPLES`` raises the number of examples per parser (default 150)."""
+time-boxed).  ``HILBENCH_FUZZ_EXAMPLES`` sets the number of examples per parser (default 400)."""
 
 import json
 import os
@@ -42,7 +42,7 @@ from hilbench.transports.modbus import ModbusTransport
 from hilbench.transports.serial_line import SerialTransport
 from hilbench.transports.visa import VisaTransport
 
-EXAMPLES = int(os.environ.get("HILBENCH_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("HILBENCH_FUZZ_EXAMPLES", "400"))
 FUZZ = settings(
     max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
