@@ -119,3 +119,19 @@ def test_board_cycling_on_a_weak_grid_causes_flicker():
     steady.advance(70.0)
     quiet = flicker(steady.pcc_waveforms(5.0, 65.0, 2000.0)[0][0], 2000.0).pinst.max()
     assert pst_like > 1.0 > quiet
+
+
+def test_boards_restarted_after_a_part_load_stop_get_back_to_full_power():
+    """Found through an injected-error sequence: boards stopped while running lower profiles at part load kept
+    those profiles after the restart, because the dispatch only ran while the ramp was moving (91 of 97.5 kW)."""
+    clock, plant = make_plant(default_ramp_kw_s=50.0)
+    plant.controller.write_setpoint(47.8, at=1.0)
+    at(clock, plant, 30.0)
+    assert {b.active_profile.name for b in plant.controller.boards} - {"default"}  # lower profiles in use
+    plant.controller.write_mode(int(Mode.OFF), at=31.0)
+    at(clock, plant, 60.0)
+    plant.controller.write_setpoint(97.5, at=61.0)
+    plant.controller.write_mode(int(Mode.RUN), at=62.0)
+    numbers = at(clock, plant, 400.0)  # boot, then the ramp is long over before the boards are all mining
+    assert {b.active_profile.name for b in plant.controller.boards} == {"default"}
+    assert numbers["p_total"] - plant.controller.params.aux_w == pytest.approx(97_500, rel=0.01)

@@ -332,6 +332,11 @@ class BoardModel:
         """The transition the board has scheduled, if any."""
         return self._pending.transition if self._pending else None
 
+    @property
+    def pending_due(self) -> float | None:
+        """The plant time of the transition the board has scheduled, if any."""
+        return self._pending.due if self._pending else None
+
     def die(self, *, at: float | None = None) -> None:
         """An injected fault: the board fails for good (supply gone now, never powers up again)."""
         with self.lock:

@@ -97,6 +97,7 @@ class ContainerController:
         self._uf_since: float | None = None
         self._next_tick: float | None = None
         self._deadlines: list[tuple[float, str, int]] = []  # (time, action, board index)
+        self._available: tuple[int, ...] = ()  # the boards that could take a share at the last advance
         self._state = self._derive_state()
         if params.cycling_period_s > 0:
             self._deadlines.append((start + params.cycling_period_s, "cycle", 0))
@@ -197,6 +198,10 @@ class ContainerController:
             self._next_tick = None
         if self.watchdog_s > 0 and self.last_heartbeat is not None and self.mode in (Mode.RUN,):
             candidates.append((self.last_heartbeat + self.watchdog_s, "watchdog", -1))
+        if self.mode is Mode.RUN:  # a board finishing its boot or wake gets its share at that moment
+            dues = [b.pending_due for b in self.boards if b.pending_due is not None and self._t < b.pending_due <= t]
+            if dues:
+                candidates.append((min(dues), "fleet", -1))
         uf = self._next_uf_check(t)
         if uf is not None:
             candidates.append(uf)
@@ -235,6 +240,15 @@ class ContainerController:
             for board in self.boards:
                 board.advance(t)
             self._update_state(t)
+            self._redispatch_when_the_fleet_changes(t)
+
+    def _redispatch_when_the_fleet_changes(self, t: float) -> None:
+        """Boards that finish booting or waking after the ramp is over still get their share and profile; without
+        this, boards restarted with the lower profiles of an earlier setpoint kept them (91 of 97.5 kW)."""
+        available = tuple(i for i, b in enumerate(self.boards) if b.state in (BoardState.MINING, BoardState.CURTAILED))
+        if available != self._available and self.mode is Mode.RUN:
+            self._dispatch(t)
+        self._available = available
 
     def _handle(self, action: str, index: int, t: float) -> None:
         if action == "tick":
@@ -243,6 +257,8 @@ class ContainerController:
             delta = self.setpoint_w - self.command_w
             self.command_w += max(-step, min(step, delta))
             self._dispatch(t)
+        elif action == "fleet":
+            self._redispatch_when_the_fleet_changes(t)
         elif action == "apply_setpoint":
             self._deadlines = [d for d in self._deadlines if d[1] != "apply_setpoint"]
             self.setpoint_w = self._pending_setpoint_w
