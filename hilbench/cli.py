@@ -165,10 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_bench_check)
 
     from hilbench.analyse_cli import add_parser as add_analyse
+    from hilbench.replay_cli import add_parser as add_replay
     from hilbench.run_cli import add_parser as add_run
 
     add_analyse(sub)
     add_run(sub)
+    add_replay(sub)
     return parser
 
 

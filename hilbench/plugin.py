@@ -368,6 +368,11 @@ class CheckItem(pytest.Item):
         super().__init__(**kwargs)
         self.plan, self.check = plan, check
         self.add_marker(pytest.mark.hil)
+        # What pytest's own test functions carry and the lab's other plugins read in their hooks (labgrid's
+        # pytest_runtest_setup reads item.fixturenames, pytest-embedded item.funcargs): a plan check requests no
+        # fixtures, it uses the session's bench through the plugin.
+        self.fixturenames: list[str] = []
+        self.funcargs: dict = {}
 
     def runtest(self) -> None:
         runtime = self.config.stash[RUNTIME_KEY]
@@ -421,6 +426,7 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
         type=plan_check.type,
         params=plan_check.params,
         declared={k: v.__dict__ for k, v in plan_check.limits.items()},
+        dut=dataclasses.asdict(plan.dut),  # what a replay needs to judge the stored captures again
     )
     allure.dynamic.label("plan", plan.name)
     allure.dynamic.label("check_type", plan_check.type)

@@ -9,46 +9,8 @@ import numpy as np
 
 from hilbench import pq
 from hilbench.checks.base import CheckAborted, CheckContext, check
-from hilbench.pq import limits as pq_limits
+from hilbench.checks.harmonic_figures import HarmonicCapture, TableError, as_result, harmonic_figures, select_table
 from hilbench.report.svg import line_chart
-
-
-def _table(ctx: CheckContext, params: dict, fundamental_current_a: float):
-    """(limit table, IEEE 519 demand current or None); a table the plan's figures cannot select is a plan error."""
-    try:
-        return _select_table(ctx, params, fundamental_current_a)
-    except ValueError as exc:  # the limit tables refuse what they do not cover (a voltage row, a missing rating)
-        raise CheckAborted(f"harmonics table {params['table']!r}: {exc}") from None
-
-
-def _current_scale(ctx: CheckContext, params: dict) -> float:
-    """JEAG 9702 limits are currents at the receiving voltage: the PCC currents are referred to it (the
-    transformer's ratio); other tables apply at the PCC."""
-    if params["table"] == "jeag9702":
-        return ctx.dut.voltage_v / 1000 / float(params["receiving_kv"])
-    return 1.0
-
-
-def _select_table(ctx: CheckContext, params: dict, fundamental_current_a: float):
-    name = params["table"]
-    v_kv = ctx.dut.voltage_v / 1000
-    if name == "ieee519":
-        il = ctx.rated_w / (math.sqrt(3) * ctx.dut.voltage_v)
-        return pq_limits.ieee519_current(isc_il=ctx.dut.isc_ka * 1000 / il, voltage_kv=v_kv), il
-    if name == "jeag9702":
-        if not params.get("receiving_kv"):
-            raise ValueError(
-                "JEAG 9702 limits are per kW of contract at the receiving voltage: set params.receiving_kv "
-                "(6.6, 22 or 33 kV; the container's own supply voltage is not a receiving voltage)"
-            )
-        return pq_limits.jeag9702(contract_kw=ctx.dut.contract_kw, voltage_kv=params["receiving_kv"]), None
-    if name == "iec61000-3-2":
-        return pq_limits.iec61000_3_2(params.get("equipment_class", "A")), None
-    if name == "iec61000-3-12":
-        return pq_limits.iec61000_3_12(
-            rsce=params.get("rsce", 33), balanced_three_phase=True, iref_a=fundamental_current_a
-        ), None
-    raise CheckAborted(f"unknown harmonics table {name!r}: ieee519, jeag9702, iec61000-3-2, iec61000-3-12")
 
 
 def _harmonic_results(ctx: CheckContext, level: float, capture_s: float):
@@ -82,20 +44,11 @@ def _harmonic_results(ctx: CheckContext, level: float, capture_s: float):
     raw = ctx.recorder.save_raw(ctx.check_id, f"harmonics-{level:g}", current=current, voltage=voltage, time=times)
     source = f"analyser harmonic measurement: {ctx.session.identities.get('analyser', 'unidentified')}"
     f = ctx.dut.frequency_hz
-    return _as_result(current, times, f), _as_result(voltage, times, f), raw, source
+    return as_result(current, times, f), as_result(voltage, times, f), raw, source
 
 
 #: orders an analyser's own harmonic measurement reports (IEC 61000-4-7 and the limit tables go to 40 or 50)
 HARMONIC_ORDERS = 50
-
-
-def _as_result(components: np.ndarray, times: np.ndarray, f_nominal: float) -> pq.HarmonicsResult:
-    """An instrument's harmonic components as a HarmonicsResult (components only: no interharmonics)."""
-    zeros = np.zeros_like(components)
-    return pq.HarmonicsResult(
-        f_nominal, 10 if f_nominal == 50 else 12, times, np.full(times.shape, f_nominal),
-        components, components, components, zeros, zeros,
-    )  # fmt: skip
 
 
 def _waveform_source(ctx: CheckContext) -> str:
@@ -118,75 +71,23 @@ def _waveform_source(ctx: CheckContext) -> str:
 )
 def harmonics(ctx: CheckContext, params: dict) -> None:
     """IEC 61000-4-7 groups of the PCC currents at several load levels, judged against the plan's table."""
-    worst, tdd_all, thd_i_all, thd_v_all, source = 0.0, [], [], [], ""
+    try:  # a table the plan's figures cannot select is said before anything is captured
+        select_table(ctx.dut, params, fundamental_current_a=1.0)
+    except ValueError as exc:
+        raise CheckAborted(f"harmonics table {params['table']!r}: {exc}") from None
+    captures = []
     for level in params["levels_percent"]:
         ctx.prepare_running(level)
         ctx.trend(params["settle_s"], f"settle at {level:g} %")
-        result, volts, raw, source = _harmonic_results(ctx, level, params["capture_s"])
-        i1 = float(result.group_rms[:, :, 1].mean())
-        table, il = _table(ctx, params, i1)
-        per_psu = params["table"] == "iec61000-3-2"
-        for phase in range(3):
-            scaled = result
-            if per_psu or _current_scale(ctx, params) != 1.0:
-                # IEC 61000-3-2 limits apply per PSU (one board's share of the phase current); JEAG 9702 limits at
-                # the receiving voltage (the PCC current referred through the transformer)
-                per_board = 3 / max(ctx.dut.boards, 1) if per_psu else _current_scale(ctx, params)
-                scaled = pq.HarmonicsResult(
-                    result.f_nominal,
-                    result.cycles_per_window,
-                    result.window_start_s,
-                    result.frequency_hz,
-                    *(
-                        a[phase : phase + 1] * per_board
-                        for a in (
-                            result.line_rms,
-                            result.group_rms,
-                            result.subgroup_rms,
-                            result.interharmonic_group_rms,
-                            result.interharmonic_subgroup_rms,
-                        )
-                    ),
-                )
-                evaluation = pq_limits.evaluate_harmonics(scaled, table, channel=0)
-            else:
-                evaluation = pq_limits.evaluate_harmonics(result, table, channel=phase, demand_current=il)
-            ratios = [r.ratio for r in evaluation.orders]
-            worst = max(worst, max(ratios) if ratios else 0.0)
-            if phase == 0:
-                orders = np.array([r.order for r in evaluation.orders])
-                ctx.attach_svg(
-                    f"spectrum-{level:g}",
-                    line_chart(
-                        f"{ctx.check_id}: phase 1 current harmonics at {level:g} % vs {table.table}",
-                        "order",
-                        table.unit,
-                        [
-                            ("measured", orders, np.array([r.value for r in evaluation.orders])),
-                            ("limit", orders, np.array([r.limit for r in evaluation.orders])),
-                        ],
-                        bars=True,
-                    ),
-                )
-        if il:
-            tdd_all.append(float(np.max(result.tdd(il).mean(axis=-1))) * 100)
-        thd_i_all.append(float(np.max(result.thd.mean(axis=-1))) * 100)
-        thd_v_all.append(float(np.max(volts.thd.mean(axis=-1))) * 100)
-        ctx.progress(f"  {ctx.check_id}: {level:g} %: worst ratio so far {worst:.2f} ({raw})")
-    ctx.measure(
-        "worst_ratio",
-        worst,
-        note=f"largest value/limit over orders, phases and levels ({params['table']})",
-        source=source,
-    )
-    ctx.measure(
-        "tdd_percent",
-        max(tdd_all) if tdd_all else None,
-        note="" if tdd_all else "no TDD for this table",
-        source=source,
-    )
-    ctx.measure("thd_current_percent", max(thd_i_all), source=source)
-    ctx.measure("thd_voltage_percent", max(thd_v_all), source=source)
+        current, voltage, raw, source = _harmonic_results(ctx, level, params["capture_s"])
+        captures.append(HarmonicCapture(level, current, voltage, raw, source))
+        ctx.progress(f"  {ctx.check_id}: {level:g} % captured ({raw})")
+    try:
+        figures = harmonic_figures(captures, params, ctx.dut, chart=ctx.attach_svg, title=ctx.check_id)
+    except TableError as exc:
+        raise CheckAborted(f"harmonics table {params['table']!r}: {exc}") from None
+    for name, (value, extra) in figures.items():
+        ctx.measure(name, value, **extra)
 
 
 @check(
