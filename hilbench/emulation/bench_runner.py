@@ -139,7 +139,7 @@ class EmulatedBench:
         plant_params, controller_params = _plant_params(self.bench)
         self.plant = Plant(self.clock, [b.model for b in container], plant_params, controller_params)
         for board in self.site.boards:
-            board.before_access = self.plant.advance
+            board.before_access = self.plant.advance_for_one_board
         roles = dict(self.bench.roles)
         for name, spec in self.bench.roles.items():
             factory = emulator_factory(spec.driver)

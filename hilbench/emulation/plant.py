@@ -90,11 +90,15 @@ class Plant:
         self.start = start
 
     # ----- time -------------------------------------------------------------------------
-    def advance(self, t: float | None = None) -> float:
+    def advance(self, t: float | None = None, *, every_board: bool = True) -> float:
         with self.lock:
             t = self.clock.now() if t is None else t
-            self.controller.advance(t)
+            self.controller.advance(t, every_board=every_board)
             return t
+
+    def advance_for_one_board(self) -> float:
+        """What a board's endpoint calls before it answers: the controller's events up to now, not every board."""
+        return self.advance(every_board=False)
 
     # ----- PCC quantities -----------------------------------------------------------------
     def phase_power_w(self, times: np.ndarray) -> np.ndarray:

@@ -189,7 +189,8 @@ class ShareEngine:
         self.difficulty_accepted = 0.0
         self.best_share = 0.0
         self.last_share_time = 0.0
-        self.recent: deque[Share] = deque(maxlen=keep)
+        self._recent: deque[Share] = deque(maxlen=keep)
+        self._owed: deque[float] = deque(maxlen=keep)  # plant times of shares counted but not hashed yet
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
         snap = board.snapshot()
@@ -210,7 +211,9 @@ class ShareEngine:
         return self._assemble()
 
     def collect(self) -> int:
-        """Find the shares owed since the last call; returns how many were found."""
+        """Count the shares owed since the last call (Poisson draws from the modelled hashes); returns how many.
+        They are hashed when someone looks at them (``recent``): a site of 1,300 boards polled for its summaries
+        does not pay for shares nobody reads.  Only the last ``keep`` are ever visible, so only those are owed."""
         with self._lock:
             snap = self.board.snapshot()
             done = snap.total_hashes - self._hashes_seen
@@ -219,22 +222,35 @@ class ShareEngine:
             if done <= 0:
                 return 0
             count = int(self._rng.poisson(done / (self.pool_difficulty * NONCE_SPACE)))
-            for when in np.sort(self._rng.uniform(t0, t1, size=count)):
-                header = self._search.next()
-                share = Share(
-                    plant_time=float(when),
-                    job_id=self.job.job_id,
-                    extranonce2=self._en2(),
-                    ntime=self.job.ntime,
-                    nonce=int.from_bytes(header[76:80], "little"),
-                    version=int.from_bytes(header[:4], "little"),
-                    header=header,
-                    target=self.target,
-                    credited_difficulty=self.pool_difficulty,
-                )
-                self.recent.append(share)
-                self.accepted += 1
-                self.difficulty_accepted += self.pool_difficulty
-                self.best_share = max(self.best_share, difficulty_of_hash(sha256d(header)))
-                self.last_share_time = float(when)
+            if count:
+                times = np.sort(self._rng.uniform(t0, t1, size=count))
+                self._owed.extend(float(t) for t in times[-self._owed.maxlen :])
+                self.accepted += count
+                self.difficulty_accepted += count * self.pool_difficulty
+                self.last_share_time = float(times[-1])
             return count
+
+    @property
+    def recent(self) -> deque[Share]:
+        """The last shares found, each a genuine SHA-256d solution (hashed now if it was only counted so far)."""
+        with self._lock:
+            while self._owed:
+                self._hash_share(self._owed.popleft())
+            return self._recent
+
+    def _hash_share(self, when: float) -> None:
+        header = self._search.next()
+        self._recent.append(
+            Share(
+                plant_time=when,
+                job_id=self.job.job_id,
+                extranonce2=self._en2(),
+                ntime=self.job.ntime,
+                nonce=int.from_bytes(header[76:80], "little"),
+                version=int.from_bytes(header[:4], "little"),
+                header=header,
+                target=self.target,
+                credited_difficulty=self.pool_difficulty,
+            )
+        )
+        self.best_share = max(self.best_share, difficulty_of_hash(sha256d(header)))
