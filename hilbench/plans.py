@@ -26,7 +26,7 @@ from hilbench.errors import HilbenchError
 from hilbench.measurement import Limits
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-TOP_KEYS = {"plan", "title", "description", "dut", "checks", "ci_time_scale"}
+TOP_KEYS = {"plan", "title", "description", "dut", "checks", "ci_time_scale", "same_bench"}
 DUT_REQUIRED = ("rated_kw", "boards", "voltage_v", "frequency_hz")
 DUT_OPTIONAL = {"name": "", "isc_ka": 10.0, "contract_kw": None, "serials": []}
 
@@ -54,6 +54,7 @@ class Plan:
     dut: Dut
     checks: list[PlanCheck] = field(default_factory=list)
     ci_time_scale: float = 50.0
+    same_bench: bool = False  # parallel runs (-n): every check of the plan on one worker's bench, in order
 
 
 _PlanLoader = type("_PlanLoader", (_LineLoader,), {})
@@ -102,7 +103,15 @@ def load_plan(path: str | Path) -> Plan:
         dut,
         checks,
         float(data.get("ci_time_scale", 50.0)),
+        _same_bench(path, data, lines),
     )
+
+
+def _same_bench(path: Path, data: dict, lines) -> bool:
+    value = data.get("same_bench", False)
+    if not isinstance(value, bool):
+        raise PlanError(f"{path}{_line(lines, 'same_bench')}: same_bench must be true or false, got {value!r}")
+    return value
 
 
 def _dut(path: Path, raw, lines) -> Dut:

@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from hilbench.bench import DEFAULT_BENCH, Bench, BenchFileError, read_bench
+from hilbench.bench_pool import Lease, lease_bench, read_pool, worker_address_base, worker_index
 from hilbench.checks import REGISTRY, CheckContext
 from hilbench.drivers import open_driver, unknown_drivers
 from hilbench.errors import HilbenchError
@@ -37,6 +38,7 @@ from hilbench.fault_spec import FaultSpec, FaultSpecError, parse_fault
 from hilbench.interlocks import InterlockMonitor
 from hilbench.measurement import ERROR, FAIL, Measurement
 from hilbench.plans import Plan, PlanCheck, PlanError, load_plan
+from hilbench.report.merge import WORKERS_DIR, merge_worker_runs, worker_run_dir
 from hilbench.report.recorder import Recorder
 from hilbench.roles import ROLE_PROTOCOLS
 from hilbench.session import BenchSession
@@ -76,6 +78,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="emulated bench only: inject a fault at SECONDS of plant time (see hilbench.fault_spec)",
     )
     group.addoption(
+        "--bench-pool",
+        action="store",
+        default=None,
+        metavar="FILE",
+        help="parallel runs (-n): lease each worker a bench of this pool file (see hilbench.bench_pool)",
+    )
+    group.addoption(
         "--hil-report",
         action="store",
         default=None,
@@ -101,7 +110,11 @@ class Runtime:
         if self.session is not None:
             return
         option = self.config.getoption("--bench")
+        worker = _worker_id(self.config)
         try:
+            if self.config.getoption("--bench-pool"):
+                self.lease = lease_bench(read_pool(self.config.getoption("--bench-pool")), worker=worker)
+                option = self.lease.bench_file
             bench = read_bench(option or DEFAULT_BENCH)
             problems = unknown_drivers(bench.roles.values())
             if problems:
@@ -122,12 +135,15 @@ class Runtime:
         if bench.emulated:
             from hilbench.emulation.bench_runner import EmulatedBench
 
-            self.emulated = EmulatedBench(bench, time_scale=scale, faults=faults)
+            address_base = worker_address_base(worker_index(worker)) if worker else None
+            self.emulated = EmulatedBench(bench, time_scale=scale, faults=faults, address_base=address_base)
             bench = self.emulated.start()
         self.bench, self.time_scale = bench, scale
-        self.recorder = Recorder(_run_dir(self.config))
+        run_dir = _run_dir(self.config)
+        self.recorder = Recorder(worker_run_dir(run_dir, worker) if worker else run_dir)
         self.recorder.event(
             "run_start",
+            worker=worker or None,
             bench=bench.name,
             bench_file=bench.path,
             emulated=bench.emulated,
@@ -145,6 +161,7 @@ class Runtime:
 
     safe_records: list | None = None
     heartbeat: Heartbeat | None = None
+    lease: Lease | None = None
     interlocks: InterlockMonitor | None = None
 
     def _start_interlocks(self, bench: Bench) -> None:
@@ -218,6 +235,9 @@ class Runtime:
             self.recorder.event("run_end")
             self.recorder.close()
             self.recorder = None
+        if self.lease is not None:
+            self.lease.release()
+            self.lease = None
 
 
 def _injected_faults(config: pytest.Config, bench: Bench) -> tuple[FaultSpec, ...]:
@@ -256,11 +276,39 @@ def _overdue_calibrations(bench: Bench) -> list[str]:
 RUNTIME_KEY = pytest.StashKey[Runtime]()
 
 
+RUN_DIR_KEY = pytest.StashKey[Path]()
+
+
 def _run_dir(config: pytest.Config) -> Path:
-    option = config.getoption("--hil-report")
-    if option:
-        return Path(option)
-    return Path(config.rootpath) / "reports" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    """The run directory: --hil-report, or reports/<time>; one for all xdist workers (the controller's)."""
+    if RUN_DIR_KEY not in config.stash:
+        option = config.getoption("--hil-report")
+        given = getattr(config, "workerinput", {}).get("hil_run_dir")
+        config.stash[RUN_DIR_KEY] = Path(
+            given or option or Path(config.rootpath) / "reports" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        )
+    return config.stash[RUN_DIR_KEY]
+
+
+def _worker_id(config: pytest.Config) -> str:
+    """'gw0', 'gw1', ... in a pytest-xdist worker; '' otherwise."""
+    return getattr(config, "workerinput", {}).get("workerid", "")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """--dist loadgroup: checks spread over the workers, a same_bench plan kept on one (hilbench.xdist_scheduling)."""
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from hilbench.xdist_scheduling import PlanScheduling
+
+    return PlanScheduling(config, log)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist, in the controller: every worker records into the same run directory (workers/<id>/)."""
+    node.workerinput["hil_run_dir"] = str(_run_dir(node.config))
 
 
 #: signals that end a run the way Ctrl-C does (CI cancellation and `docker stop` send SIGTERM, a dropped SSH
@@ -327,6 +375,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     try:
         if runtime is not None:
             runtime.finish()
+        run_dir = config.stash.get(RUN_DIR_KEY, None)
+        if not _worker_id(config) and run_dir is not None and (run_dir / WORKERS_DIR).is_dir():
+            _, notes = merge_worker_runs(run_dir)  # the xdist controller, its workers gone: one record stream
+            for note in notes:
+                log.warning(note)
     finally:
         _restore_signals(config)
         for sig, handler in config.stash.get(_PREVIOUS_HANDLERS, {}).items():

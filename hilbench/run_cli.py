@@ -23,6 +23,15 @@ def add_parser(sub) -> None:
     p.add_argument("--report", type=Path, default=None, help="run directory (default: reports/<plan>-<time>)")
     p.add_argument("-k", dest="keyword", default=None, help="only checks matching this pytest -k expression")
     p.add_argument(
+        "-n",
+        dest="workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run the checks on N benches in parallel (pytest-xdist): N emulated ones, or N leased from --bench-pool",
+    )
+    p.add_argument("--bench-pool", type=Path, default=None, help="pool file of benches to lease one per worker")
+    p.add_argument(
         "--accept-overdue-calibration",
         action="store_true",
         help="run although an instrument's calibration is past due (printed on the report)",
@@ -87,6 +96,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         pytest_args += ["--time-scale", str(args.time_scale)]
     if args.keyword:
         pytest_args += ["-k", args.keyword]
+    if args.workers:
+        pytest_args += ["-n", str(args.workers), "--dist", "loadgroup"]
+    if args.bench_pool:
+        pytest_args += ["--bench-pool", str(args.bench_pool)]
     for text in args.inject_fault:
         pytest_args += ["--inject-fault", text]
     if args.accept_overdue_calibration:
@@ -149,7 +162,10 @@ def summarise(path: Path) -> dict:
     failed = sum(any(v in ("fail", "error") for v in vs) for vs in verdicts.values())
     status = {True: "confirmed", False: "NOT CONFIRMED", None: "not used"}
     safe_lines = [
-        f"safe state {r['role']:<11} {status[r['confirmed']]} in {r['seconds']:.2f} s: {r['read_back']}" for r in safe
+        f"safe state {r['role']:<11} {status[r['confirmed']]} in {r['seconds']:.2f} s: {r['read_back']}"
+        + (f"  [{r['worker']}]" if r.get("worker") else "")
+        for r in safe
+        if "context" not in r  # the end-of-run records; those taken at an interlock trip are in the file
     ]
     unsafe = sum(r["confirmed"] is False for r in safe)
     return {

@@ -1,0 +1,123 @@
+"""Parallel runs (pytest-xdist): each worker its own bench, one run directory, one record stream; benches leased
+from a pool by a lock the operating system releases when the holder dies."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hilbench.bench_pool import PoolError, lease_bench, read_pool, worker_address_base
+from tests.conftest import ROOT
+
+
+def _records(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "measurements.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_two_workers_two_emulated_benches_one_run_directory(tmp_path):
+    run_dir = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "hilbench.cli", "run", str(ROOT / "test_plans" / "mw2mh_100kw.yaml"), "-n", "2",
+         "-k", "boot or step or emergency or graceful", "--report", str(run_dir)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0 and "PLAN PASSED" in result.stdout, result.stdout[-3000:]
+    records = _records(run_dir)
+    starts = {r["worker"]: r for r in records if r["record"] == "run_start"}
+    assert set(starts) == {"gw0", "gw1"}  # two benches, each started by its worker
+    checks = {r["check"]: r["worker"] for r in records if r["record"] == "check_start"}
+    assert set(checks) == {"boot", "step-down-50", "step-up-100", "emergency-stop", "graceful-stop"}
+    assert set(checks.values()) == {"gw0", "gw1"}  # spread over both
+    for r in records:
+        if r["record"] == "measurement" and r["raw"]:
+            assert (run_dir / r["raw"]).exists(), r["raw"]  # raw paths point into the worker's directory
+    safe = [r for r in records if r["record"] == "safe_state"]
+    assert {r["worker"] for r in safe} == {"gw0", "gw1"} and all(r["confirmed"] is not False for r in safe)
+    junit = (run_dir / "junit.xml").read_text()
+    assert junit.count("<testcase") == 5 and "<failure" not in junit
+    assert any((run_dir / "allure-results").glob("*-result.json"))
+    assert [r["wall_time"] for r in records] == sorted(r["wall_time"] for r in records)
+
+
+SAME_BENCH = """\
+plan: one-bench
+same_bench: true
+dut: {rated_kw: 97.5, boards: 30, voltage_v: 400, frequency_hz: 50}
+checks:
+  - {id: first, type: shutdown, params: {mode: emergency}, limits: {emergency_time_s: {max: 2}}}
+  - {id: second, type: shutdown, params: {mode: emergency}, limits: {emergency_time_s: {max: 2}}}
+  - {id: third, type: shutdown, params: {mode: emergency}, limits: {emergency_time_s: {max: 2}}}
+"""
+
+
+@pytest.mark.slow
+def test_a_plan_that_needs_one_bench_stays_on_one_worker(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(SAME_BENCH)
+    run_dir = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "hilbench.cli", "run", str(plan), "-n", "2", "--report", str(run_dir)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    workers = [r["worker"] for r in _records(run_dir) if r["record"] == "check_start"]
+    assert len(workers) == 3 and len(set(workers)) == 1, workers
+
+
+def test_each_worker_gets_its_own_loopback_block():
+    assert worker_address_base(0) == "127.10.0.2" and worker_address_base(3) == "127.13.0.2"
+    with pytest.raises(PoolError):
+        worker_address_base(250)
+
+
+def _pool(tmp_path) -> Path:
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text("bench: x\n")
+    pool = tmp_path / "pool.yaml"
+    pool.write_text("benches: [a.yaml, b.yaml]\n")
+    return pool
+
+
+def test_a_pool_leases_each_bench_once_and_names_the_holders(tmp_path):
+    benches = read_pool(_pool(tmp_path))
+    first, second = lease_bench(benches, worker="gw0"), lease_bench(benches, worker="gw1")
+    assert {first.bench_file.name, second.bench_file.name} == {"a.yaml", "b.yaml"}
+    with pytest.raises(PoolError, match=r"every bench of the pool is leased: a.yaml \(pid \d+ worker gw0"):
+        lease_bench(benches, worker="gw2")
+    first.release()
+    assert lease_bench(benches, worker="gw2").bench_file.name == "a.yaml"
+    with pytest.raises(PoolError, match="a bench pool is a mapping with 'benches'"):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("- a.yaml\n")
+        read_pool(bad)
+
+
+def test_the_lease_of_a_killed_process_is_reclaimed(tmp_path):
+    pool = _pool(tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from hilbench.bench_pool import lease_bench, read_pool; "
+         f"l = lease_bench(read_pool({str(pool)!r})[:1], worker='gw9'); print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert holder.stdout.readline().strip() == "held"
+    benches = read_pool(pool)[:1]
+    with pytest.raises(PoolError, match="worker gw9"):
+        lease_bench(benches)
+    os.kill(holder.pid, signal.SIGKILL)  # no release, no clean-up: the OS drops the lock with the process
+    holder.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            lease = lease_bench(benches, worker="gw0")
+            break
+        except PoolError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert lease.bench_file.name == "a.yaml"
