@@ -36,6 +36,7 @@ from hilbench.drivers import open_driver, unknown_drivers
 from hilbench.errors import HilbenchError
 from hilbench.fault_spec import FaultSpec, FaultSpecError, parse_fault
 from hilbench.interlocks import InterlockMonitor
+from hilbench.labgrid_place import LabgridPlace, is_labgrid_bench
 from hilbench.measurement import ERROR, FAIL, Measurement
 from hilbench.plans import Plan, PlanCheck, PlanError, load_plan
 from hilbench.report.merge import WORKERS_DIR, merge_worker_runs, worker_run_dir
@@ -115,6 +116,10 @@ class Runtime:
             if self.config.getoption("--bench-pool"):
                 self.lease = lease_bench(read_pool(self.config.getoption("--bench-pool")), worker=worker)
                 option = self.lease.bench_file
+            elif is_labgrid_bench(option):  # a bench shared through labgrid's coordinator: held for the run
+                self.place = LabgridPlace(option)
+                self.place.acquire()
+                option = self.place.bench_file()
             bench = read_bench(option or DEFAULT_BENCH)
             problems = unknown_drivers(bench.roles.values())
             if problems:
@@ -143,6 +148,7 @@ class Runtime:
         self.recorder = Recorder(worker_run_dir(run_dir, worker) if worker else run_dir)
         self.recorder.event(
             "run_start",
+            labgrid_place=self.place.place if self.place else None,
             worker=worker or None,
             bench=bench.name,
             bench_file=bench.path,
@@ -162,6 +168,7 @@ class Runtime:
     safe_records: list | None = None
     heartbeat: Heartbeat | None = None
     lease: Lease | None = None
+    place: LabgridPlace | None = None
     interlocks: InterlockMonitor | None = None
 
     def _start_interlocks(self, bench: Bench) -> None:
@@ -238,6 +245,12 @@ class Runtime:
         if self.lease is not None:
             self.lease.release()
             self.lease = None
+        if self.place is not None:
+            try:
+                self.place.release()
+            except BenchFileError as exc:  # the coordinator gone: labgrid-client release frees it by hand
+                log.error("%s", exc)
+            self.place = None
 
 
 def _injected_faults(config: pytest.Config, bench: Bench) -> tuple[FaultSpec, ...]:

@@ -11,6 +11,7 @@ import pytest
 from hilbench.bench import BenchFileError, read_bench
 from hilbench.drivers import unknown_drivers
 from hilbench.fault_spec import FaultSpecError, parse_fault
+from hilbench.labgrid_place import is_labgrid_bench
 from hilbench.plans import PlanError, load_plan
 from hilbench.report.recorder import read_records
 
@@ -18,7 +19,9 @@ from hilbench.report.recorder import read_records
 def add_parser(sub) -> None:
     p = sub.add_parser("run", help="run a test plan on a bench (emulated by default) and write its report")
     p.add_argument("plan", type=Path)
-    p.add_argument("--bench", type=Path, default=None, help="bench file (default: instruments/emulated.yaml)")
+    p.add_argument(
+        "--bench", type=Path, default=None, help="bench file, or labgrid:PLACE (default: instruments/emulated.yaml)"
+    )
     p.add_argument("--time-scale", type=float, default=None, help="emulated plant time scale (default: the plan's)")
     p.add_argument("--report", type=Path, default=None, help="run directory (default: reports/<plan>-<time>)")
     p.add_argument("-k", dest="keyword", default=None, help="only checks matching this pytest -k expression")
@@ -51,7 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         plan = load_plan(args.plan)
         for text in args.inject_fault:
             parse_fault(text)
-        if args.bench:
+        if args.bench and not is_labgrid_bench(str(args.bench)):  # a labgrid place is resolved by the run
             bench = read_bench(args.bench)  # a bad bench file is refused here, in one line, before anything starts
             if args.inject_fault and not bench.emulated:
                 raise FaultSpecError(
