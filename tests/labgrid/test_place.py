@@ -26,9 +26,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def coordinator():
+def coordinator(tmp_path_factory):
     port = _free_port()
-    proc = subprocess.Popen([str(BIN / "labgrid-coordinator"), "--listen", f"127.0.0.1:{port}"],
+    state = tmp_path_factory.mktemp("coordinator")  # it keeps places.yaml and resources.yaml in its directory
+    proc = subprocess.Popen([str(BIN / "labgrid-coordinator"), "--listen", f"127.0.0.1:{port}"], cwd=state,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
