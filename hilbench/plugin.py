@@ -447,8 +447,9 @@ class CheckItem(pytest.Item):
         if runtime.interlocks is not None and runtime.interlocks.tripped is not None:
             self.session.shouldstop = runtime.interlocks.trip_message()
         problems = [m for m in ctx.measured if m.verdict in (FAIL, ERROR)]
-        if problems:
-            raise CheckFailed(problems, getattr(ctx, "abort_reason", ""))
+        reason = getattr(ctx, "abort_reason", "")
+        if problems or reason:  # an instrument error after every figure was taken still fails the check
+            raise CheckFailed(problems, reason)
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, CheckFailed):
@@ -531,7 +532,12 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
             )
         for hit in getattr(runtime.emulated, "fault_log", [])[faults_before:]:
             recorder.event("fault_hit", check=plan_check.id, **hit)
-        recorder.event("check_end", check=plan_check.id, verdicts={m.name: m.verdict for m in ctx.measured})
+        recorder.event(
+            "check_end",
+            check=plan_check.id,
+            verdicts={m.name: m.verdict for m in ctx.measured},
+            error=getattr(ctx, "abort_reason", "") or None,  # the check did not end cleanly, whatever it measured
+        )
         if properties is not None:
             properties.extend(
                 [

@@ -133,7 +133,7 @@ def _report(code: int, run_dir: Path) -> int:
 
 
 def summarise(path: Path) -> dict:
-    rows, verdicts, safe, warnings = [], {}, [], []
+    rows, verdicts, safe, warnings, check_errors = [], {}, [], [], set()
     if path.exists():
         records, note = read_records(path)
         if note:
@@ -141,6 +141,9 @@ def summarise(path: Path) -> dict:
         for record in records:
             if record.get("record") == "safe_state":
                 safe.append(record)
+            if record.get("record") == "check_end" and record.get("error"):
+                check_errors.add(record["check"])
+                warnings.append(f"CHECK ERROR: {record['check']}: {record['error']}")
             if record.get("record") == "interlock_tripped":
                 warnings.append(f"INTERLOCK TRIPPED: {record['name']}: {record['detail']}; the run was stopped")
             if record.get("record") == "calibration_overdue_accepted":
@@ -162,7 +165,7 @@ def summarise(path: Path) -> dict:
             f"{r['check']:<24} {r['name']:<26} {value:>12} {r['unit']:<6} {' '.join(bounds):<22} "
             f"{r['verdict'].upper() if r['verdict'] in ('fail', 'error') else r['verdict']}"
         )
-    failed = sum(any(v in ("fail", "error") for v in vs) for vs in verdicts.values())
+    failed = len({c for c, vs in verdicts.items() if any(v in ("fail", "error") for v in vs)} | check_errors)
     status = {True: "confirmed", False: "NOT CONFIRMED", None: "not used"}
     safe_lines = [
         f"safe state {r['role']:<11} {status[r['confirmed']]} in {r['seconds']:.2f} s: {r['read_back']}"

@@ -149,3 +149,23 @@ def test_hilbench_emulate_injects_a_fault_that_any_visa_client_meets():
         from hilbench.cli import main
 
         main(["emulate", "--inject-fault", "meter:scpi-error"])
+
+
+@pytest.mark.slow
+def test_a_fault_after_every_figure_was_taken_still_fails_the_check(tmp_path):
+    """The ramp check's last command (power back to rated) meets the fault after its figures passed: the check
+    must not pass (it used to: the error was dropped because no figure was left unmeasured)."""
+    report = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "hilbench.cli", "run", str(ROOT / "test_plans" / "mw2mh_100kw.yaml"), "-k", "ramp",
+         "--inject-fault", "controller:timeout@100", "--report", str(report)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    records = [json.loads(line) for line in (report / "measurements.jsonl").read_text().splitlines()]
+    end = next(r for r in records if r["record"] == "check_end" and r["check"] == "ramp-range")
+    errored = [r for r in records if r["record"] == "measurement" and r["verdict"] == "error"]
+    assert end["error"] or errored, end  # wherever the fault landed, the check did not end cleanly
+    assert proc.returncode == 1 and "PLAN FAILED" in proc.stdout
+    if end["error"]:
+        assert "CHECK ERROR: ramp-range: InstrumentTimeout: controller at tcp://127.0.0.1:" in proc.stdout
+        assert "injected fault(s) hit during this check: controller:timeout@100" in end["error"]
