@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from hilbench.errors import HilbenchError
-from hilbench.fault_spec import FaultSpecError, parse_faults
+from hilbench.fault_spec import FaultSpec, FaultSpecError, parse_faults
 from hilbench.interlock_spec import Interlocks, parse_interlocks
 from hilbench.role_spec import Calibration, RoleSpec
 from hilbench.roles import ROLE_PROTOCOLS
@@ -92,6 +92,7 @@ class Bench:
     plant: dict
     raw: dict
     interlocks: Interlocks | None = None  # permissives watched before and while anything is energised
+    faults: tuple[FaultSpec, ...] = ()  # to inject (emulated benches only)
 
     def role(self, name: str) -> RoleSpec:
         try:
@@ -230,15 +231,15 @@ def parse_bench(data: dict, *, force_emulated: bool = False) -> Bench:
                 f"{permissive.where}: interlock {permissive.name!r} reads the {role}, which the bench lacks"
             )
         contact_address = getattr(permissive.source, "address", None)
-        if contact_address not in (None, "auto") and address_problem(contact_address) is not None:
-            raise BenchFileError(
-                f"{permissive.where}: interlock {permissive.name!r}: {address_problem(contact_address)}"
-            )
+        problem = address_problem(contact_address) if contact_address not in (None, "auto") else None
+        if problem is not None:
+            raise BenchFileError(f"{permissive.where}: interlock {permissive.name!r}: {problem}")
         if contact_address == "auto" and not emulated:
             raise BenchFileError(
                 f"{permissive.where}: interlock {permissive.name!r}: modbus.address is required on a real bench"
             )
-    return Bench(str(data.get("bench", Path(path).stem)), path, emulated, roles, _clean(plant or {}), data, interlocks)
+    name = str(data.get("bench", Path(path).stem))
+    return Bench(name, path, emulated, roles, _clean(plant or {}), data, interlocks, faults)
 
 
 def read_bench(path: str | Path) -> Bench:

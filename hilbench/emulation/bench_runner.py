@@ -25,7 +25,7 @@ from hilbench.emulation.scpi_server import ScpiInstrument, ScpiSocketServer
 from hilbench.emulation.site import EmulatedSite, Endpoint, SiteConfig
 from hilbench.emulation.site_config import emulated_site_config
 from hilbench.emulation.tcp_server import EventLoopThread
-from hilbench.fault_spec import FaultSpec, FaultSpecError, parse_faults
+from hilbench.fault_spec import FaultSpec
 from hilbench.interlock_spec import Interlocks
 from hilbench.role_spec import RoleSpec
 
@@ -67,16 +67,24 @@ def _plant_params(bench: Bench) -> tuple[PlantParams, ControllerParams]:
     return PlantParams(**raw), ControllerParams(**controller_raw)
 
 
+def _emulator_for(name: str, spec: RoleSpec):
+    """The role's emulator factory; None for a role served otherwise (boards, or an address the file gives);
+    BenchFileError for a role this emulated bench would have to serve and cannot."""
+    factory = emulator_factory(spec.driver)
+    if factory is None and name not in ("boards", "hashboard") and spec.address == "auto":
+        raise BenchFileError(
+            f"{spec.where}: roles.{name}: no emulator is installed for model {spec.driver!r} "
+            "(entry-point group hilbench.emulators), so this emulated bench cannot serve it"
+        )
+    return factory
+
+
 def validate_emulated_bench(bench: Bench) -> None:
     """Raise BenchFileError for what starting this emulated bench would refuse, without starting anything."""
     emulated_site_config(bench.raw)
     _plant_params(bench)
     for name, spec in bench.roles.items():
-        if name not in ("boards", "hashboard") and spec.address == "auto" and emulator_factory(spec.driver) is None:
-            raise BenchFileError(
-                f"{spec.where}: roles.{name}: no emulator is installed for model {spec.driver!r} "
-                "(entry-point group hilbench.emulators), so this emulated bench cannot serve it"
-            )
+        _emulator_for(name, spec)
 
 
 def _rebase(config: SiteConfig, address_base: str) -> SiteConfig:
@@ -101,10 +109,7 @@ class EmulatedBench:
         several emulated benches can run side by side on one host.  ``faults`` are injected on top of the
         bench file's own ``faults:`` list."""
         self.bench = bench
-        try:
-            self.fault_specs = parse_faults(bench.raw.get("faults"), bench.path) + tuple(faults)
-        except FaultSpecError as exc:
-            raise BenchFileError(str(exc)) from None
+        self.fault_specs = bench.faults + tuple(faults)  # the bench file's own, parsed with it, then the caller's
         self.faults: list[ScheduledFault] = []
         self.fault_log: list[dict] = []  # every request a fault hit: {"fault", "hit", "plant_s"}
         self._fault_timer: threading.Thread | None = None
@@ -142,14 +147,9 @@ class EmulatedBench:
             board.before_access = self.plant.advance_for_one_board
         roles = dict(self.bench.roles)
         for name, spec in self.bench.roles.items():
-            factory = emulator_factory(spec.driver)
+            factory = _emulator_for(name, spec)
             if factory is not None:
                 roles[name] = self._serve(spec, factory)
-            elif name not in ("boards", "hashboard") and spec.address == "auto":
-                raise BenchFileError(
-                    f"{spec.where}: roles.{name}: no emulator is installed for model {spec.driver!r} "
-                    "(entry-point group hilbench.emulators), so this emulated bench cannot serve it"
-                )
         for role in ("boards", "hashboard"):
             mine = [e for e in self.site.endpoints if e.role == role]
             if role in roles and mine:

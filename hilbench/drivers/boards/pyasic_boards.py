@@ -60,18 +60,21 @@ class PyasicBoards:
     def _run(coro):
         return asyncio.run(coro)
 
-    async def _discover(self, *, partial: bool = False):
-        """pyasic's miner objects; a board not found raises, unless ``partial`` (then the found ones and the
-        missing addresses): the safe state must reach every board it can even when one is dead."""
+    async def _find(self) -> tuple[list[tuple[str, object]], list[str]]:
+        """(address, pyasic miner) of every board found, and the addresses not found: the safe state must reach
+        every board it can even when one is dead."""
         import pyasic
 
         miners = await self._bounded([pyasic.get_miner(a) for a in self.addresses])
-        missing = [a for a, m in zip(self.addresses, miners, strict=True) if m is None]
-        if partial:
-            return [(a, m) for a, m in zip(self.addresses, miners, strict=True) if m is not None], missing
+        found = [(a, m) for a, m in zip(self.addresses, miners, strict=True) if m is not None]
+        return found, [a for a, m in zip(self.addresses, miners, strict=True) if m is None]
+
+    async def _discover(self) -> list:
+        """pyasic's miner objects, in address order; a board not found raises, naming it."""
+        found, missing = await self._find()
         if missing:
             raise self._missing_error(missing, "detect")
-        return miners
+        return [m for _, m in found]
 
     def _missing_error(self, missing: list[str], command: str) -> InstrumentConnectionError:
         return InstrumentConnectionError(
@@ -115,7 +118,7 @@ class PyasicBoards:
         """Every board that answers is curtailed, even when some do not (then those are named in the error)."""
 
         async def go():
-            found, missing = await self._discover(partial=True)
+            found, missing = await self._find()
             done = await self._bounded([m.stop_mining() for _, m in found])
             return list(done), missing
 
@@ -137,7 +140,7 @@ class PyasicBoards:
         """Every board reports no hash rate (curtailed); a board that does not answer cannot be confirmed."""
 
         async def go():
-            found, missing = await self._discover(partial=True)
+            found, missing = await self._find()
             data = await self._bounded([m.get_data() for _, m in found])
             return [self._reading(a, m, d) for (a, m), d in zip(found, data, strict=True)], missing
 
