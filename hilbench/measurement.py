@@ -101,11 +101,14 @@ def judge(
     limits: Limits | None,
     *,
     not_applicable: str = "",
+    untrusted: str = "",
     **extra,
 ) -> Measurement:
     """A value with declared limits is judged; without limits it is information (``info``, never a pass).  A value
     that is not a finite number is recorded as null with verdict ``error`` and the reason; ``not_applicable`` (a
-    reason) marks a figure the check could not have measured by design (verdict ``n/a``, whatever the limits)."""
+    reason) marks a figure the check could not have measured by design (verdict ``n/a``, whatever the limits);
+    ``untrusted`` (a reason) keeps a value that was taken but cannot be judged (verdict ``error``), e.g. on an
+    emulated bench that fell behind its clock."""
     if not_applicable:
         note = extra.pop("note", "")
         reason = f"n/a: {not_applicable}" + (f"; {note}" if note else "")
@@ -114,5 +117,9 @@ def judge(
         note = extra.pop("note", "")
         reason = f"not a finite number ({float(value)})" + (f"; {note}" if note else "")
         return Measurement(check, name, None, unit, limits, ERROR, note=reason, **extra)
+    if untrusted and value is not None:
+        note = extra.pop("note", "")
+        reason = untrusted + (f"; {note}" if note else "")
+        return Measurement(check, name, float(value), unit, limits, ERROR, note=reason, **extra)
     verdict = limits.verdict(value) if limits else (NOT_APPLICABLE if value is None else INFO)
     return Measurement(check, name, None if value is None else float(value), unit, limits, verdict, **extra)

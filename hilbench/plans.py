@@ -14,6 +14,7 @@ defaults; a limit may only name a measurement the check produces.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,9 @@ class PlanCheck:
     where: str
     line: int
     description: str = ""
+    #: The finest time step the check's figures claim (s); None: what its check type declares.  On an emulated
+    #: bench a lag longer than this makes the figures errors (hilbench.timekeeping).
+    resolution_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,7 @@ def _check(path: Path, index: int, raw, seen: set) -> PlanCheck:
             f"{', '.join(sorted(REGISTRY))}"
         )
     spec = REGISTRY[kind]
-    unknown = set(raw) - {"id", "type", "params", "limits", "description", "__lines__"}
+    unknown = set(raw) - {"id", "type", "params", "limits", "description", "resolution_s", "__lines__"}
     if unknown:
         key = sorted(unknown)[0]
         raise PlanError(f"{path}{_line(lines, key)}: {check_id}.{key}: unknown field")
@@ -215,4 +219,21 @@ def _check(path: Path, index: int, raw, seen: set) -> PlanCheck:
         limits[name] = limit
     if not limits:
         raise PlanError(f"{path}{_line(lines, 'limits')}: {check_id} declares no limits: nothing could fail")
-    return PlanCheck(check_id, kind, params, limits, f"{path}:{line}", line, str(raw.get("description", "")))
+    resolution = raw.get("resolution_s")
+    if resolution is not None and (
+        isinstance(resolution, bool) or not isinstance(resolution, int | float) or not 0 < resolution < math.inf
+    ):
+        raise PlanError(
+            f"{path}{_line(lines, 'resolution_s')}: {check_id}.resolution_s must be a number of seconds above 0, "
+            f"got {resolution!r}"
+        )
+    return PlanCheck(
+        check_id,
+        kind,
+        params,
+        limits,
+        f"{path}:{line}",
+        line,
+        str(raw.get("description", "")),
+        None if resolution is None else float(resolution),
+    )

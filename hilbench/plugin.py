@@ -44,6 +44,7 @@ from hilbench.report.recorder import Recorder
 from hilbench.roles import ROLE_PROTOCOLS
 from hilbench.session import BenchSession
 from hilbench.strategy import BenchStrategy, Heartbeat
+from hilbench.timekeeping import CheckTimekeeping
 
 log = logging.getLogger(__name__)
 
@@ -474,6 +475,7 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
     import allure
 
     spec = REGISTRY[plan_check.type]
+    timekeeping = CheckTimekeeping.open(runtime.emulated, plan_check.resolution_s or spec.resolution_s)
     ctx = CheckContext(
         plan_check.id,
         plan_check.type,
@@ -483,6 +485,7 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
         dict(plan_check.limits),
         progress=_progress(runtime.config),
         strategy=runtime.strategy,
+        untrusted=timekeeping.untrusted if timekeeping else None,
     )
     recorder = runtime.recorder
     faults_before = len(getattr(runtime.emulated, "fault_log", []))
@@ -530,6 +533,8 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
                 name=name,
                 attachment_type=allure.attachment_type.SVG if mime == "image/svg+xml" else allure.attachment_type.TEXT,
             )
+        if timekeeping is not None:
+            recorder.event("emulation_lag", check=plan_check.id, **timekeeping.close())
         for hit in getattr(runtime.emulated, "fault_log", [])[faults_before:]:
             recorder.event("fault_hit", check=plan_check.id, **hit)
         recorder.event(

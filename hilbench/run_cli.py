@@ -144,6 +144,12 @@ def summarise(path: Path) -> dict:
             if record.get("record") == "check_end" and record.get("error"):
                 check_errors.add(record["check"])
                 warnings.append(f"CHECK ERROR: {record['check']}: {record['error']}")
+            if record.get("record") == "emulation_lag" and not record.get("kept_up", True):
+                warnings.append(
+                    f"EMULATION LAG: {record['check']}: the emulator lagged up to {record['max_lag_s']:.3g} s of plant "
+                    f"time at x{record['time_scale']:g} (resolution {record['resolution_s']:g} s); its figures are "
+                    "errors, not verdicts: run at a lower --time-scale"
+                )
             if record.get("record") == "interlock_tripped":
                 warnings.append(f"INTERLOCK TRIPPED: {record['name']}: {record['detail']}; the run was stopped")
             if record.get("record") == "calibration_overdue_accepted":

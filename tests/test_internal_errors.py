@@ -16,7 +16,7 @@ BUGGY_TEST = textwrap.dedent(
     from hilbench.checks.base import check
 
 
-    @check("buggy_for_test", measurements={"latency_s": "s"}, params={})
+    @check("buggy_for_test", measurements={"latency_s": "s"}, params={}, resolution_s=None)
     def buggy(ctx, params):
         return {}["a key the author forgot"]
 

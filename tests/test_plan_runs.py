@@ -226,3 +226,30 @@ def test_every_limit_table_runs_with_its_defaults_and_a_short_flicker_record_has
     pst = by[("short-flicker", "pst")]
     assert pst["verdict"] == "n/a" and pst["value"] is None and "10 minutes" in pst["note"]
     assert "Traceback" not in result.stdout
+
+
+@pytest.mark.slow
+def test_the_soluna_plan_passes_on_its_370_board_site_at_the_ci_time_scale_with_the_figures_of_x5(tmp_path):
+    """The 1.2 MW site (416/240 V, 60 Hz) at its CI time scale (x10) and at x5: both pass, the emulator kept its
+    time in every check (its lag is recorded), and every figure agrees between the two scales within the
+    check's time resolution (times) or 2 % (powers, rates)."""
+    plan = ROOT / "test_plans" / "soluna_1200kw.yaml"
+    bench = ROOT / "instruments" / "emulated-1200kw.yaml"
+    runs = {}
+    for label, extra in (("ci", ()), ("x5", ("--time-scale", "5"))):
+        result, measured = run_plan(plan, bench, tmp_path / label, *extra)
+        assert result.returncode == 0, result.stdout[-3000:]
+        records = [json.loads(line) for line in (tmp_path / label / "measurements.jsonl").read_text().splitlines()]
+        lags = {r["check"]: r for r in records if r["record"] == "emulation_lag"}
+        assert set(lags) == {"boot", "variable-range", "emergency-stop", "graceful-stop"}
+        assert all(r["kept_up"] and r["requests"] > 100 for r in lags.values()), lags
+        runs[label] = ({(m["check"], m["name"]): m for m in measured}, lags)
+    (ci, ci_lags), (x5, _) = runs["ci"], runs["x5"]
+    assert ci_lags["boot"]["time_scale"] == 10
+    assert set(ci) == set(x5)
+    for key, at_ci in ci.items():
+        a, b = at_ci["value"], x5[key]["value"]
+        if at_ci["unit"] == "s":
+            assert abs(a - b) <= ci_lags[key[0]]["resolution_s"], (key, a, b)
+        else:
+            assert a == pytest.approx(b, rel=0.02, abs=0.05), (key, a, b)

@@ -32,15 +32,19 @@ class CheckType:
     measurements: dict[str, str]  # name -> unit
     params: dict[str, object]  # name -> default
     doc: str
+    #: The time resolution its figures claim unless the plan says otherwise (s): on an emulated bench that lags
+    #: more than this, its figures are errors.  None: its figures do not depend on when an instrument answered
+    #: (waveforms and stored updates are redrawn at their own time stamps), so the lag is recorded, not judged.
+    resolution_s: float | None = None
 
 
 REGISTRY: dict[str, CheckType] = {}
 
 
-def check(name: str, *, measurements: dict[str, str], params: dict[str, object]):
+def check(name: str, *, measurements: dict[str, str], params: dict[str, object], resolution_s: float | None):
     def register(fn):
         summary = next(iter((fn.__doc__ or "").strip().splitlines()), "")  # a check without a docstring is allowed
-        REGISTRY[name] = CheckType(name, fn, measurements, params, summary)
+        REGISTRY[name] = CheckType(name, fn, measurements, params, summary, resolution_s)
         return fn
 
     return register
@@ -71,6 +75,8 @@ class CheckContext:
     progress: Callable[[str], None] = print
 
     strategy: BenchStrategy | None = None
+    #: Why figures taken now cannot be judged ("" when they can): an emulated bench that fell behind its clock.
+    untrusted: Callable[[], str] | None = None
 
     def __post_init__(self) -> None:
         if self.strategy is None:
@@ -139,6 +145,7 @@ class CheckContext:
             raw=raw,
             note=note,
             not_applicable=not_applicable,
+            untrusted=self.untrusted() if self.untrusted is not None and value is not None else "",
             extra=extra,
         )
         self.measured.append(m)

@@ -21,6 +21,7 @@ from hilbench.roles import ControllerMode, UnderFrequencyAction
         "reduction_percent": 90.0,
         "observe_s": None,
     },
+    resolution_s=0.25,  # response times of 1-1.5 s (a plan promising 0.25 s declares its own)
 )
 def frequency_event(ctx: CheckContext, params: dict) -> None:
     """Step the grid frequency; response time (event to full reduction) and the reduction delivered."""

@@ -37,6 +37,7 @@ KW = 1000.0
     "boot",
     measurements={"boot_time_s": "s", "boot_energy_kwh": "kWh", "rated_power_reached_kw": "kW"},
     params={"target_percent": 95.0, "timeout_s": 400.0},
+    resolution_s=1.0,  # boot times of tens of seconds
 )
 def boot(ctx: CheckContext, params: dict) -> None:
     """Power-on to rated power: time and energy (from the analyser's own time stamps)."""
@@ -71,6 +72,7 @@ def boot(ctx: CheckContext, params: dict) -> None:
         "ramp_kw_s": 50.0,
         "movement_percent": 10.0,
     },
+    resolution_s=0.25,  # latencies and settling times of seconds
 )
 def step_response(ctx: CheckContext, params: dict) -> None:
     """Setpoint step: latency, time to enter and stay in the band, overshoot, steady-state error."""
@@ -106,6 +108,7 @@ def step_response(ctx: CheckContext, params: dict) -> None:
     "ramp",
     measurements={"min_power_percent": "%", "max_power_percent": "%", "ramp_down_kw_s": "kW/s", "ramp_up_kw_s": "kW/s"},
     params={"min_percent": 1.0, "ramp_kw_s": 10.0, "low_percent": 20.0, "settle_s": 30.0},
+    resolution_s=0.5,  # rates over transitions of 5 s and more
 )
 def ramp(ctx: CheckContext, params: dict) -> None:
     """Reachable range (1 %-100 %) and the ramp rate down and up under the controller's ramp limit."""
@@ -121,9 +124,9 @@ def ramp(ctx: CheckContext, params: dict) -> None:
     ctx.controller.set_power(ctx.rated_w)
     up = ctx.trend((top - low) / ramp_w_s + params["settle_s"], "ramp up")
     ctx.measure("ramp_up_kw_s", _slope(up, low, top))
-    ctx.controller.set_ramp(50 * KW)
-    ctx.controller.set_power(ctx.rated_w * params["min_percent"] / 100)
-    bottom = ctx.trend(params["settle_s"], "minimum")
+    floor = ctx.rated_w * params["min_percent"] / 100
+    ctx.controller.set_power(floor)  # at the plan's ramp rate, observed until it has settled at the floor
+    bottom = ctx.trend((top - floor) / ramp_w_s + params["settle_s"], "minimum")
     level = float(np.mean([s.p_total for s in bottom[-10:]]))
     ctx.measure("min_power_percent", level / ctx.rated_w * 100, note="includes the container's auxiliaries")
     samples = down + up + bottom
@@ -150,6 +153,7 @@ def _slope(samples: list, start: float, end: float) -> float | None:
     "shutdown",
     measurements={"emergency_time_s": "s", "graceful_duration_s": "s", "boards_stopped_in_order": "bool"},
     params={"mode": "emergency", "threshold_percent": 5.0, "observe_s": 120.0, "order_min_steps": 3},
+    resolution_s=0.5,  # emergency stops within 1-2 s, graceful ones over tens of seconds
 )
 def shutdown(ctx: CheckContext, params: dict) -> None:
     """Emergency (time to below a threshold) or graceful (duration, boards stopped one after another)."""

@@ -64,6 +64,8 @@ def _plant_params(bench: Bench) -> tuple[PlantParams, ControllerParams]:
     for name in ("voltage_v", "frequency_hz"):
         if raw.get(name, 1) == 0:
             raise BenchFileError(f"{bench.path}: plant.{name} must be above 0")
+    if controller_raw.get("control_period_s", 1) == 0:
+        raise BenchFileError(f"{bench.path}: plant.controller.control_period_s must be above 0")
     return PlantParams(**raw), ControllerParams(**controller_raw)
 
 

@@ -19,6 +19,7 @@ import math
 import threading
 from collections import deque
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -29,6 +30,8 @@ from hilbench.emulation.power_model import PowerModel, PowerProfile, clip
 TERA = 1e12
 #: Segments kept for redrawing power over past plant time (each command or transition adds one).
 HISTORY_SEGMENTS = 20_000
+#: Intervals a board may owe before it integrates them unasked (bounds the memory of a board nobody reads).
+OWED_INTERVALS = 256
 
 
 class BoardState(enum.Enum):
@@ -115,6 +118,41 @@ def segment_power(power: PowerModel, seg: Segment, t):
     return zero, zero, zero, zero
 
 
+def segment_ramp_end(seg: Segment, ramp_mhz_per_s: float) -> float:
+    """Plant time at which ``seg``'s PLL reaches its target (from then on its power is constant)."""
+    return seg.t_anchor + abs(seg.f_target - seg.f_anchor) / ramp_mhz_per_s
+
+
+_SIMPSON_PANELS = 8  # composite Simpson: the fan duty's clip puts a kink inside a PLL ramp
+_SIMPSON_WEIGHTS = np.array([1.0] + [4.0, 2.0] * (_SIMPSON_PANELS - 1) + [4.0, 1.0]) / (3 * 2 * _SIMPSON_PANELS)
+
+
+def segment_energy_j(power: PowerModel, seg: Segment, a: float, b: float) -> float:
+    """Wall energy (J) of a board following ``seg`` from plant time a to b (negative if b < a).
+
+    Composite Simpson over the PLL ramp, exact on the flat part: the one energy integral of the board model
+    and of the plant's grouped fleet, so the two agree however their intervals are cut (to ~1e-5)."""
+    if b < a:
+        return -segment_energy_j(power, seg, b, a)
+    end = min(b, max(a, segment_ramp_end(seg, power.profile.pll_ramp_mhz_per_s)))
+    at_end = segment_power(power, seg, end)[1]
+    energy = 0.0
+    if end > a:
+        wall = segment_power(power, seg, np.linspace(a, end, 2 * _SIMPSON_PANELS + 1))[1]
+        energy += float(_SIMPSON_WEIGHTS @ wall) * (end - a)
+    if b > end:
+        energy += at_end * (b - end)
+    return energy
+
+
+class BoardObserver(Protocol):
+    """Who keeps a running view of many boards (the plant's fleet index): told of every change."""
+
+    def segment_changed(self, board: BoardModel, segment: Segment) -> None: ...
+
+    def pending_changed(self, board: BoardModel, due: float | None) -> None: ...
+
+
 @dataclass(frozen=True)
 class BoardSnapshot:
     """Everything observable about a board at one plant time."""
@@ -165,9 +203,10 @@ class BoardModel:
         self._f_anchor = 0.0
         self._f_target = 0.0
         self._voltage = 0.0
-        self._pending: Pending | None = None
-        self.total_hashes = 0.0
-        self.energy_j = 0.0
+        self._scheduled: Pending | None = None
+        self._total_hashes = 0.0
+        self._energy_j = 0.0
+        self._owed: list[tuple[Segment, float, float]] = []  # (segment, from, to) not yet integrated
         self._chip_temp = profile.ambient_c
         self.history: deque[Segment] = deque(maxlen=HISTORY_SEGMENTS)
         self._handlers = {
@@ -181,6 +220,19 @@ class BoardModel:
             self.power_on(reason="initial power")
             if start_mining:
                 self._skip_boot()
+
+    #: Told of every change of plan and of every scheduled transition (the plant's fleet index); None: nobody.
+    observer: BoardObserver | None = None
+
+    @property
+    def _pending(self) -> Pending | None:
+        return self._scheduled
+
+    @_pending.setter
+    def _pending(self, value: Pending | None) -> None:
+        self._scheduled = value
+        if self.observer is not None:
+            self.observer.pending_changed(self, None if value is None else value.due)
 
     # ----- time evolution -------------------------------------------------------------
     def _segment(self, t0: float | None = None) -> Segment:
@@ -201,18 +253,19 @@ class BoardModel:
     def _ramp_end(self) -> float:
         return self._t_anchor + abs(self._f_target - self._f_anchor) / self.profile.pll_ramp_mhz_per_s
 
-    def _frequency_integral(self, a: float, b: float) -> float:
-        """Integral of f(t) over [a, b] (MHz*s); f is linear until the ramp ends, then flat."""
+    def _frequency_integral(self, seg: Segment, a: float, b: float) -> float:
+        """Integral of f(t) over [a, b] on ``seg`` (MHz*s); f is linear until the ramp ends, then flat."""
         if b <= a:
             return 0.0
-        end = self._ramp_end()
+        rate = self.profile.pll_ramp_mhz_per_s
+        end = segment_ramp_end(seg, rate)
         total = 0.0
         if a < end:
             m = min(b, end)
-            total += (self._frequency(a) + self._frequency(m)) / 2 * (m - a)
+            total += (pll_frequency(seg, a, rate) + pll_frequency(seg, m, rate)) / 2 * (m - a)
             a = m
         if b > a:
-            total += self._frequency(a) * (b - a)
+            total += pll_frequency(seg, a, rate) * (b - a)
         return total
 
     def _is_hashing(self) -> bool:
@@ -232,27 +285,49 @@ class BoardModel:
         return self._power(t)[1]
 
     def _integrate(self, t: float) -> None:
+        """Move the board's time to t; the interval's hashes, energy and heat are owed until someone reads them
+        (a site's dispatch touches hundreds of boards per control tick, a read touches one)."""
         a = self._t
         if t <= a:
             return
-        if self._is_hashing():
-            mhz_s = self._frequency_integral(a, t)
-            self.total_hashes += self.profile.nominal_hashrate_ths * TERA * mhz_s / self.profile.nominal_freq_mhz
         segment = self._segment()
-        # Energy: Simpson over the ramp part (power is smooth in f), exact on the flat part, where the power
-        # equals its value at the ramp's end (so one evaluation serves the flat part and the temperature).
-        end = min(t, max(a, self._ramp_end()))
-        at_end = segment_power(self.power, segment, end)
-        if end > a:
-            mid = (a + end) / 2
-            wall_a, wall_mid = segment_power(self.power, segment, a)[1], segment_power(self.power, segment, mid)[1]
-            self.energy_j += (wall_a + 4 * wall_mid + at_end[1]) / 6 * (end - a)
-        if t > end:
-            self.energy_j += at_end[1] * (t - end)
-        dc, duty = at_end[0], at_end[2]
-        steady = self.power.chip_temperature_c(dc, duty) if dc else self.profile.ambient_c
-        self._chip_temp += (steady - self._chip_temp) * (1 - math.exp(-(t - a) / self.profile.thermal_time_constant_s))
+        if self._owed and self._owed[-1][0] == segment and self._owed[-1][2] == a:
+            self._owed[-1] = (segment, self._owed[-1][1], t)
+        else:
+            self._owed.append((segment, a, t))
+            if len(self._owed) > OWED_INTERVALS:
+                self._settle()
         self._t = t
+
+    def _settle(self) -> None:
+        """Integrate the owed intervals: hashes, energy, chip temperature."""
+        profile = self.profile
+        for segment, a, t in self._owed:
+            if segment.hashing:
+                mhz_s = self._frequency_integral(segment, a, t)
+                self._total_hashes += profile.nominal_hashrate_ths * TERA * mhz_s / profile.nominal_freq_mhz
+            self._energy_j += segment_energy_j(self.power, segment, a, t)
+            at_end = segment_power(
+                self.power, segment, min(t, max(a, segment_ramp_end(segment, profile.pll_ramp_mhz_per_s)))
+            )
+            dc, duty = at_end[0], at_end[2]
+            steady = self.power.chip_temperature_c(dc, duty) if dc else profile.ambient_c
+            self._chip_temp += (steady - self._chip_temp) * (1 - math.exp(-(t - a) / profile.thermal_time_constant_s))
+        self._owed.clear()
+
+    @property
+    def total_hashes(self) -> float:
+        """Hashes done since power-up (to the board's plant time)."""
+        with self.lock:
+            self._settle()
+            return self._total_hashes
+
+    @property
+    def energy_j(self) -> float:
+        """Wall energy drawn since the model started (to the board's plant time)."""
+        with self.lock:
+            self._settle()
+            return self._energy_j
 
     def advance(self, t: float | None = None) -> float:
         """Bring the model to plant time ``t`` (default: now), applying due transitions in order."""
@@ -273,6 +348,8 @@ class BoardModel:
             self.history[-1] = segment
         else:
             self.history.append(segment)
+        if self.observer is not None:
+            self.observer.segment_changed(self, segment)
 
     # ----- transitions -----------------------------------------------------------------
     def _set_state(self, t: float, new: BoardState, reason: str) -> None:
@@ -457,6 +534,7 @@ class BoardModel:
     def snapshot(self, t: float | None = None) -> BoardSnapshot:
         with self.lock:
             t = self.advance(t)
+            self._settle()
             dc, wall, duty, freq = self._power(t)
             return BoardSnapshot(
                 plant_time=t,
@@ -472,6 +550,6 @@ class BoardModel:
                 chip_temp_c=self._chip_temp,
                 board_temp_c=self.profile.ambient_c + (self._chip_temp - self.profile.ambient_c) * 0.8,
                 uptime_s=0.0 if self._powered_on_at is None else t - self._powered_on_at,
-                total_hashes=self.total_hashes,
-                energy_j=self.energy_j,
+                total_hashes=self._total_hashes,
+                energy_j=self._energy_j,
             )

@@ -14,9 +14,8 @@ import threading
 from dataclasses import dataclass
 
 from hilbench.emulation.board import BoardCommandError, BoardModel, BoardState, Transition
+from hilbench.emulation.fleet_index import FleetIndex
 from hilbench.emulation.grid import GridSource
-
-CONTROL_PERIOD_S = 0.1  # dispatch loop while ramping
 
 
 class Mode(enum.IntEnum):
@@ -58,6 +57,7 @@ class ControllerParams:
     cycling_period_s: float = 0.0  # > 0: faulty firmware toggling a board on and off (flicker)
     honours_ramp_limit: bool = True  # False: a controller that ignores the ramp-limit register
     setpoint_poll_s: float = 0.0  # > 0: a sluggish controller acts on a new setpoint only this long after it
+    control_period_s: float = 0.1  # dispatch loop while ramping (10 Hz; a site controller may dispatch slower)
 
 
 class ControllerError(ValueError):
@@ -74,8 +74,10 @@ class ContainerController:
         start: float,
         nominal_hz: float = 50.0,
         running: bool = True,
+        phase_of_board: list[int] | None = None,
     ) -> None:
         self.boards = boards
+        self.fleet = FleetIndex(boards, phase_of_board)
         self.grid = grid
         self.params = params
         self.lock = threading.RLock()
@@ -97,7 +99,7 @@ class ContainerController:
         self._uf_since: float | None = None
         self._next_tick: float | None = None
         self._deadlines: list[tuple[float, str, int]] = []  # (time, action, board index)
-        self._available: tuple[int, ...] = ()  # the boards that could take a share at the last advance
+        self._available_version = -1  # the fleet's available-set version at the last dispatch check
         self._state = self._derive_state()
         if params.cycling_period_s > 0:
             self._deadlines.append((start + params.cycling_period_s, "cycle", 0))
@@ -191,17 +193,18 @@ class ContainerController:
     def _next_event(self, t: float) -> tuple[float, str, int] | None:
         candidates = list(self._deadlines)
         if self._ramping():
-            if self._next_tick is None or self._next_tick < self._t - CONTROL_PERIOD_S:
-                self._next_tick = self._t + CONTROL_PERIOD_S  # a ramp starts: first tick one period later
+            period = self.params.control_period_s
+            if self._next_tick is None or self._next_tick < self._t - period:
+                self._next_tick = self._t + period  # a ramp starts: first tick one period later
             candidates.append((self._next_tick, "tick", -1))
         else:
             self._next_tick = None
         if self.watchdog_s > 0 and self.last_heartbeat is not None and self.mode in (Mode.RUN,):
             candidates.append((self.last_heartbeat + self.watchdog_s, "watchdog", -1))
         if self.mode is Mode.RUN:  # a board finishing its boot or wake gets its share at that moment
-            dues = [b.pending_due for b in self.boards if b.pending_due is not None and self._t < b.pending_due <= t]
-            if dues:
-                candidates.append((min(dues), "fleet", -1))
+            due = self.fleet.next_due()
+            if due is not None and self._t < due <= t:
+                candidates.append((due, "fleet", -1))
         uf = self._next_uf_check(t)
         if uf is not None:
             candidates.append(uf)
@@ -221,9 +224,10 @@ class ContainerController:
         return (self._uf_since + self.uf_delay_s, "uf_trip", -1)
 
     def advance(self, t: float, *, every_board: bool = True) -> None:
-        """Replay control ticks and deadlines up to plant time t, then bring the boards to t.  ``every_board``
-        False (one board's endpoint asking) leaves the boards at the last event: each board brings itself to t
-        when read, so a site of 1,300 boards costs one board per request, not 1,300."""
+        """Replay control ticks and deadlines up to plant time t; the boards with a transition due by then
+        take it (the others' plans hold, and each board integrates itself when read, so a site of 1,300 boards
+        costs the boards that changed, not 1,300).  ``every_board`` False (one board's endpoint asking) stops
+        at the last event."""
         with self.lock:
             if t < self._t:
                 return
@@ -231,33 +235,33 @@ class ContainerController:
                 when, action, index = event
                 when = max(when, self._t)
                 self._t = when
-                for board in self.boards:
-                    board.advance(when)
-                self._update_state(when)
+                self._advance_due_boards(when)
                 self._handle(action, index, when)
-                for board in self.boards:
-                    board.advance(when)
-                self._update_state(when)
+                self._advance_due_boards(when)
             self._t = t
             if not every_board:
                 return
-            for board in self.boards:
-                board.advance(t)
-            self._update_state(t)
+            self._advance_due_boards(t)
             self._redispatch_when_the_fleet_changes(t)
+
+    def _advance_due_boards(self, t: float) -> None:
+        for board in self.fleet.boards_due(t):
+            board.advance(t)
+        self._update_state(t)
 
     def _redispatch_when_the_fleet_changes(self, t: float) -> None:
         """Boards that finish booting or waking after the ramp is over still get their share and profile; without
         this, boards restarted with the lower profiles of an earlier setpoint kept them (91 of 97.5 kW)."""
-        available = tuple(i for i, b in enumerate(self.boards) if b.state in (BoardState.MINING, BoardState.CURTAILED))
-        if available != self._available and self.mode is Mode.RUN:
+        version = self.fleet.available_version
+        if version != self._available_version and self.mode is Mode.RUN:
             self._dispatch(t)
-        self._available = available
+        self._available_version = version
 
     def _handle(self, action: str, index: int, t: float) -> None:
         if action == "tick":
-            self._next_tick = t + CONTROL_PERIOD_S  # fixed 10 Hz grid, however often advance() is called
-            step = self.ramp_w_s * CONTROL_PERIOD_S if self.params.honours_ramp_limit else float("inf")
+            period = self.params.control_period_s
+            self._next_tick = t + period  # a fixed grid, however often advance() is called
+            step = self.ramp_w_s * period if self.params.honours_ramp_limit else float("inf")
             delta = self.setpoint_w - self.command_w
             self.command_w += max(-step, min(step, delta))
             self._dispatch(t)
@@ -325,10 +329,14 @@ class ContainerController:
         target = max(0.0, self.command_w)
         count = min(len(available), math.ceil(target / per_board_max - 1e-9)) if target > 0 else 0
         share = target / count if count else 0.0
+        profile_for: dict[int, object] = {}  # one ladder search per board profile, not per board
         for i, board in enumerate(available):
             if i < count:
-                fitting = [p for p in board.power.ladder if p.watts <= share + 1e-6 and not p.name.startswith("+")]
-                profile = fitting[0] if fitting else board.power.ladder[-1]
+                profile = profile_for.get(id(board.profile))
+                if profile is None:
+                    ladder = board.power.ladder
+                    fitting = [p for p in ladder if p.watts <= share + 1e-6 and not p.name.startswith("+")]
+                    profile = profile_for[id(board.profile)] = fitting[0] if fitting else ladder[-1]
                 if board.active_profile.name != profile.name:
                     self._try(lambda b=board, name=profile.name, **kw: b.set_profile(name, **kw), at=t)
                 if board.state is BoardState.CURTAILED or board.pending is Transition.CURTAIL_DONE:
@@ -338,24 +346,24 @@ class ContainerController:
 
     # ----- observation -------------------------------------------------------------------
     def _derive_state(self) -> State:
-        states = [b.state for b in self.boards]
+        count, total = self.fleet.count, len(self.boards)
         if self.trip_cause in (TripCause.EMERGENCY_STOP, TripCause.UNDER_FREQUENCY) and not self.contactor_closed:
             return State.TRIPPED
-        if any(s is BoardState.SHUTTING_DOWN for s in states):
+        if count(BoardState.SHUTTING_DOWN):
             return State.STOPPING
-        if all(s is BoardState.OFF for s in states):
+        if count(BoardState.OFF) == total:
             return State.OFF
-        if any(s is BoardState.BOOTING for s in states):
+        if count(BoardState.BOOTING):
             return State.BOOTING
-        if self.mode is Mode.CURTAIL or all(s is BoardState.CURTAILED for s in states):
+        if self.mode is Mode.CURTAIL or count(BoardState.CURTAILED) == total:
             return State.CURTAILED
         return State.RUNNING
 
     def _update_state(self, t: float) -> None:
         state = self._derive_state()
         if state is not self._state:
-            changes = [e.plant_time for b in self.boards for e in b.events if self._state_t_prev <= e.plant_time <= t]
-            self.last_state_change = max(changes) if changes else t
+            changed = self.fleet.last_state_change
+            self.last_state_change = changed if self._state_t_prev <= changed <= t else t
             self._state = state
         self._state_t_prev = t
 
@@ -366,4 +374,4 @@ class ContainerController:
         return self._state
 
     def boards_online(self) -> int:
-        return sum(b.state is BoardState.MINING for b in self.boards)
+        return self.fleet.count(BoardState.MINING)

@@ -9,6 +9,7 @@ Waveforms for any plant-time window at any sample rate come from ``pcc_waveforms
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from hilbench.emulation.board import BoardModel
 from hilbench.emulation.clock import Clock
 from hilbench.emulation.controller import ContainerController, ControllerParams
 from hilbench.emulation.grid import GridSource
+from hilbench.emulation.lag import LagMeter
 from hilbench.emulation.psu_harmonics import DISPLACEMENT_POWER_FACTOR, PHASES, current_thd, spectrum
 
 PHASE_SHIFT = (0.0, -2 * np.pi / 3, 2 * np.pi / 3)
@@ -34,6 +36,19 @@ def fundamental_current(p_w, v_source, pf: float, drop_ohm: float):
         return np.where(v > 0, p_w / (np.maximum(v, 1e-9) * pf), 0.0)
     disc = np.maximum(v**2 - 4 * drop_ohm * p_w / pf, 0.0)
     return np.where(v > 0, (v - np.sqrt(disc)) / (2 * drop_ohm), 0.0)
+
+
+def plant_request(method):
+    """A request an instrument makes of the plant about the present: the plant time it took is the emulator's
+    lag.  Redrawing the past (waveforms, stored updates) is not: its figures are exact however long it takes,
+    and only its advance to the present is timed."""
+
+    @functools.wraps(method)
+    def timed(self, *args, **kwargs):
+        with self.lag.measuring():
+            return method(self, *args, **kwargs)
+
+    return timed
 
 
 @dataclass(frozen=True)
@@ -79,17 +94,20 @@ class Plant:
         self.clock = clock
         self.params = params
         self.lock = threading.RLock()
+        self.lag = LagMeter(clock)
         start = clock.now()
         self.grid = GridSource(params.voltage_v, params.frequency_hz)
         self.boards = boards
         self.controller = ContainerController(
             boards, self.grid, controller_params, start=start, nominal_hz=params.frequency_hz
         )
+        self.fleet = self.controller.fleet
         self.load = ElectronicLoad(start)
-        self.phase_of_board = [i % 3 for i in range(len(boards))]
+        self.phase_of_board = self.fleet.phase_of_board
         self.start = start
 
     # ----- time -------------------------------------------------------------------------
+    @plant_request
     def advance(self, t: float | None = None, *, every_board: bool = True) -> float:
         with self.lock:
             t = self.clock.now() if t is None else t
@@ -112,10 +130,9 @@ class Plant:
         return power
 
     def _phase_power_now(self, t: float) -> np.ndarray:
-        """Per-phase power at the current plant time (boards already advanced to t): scalar fast path."""
-        power = np.zeros(3)
-        for board, phase in zip(self.boards, self.phase_of_board, strict=True):
-            power[phase] += board.current_wall_w()
+        """Per-phase power at plant time t (the controller already advanced to t): one term per group of boards
+        following the same plan, whatever the site's size."""
+        power = self.fleet.phase_power_w(t)
         if self.grid.energised(np.array([t]))[0]:  # the same rule as phase_power_w
             power += self.controller.params.aux_w / 3
         return power + self.load.power_at(np.array([t]))[0] / 3
@@ -177,6 +194,7 @@ class Plant:
             "lambda": np.divide(p, s, out=np.zeros(p.shape), where=s > 0),
         }
 
+    @plant_request
     def harmonic_components(self, t: float, max_order: int) -> tuple[np.ndarray, np.ndarray]:
         """Current and voltage r.m.s. per order 0..max_order per phase at plant time t: the components the PCC
         waveforms are drawn from (fundamental behind the source drop, PSU current ratios, their drop on R + jhX)."""
@@ -198,6 +216,7 @@ class Plant:
                 voltage[:, h] = i1 * ratio * np.hypot(r, h * x)
         return current, voltage
 
+    @plant_request
     def numeric(self, t: float) -> dict:
         """Per-phase and total electrical quantities at plant time t (what an analyser element shows)."""
         with self.lock:
@@ -220,10 +239,11 @@ class Plant:
         v_src, freq, _ = self.grid.arrays(times)
         return {"time": times, **self._pcc_quantities(p, v_src), "frequency": freq, "p_total": p.sum(axis=0)}
 
+    @plant_request
     def energy_j(self, t: float) -> float:
         """Energy drawn at the PCC since the plant started (boards exactly, auxiliaries, load)."""
         with self.lock:
             self.advance(t)
-            boards = sum(b.energy_j for b in self.boards)
+            boards = self.fleet.energy_j(t)
             aux = self.controller.params.aux_w * self.grid.energised_seconds(self.start, t)
             return boards + aux + self.load.energy_j(t)

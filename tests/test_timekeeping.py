@@ -1,0 +1,104 @@
+"""An emulated bench that falls behind its own clock: the lag is measured on every plant request, recorded per
+check, and a check's figures become errors (never verdicts) when the lag exceeds the check's resolution."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hilbench.emulation.clock import ManualClock
+from hilbench.emulation.lag import LagMeter
+from hilbench.measurement import ERROR, PASS, Limits, judge
+from hilbench.plans import load_plan
+from hilbench.timekeeping import CheckTimekeeping
+from tests.conftest import ROOT
+
+
+def test_the_meter_counts_plant_time_spent_inside_a_request_once_and_only_in_open_windows():
+    clock = ManualClock(start=100.0, time_scale=20.0)
+    meter = LagMeter(clock)
+    with meter.measuring():
+        clock.advance(0.5)  # before any window: counted in the emulator's worst, in no window
+    window = meter.open_window()
+    with meter.measuring():
+        clock.advance(0.2)
+        with meter.measuring():  # a request inside a request (numeric() advancing the plant) counts once
+            clock.advance(0.1)
+    with meter.measuring():
+        clock.advance(0.01)
+    meter.close_window(window)
+    with meter.measuring():
+        clock.advance(2.0)  # after the window closed
+    assert window.requests == 2
+    assert window.worst == pytest.approx(0.3) and window.worst_at == pytest.approx(100.5)
+    summary = window.summary(0.25)
+    assert summary["kept_up"] is False and summary["time_scale"] == 20.0
+    assert window.summary(None)["kept_up"] is True  # a check whose figures do not depend on the lag
+    assert meter.worst == pytest.approx(2.0)
+
+
+class _Plant:
+    def __init__(self, clock):
+        self.lag = LagMeter(clock)
+
+
+class _EmulatedBench:
+    def __init__(self, clock):
+        self.plant = _Plant(clock)
+
+
+def test_a_lag_beyond_the_resolution_makes_the_figures_errors_with_the_reason():
+    clock = ManualClock(time_scale=50.0)
+    emulated = _EmulatedBench(clock)
+    keeping = CheckTimekeeping.open(emulated, 0.25)
+    assert keeping.untrusted() == ""
+    with emulated.plant.lag.measuring():
+        clock.advance(0.8)
+    reason = keeping.untrusted()
+    assert "could not keep up at time scale x50" in reason and "0.8 s" in reason and "0.25 s" in reason
+    measured = judge("boot", "boot_time_s", 83.0, "s", Limits(None, 90.0), untrusted=reason)
+    assert measured.verdict == ERROR and measured.value == 83.0 and reason in measured.note
+    assert judge("boot", "boot_time_s", 83.0, "s", Limits(None, 90.0), untrusted="").verdict == PASS
+    assert CheckTimekeeping.open(emulated, None).untrusted() == ""  # lag recorded, not judged
+    assert CheckTimekeeping.open(object(), 0.25) is None  # a real bench: no window
+
+
+def test_a_plan_can_declare_a_checks_resolution_and_zero_is_refused(tmp_path):
+    plan = tmp_path / "p.yaml"
+    plan.write_text(
+        "plan: p\ndut: {rated_kw: 97.5, boards: 30, voltage_v: 400, frequency_hz: 50}\n"
+        "checks:\n  - {id: a, type: boot, resolution_s: 2.5, limits: {boot_time_s: {max: 90}}}\n"
+    )
+    assert load_plan(plan).checks[0].resolution_s == 2.5
+
+
+def test_a_run_whose_emulation_cannot_keep_up_reports_errors_not_verdicts(tmp_path):
+    """The emergency stop of the MW2MH plan with a resolution no Python emulator can keep (1 us of plant time):
+    its figure is an error naming the lag, the run prints EMULATION LAG and PLAN FAILED, and the lag is recorded."""
+    plan = tmp_path / "strict.yaml"
+    plan.write_text(
+        "plan: strict\nci_time_scale: 50\n"
+        "dut: {rated_kw: 97.5, boards: 30, voltage_v: 400, frequency_hz: 50}\n"
+        "checks:\n"
+        "  - {id: emergency-stop, type: shutdown, resolution_s: 0.000001, params: {mode: emergency},\n"
+        "     limits: {emergency_time_s: {max: 2.0}}}\n"
+    )
+    report = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "hilbench.cli", "run", str(plan), "--report", str(report)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "EMULATION LAG: emergency-stop" in result.stdout and "PLAN FAILED" in result.stdout
+    records = [json.loads(line) for line in (report / "measurements.jsonl").read_text().splitlines()]
+    (figure,) = [r for r in records if r["record"] == "measurement"]
+    assert figure["verdict"] == "error" and figure["value"] is not None
+    assert "could not keep up at time scale x50" in figure["note"]
+    (lag,) = [r for r in records if r["record"] == "emulation_lag"]
+    assert lag["kept_up"] is False and lag["max_lag_s"] > 1e-6 and lag["requests"] > 0 and lag["time_scale"] == 50
