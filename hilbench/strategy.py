@@ -160,7 +160,7 @@ class BenchStrategy:
         roles = set(opened) | set(bench.roles if bench is not None else ())
         for role in sorted(roles, key=lambda r: list(ROLE_PROTOCOLS).index(r) if r in ROLE_PROTOCOLS else 99):
             if role in opened:
-                records.append(_make_safe(role, opened[role], timeout_s))
+                records.append(_make_safe(role, opened[role], _time_box(bench, role, timeout_s)))
             else:  # never connected by this run, so never commanded by it either: listed, not judged
                 records.append(SafeStateRecord(role, "not commanded", "not used by this run", None, 0.0))
         for record in records:
@@ -183,6 +183,13 @@ class SafeStateRecord:
             return f"{self.role}: not used by this run"
         verdict = "SAFE (read back)" if self.confirmed else "NOT CONFIRMED SAFE"
         return f"{self.role}: {verdict} in {self.seconds:.2f} s; command {self.commanded}; reads {self.read_back}"
+
+
+def _time_box(bench, role: str, default_s: float) -> float:
+    """A role's time box for its safe state: the bench file's ``safe_state_timeout_s`` (a site of 1,300 boards
+    curtailed and read back one API at a time needs more than one instrument's 10 s), else the default."""
+    spec = bench.roles.get(role) if bench is not None else None
+    return float(spec.settings.get("safe_state_timeout_s", default_s)) if spec is not None else default_s
 
 
 def _make_safe(role: str, driver, timeout_s: float) -> SafeStateRecord:

@@ -61,6 +61,19 @@ def test_each_role_is_commanded_read_back_and_time_boxed_in_role_order():
     assert all(r.seconds >= 0 for r in records)
 
 
+def test_a_role_the_bench_file_gives_a_longer_time_box_gets_it():
+    """A site's boards (1,300 APIs curtailed and read back) declare their own ``safe_state_timeout_s``."""
+    from types import SimpleNamespace
+
+    session = _Session({"boards": _Driver(hang=True), "load": _Driver(hang=True)})
+    session.bench = SimpleNamespace(
+        roles={"boards": SimpleNamespace(settings={"safe_state_timeout_s": 0.6}), "load": SimpleNamespace(settings={})}
+    )
+    records = {r.role: r for r in BenchStrategy(session).safe_state(timeout_s=0.2)}
+    assert "no answer within 0.6 s" in records["boards"].read_back and records["boards"].seconds >= 0.6
+    assert "no answer within 0.2 s" in records["load"].read_back
+
+
 def start_run(tmp_path):
     report = tmp_path / "run"
     proc = subprocess.Popen(

@@ -16,6 +16,7 @@ from dataclasses import fields, replace
 from hilbench.bench import Bench, BenchFileError
 from hilbench.emulation.clock import PlantClock
 from hilbench.emulation.controller import ControllerParams
+from hilbench.emulation.descriptors import ensure_descriptor_limit, low_descriptors_kept_free
 from hilbench.emulation.faults import FaultyLink, ScheduledFault
 from hilbench.emulation.instruments.interlock_panel import InterlockPanel
 from hilbench.emulation.instruments.modbus_devices import ModbusDeviceServer
@@ -136,7 +137,9 @@ class EmulatedBench:
             raise
 
     def _start(self) -> Bench:
-        self.site.start()
+        ensure_descriptor_limit(self.site.config.board_count)
+        with low_descriptors_kept_free():  # the run's VISA sessions use select(): they need descriptors < 1024
+            self.site.start()
         self.endpoints = list(self.site.endpoints)
         container = [
             b
