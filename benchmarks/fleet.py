@@ -7,7 +7,10 @@ Prints, per site size: start-up time (process start to "ready"), resident memory
 Goals (the scale issue): every board detected and read; raw p99 <= 50 ms at <= 1 core; pyasic get_data
 p99 <= 500 ms; start-up <= 10 s.
 
-    python benchmarks/fleet.py [--boards 1300] [--baseline 30] [--skip-pyasic]
+    python benchmarks/fleet.py [--boards 1300] [--baseline 30] [--skip-pyasic] [--workers K] [--spread 2]
+
+With ``--workers K`` the site is served by K emulator processes (``hilbench emulate --workers K``), and CPU and
+memory are summed over them; ``--spread`` is the time the raw summaries are spread over (a site poll period).
 """
 
 from __future__ import annotations
@@ -38,11 +41,20 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_site(boards: int, address_base: str) -> tuple[subprocess.Popen, list[str], float]:
+def emulator_pids(pid: int) -> list[int]:
+    """The emulator process and, with --workers, its worker processes."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [pid, *(int(c) for c in f.read().split())]
+    except OSError:
+        return [pid]
+
+
+def start_site(boards: int, address_base: str, workers: int = 1) -> tuple[subprocess.Popen, list[str], float]:
     started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "hilbench.cli", "emulate", "--boards", str(boards), "--time-scale", "1",
-         "--address-base", address_base],
+         "--address-base", address_base, "--workers", str(workers)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
     )  # fmt: skip
     hosts = []
@@ -102,25 +114,29 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
 
 
-def measure(boards: int, address_base: str, skip_pyasic: bool) -> None:
-    proc, hosts, startup = start_site(boards, address_base)
+def measure(boards: int, address_base: str, skip_pyasic: bool, workers: int = 1, spread_s: float = 2.0) -> None:
+    proc, hosts, startup = start_site(boards, address_base, workers)
     try:
         time.sleep(1.0)
-        memory = rss_mb(proc.pid)
-        cpu0, wall0 = cpu_seconds(proc.pid), time.monotonic()
-        latencies = asyncio.run(spread_summaries(hosts, 2.0))
-        cores = (cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - wall0)
+        pids = emulator_pids(proc.pid)
+        memory = sum(rss_mb(p) for p in pids)
+        cpu0, wall0 = sum(cpu_seconds(p) for p in pids), time.monotonic()
+        latencies = asyncio.run(spread_summaries(hosts, spread_s))
+        cores = (sum(cpu_seconds(p) for p in pids) - cpu0) / (time.monotonic() - wall0)
         ok = [v * 1000 for v in latencies if v is not None]
         per_board_kb = memory / boards * 1000
-        print(f"{boards:5d} boards: start-up {startup:5.1f} s, RSS {memory:6.0f} MB ({per_board_kb:5.0f} kB/board)")
+        processes = f" in {workers} processes" if workers > 1 else ""
+        print(f"{boards:5d} boards{processes}: start-up {startup:5.1f} s, RSS {memory:6.0f} MB "
+              f"({per_board_kb:5.0f} kB/board)")  # fmt: skip
         worst = max(ok, default=float("nan"))
-        print(f"             raw summary over 2 s: {len(ok)}/{len(hosts)} answered, p50 {pct(ok, 50):6.1f} ms, "
-              f"p99 {pct(ok, 99):7.1f} ms, max {worst:7.1f} ms, emulator {cores:4.2f} cores")  # fmt: skip
+        print(f"             raw summary over {spread_s:g} s: {len(ok)}/{len(hosts)} answered, "
+              f"p50 {pct(ok, 50):6.1f} ms, p99 {pct(ok, 99):7.1f} ms, max {worst:7.1f} ms, "
+              f"emulator {cores:4.2f} cores")  # fmt: skip
         if not skip_pyasic:
-            cpu0, wall0 = cpu_seconds(proc.pid), time.monotonic()
+            cpu0, wall0 = sum(cpu_seconds(p) for p in pids), time.monotonic()
             read, lat = asyncio.run(pyasic_poll(hosts, 16))
             seconds = time.monotonic() - wall0
-            cores = (cpu_seconds(proc.pid) - cpu0) / seconds
+            cores = (sum(cpu_seconds(p) for p in pids) - cpu0) / seconds
             ms = [v * 1000 for v in lat]
             print(f"             pyasic at 16 concurrent: {read}/{len(hosts)} detected and read in {seconds:5.1f} s,")
             print(f"{'':13}get_data p50 {pct(ms, 50):6.1f} ms, p99 {pct(ms, 99):7.1f} ms, emulator {cores:4.2f} cores")
@@ -134,10 +150,12 @@ def main() -> None:
     parser.add_argument("--boards", type=int, default=1300)
     parser.add_argument("--baseline", type=int, default=30)
     parser.add_argument("--skip-pyasic", action="store_true")
+    parser.add_argument("--workers", type=int, default=1, help="emulator processes for the site (not the baseline)")
+    parser.add_argument("--spread", type=float, default=2.0, help="seconds the raw summaries are spread over")
     args = parser.parse_args()
     print(f"fleet emulation, {os.cpu_count()} cores; baseline {args.baseline} boards, then {args.boards}")
-    measure(args.baseline, "127.0.70.2", args.skip_pyasic)
-    measure(args.boards, "127.0.80.2", args.skip_pyasic)
+    measure(args.baseline, "127.0.70.2", args.skip_pyasic, spread_s=args.spread)
+    measure(args.boards, "127.0.80.2", args.skip_pyasic, workers=args.workers, spread_s=args.spread)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
 def _site_from_args(args: argparse.Namespace):
     """The emulated boards of the bench file (imported here: only ``emulate`` and ``demo`` need the emulator)."""
     from hilbench.emulation.site import EmulatedSite
@@ -61,6 +71,13 @@ def _fault(text: str):
 def cmd_emulate(args: argparse.Namespace) -> int:
     from hilbench.emulation.bench_runner import EmulatedBench
 
+    if args.workers > 1 or args.export_pool:
+        from hilbench.emulate_workers import run_workers
+
+        if args.export_bench:
+            raise BenchFileError("--export-bench is one process's bench: with --workers, use --export-pool POOL.yaml")
+        with _StopSignals() as stop:
+            return run_workers(args, stop.event)
     bench = parse_bench(load_bench(args.bench), force_emulated=True)
     with _StopSignals() as stop:
         emulated = EmulatedBench(
@@ -141,6 +158,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="OUT.yaml",
         help="write a bench file pointing at these emulators, for runs that must outlive their runner",
+    )
+    emulate.add_argument(
+        "--workers",
+        type=_at_least_one,
+        default=1,
+        metavar="K",
+        help="spread the boards over K emulator processes, each its own container on its own /16 of loopback",
+    )
+    emulate.add_argument(
+        "--export-pool",
+        type=Path,
+        default=None,
+        metavar="POOL.yaml",
+        help="with --workers: write each container's bench file and a bench pool for hilbench run -n K --bench-pool",
     )
     emulate.add_argument(
         "--inject-fault",

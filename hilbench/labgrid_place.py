@@ -7,13 +7,21 @@ coordinator is labgrid's own setting: ``LG_COORDINATOR`` (default 127.0.0.1:2040
 (``pip install 'hilbench[labgrid]'``); hilbench talks to it through its documented command line only.
 
     labgrid-client -p power-bench-1 create
-    labgrid-client -p power-bench-1 set-tags bench=instruments/lab-a.yaml
+    labgrid-client -p power-bench-1 set-tags bench=instruments/lab-a.yaml kind=ac-power
     hilbench run test_plans/mw2mh_100kw.yaml --bench labgrid:power-bench-1
+
+Or any free bench with the right tags, by reservation (``labgrid-client reserve --wait``; the coordinator allocates
+a matching place, hilbench acquires it through the reservation's token, and cancels the reservation at the end):
+
+    hilbench run test_plans/mw2mh_100kw.yaml --bench labgrid:kind=ac-power[,site=lab-a]
+
+A reservation waits for a place at most ``HILBENCH_LABGRID_RESERVE_WAIT_S`` seconds (default 600).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,30 +50,68 @@ def _client() -> str:
 
 class LabgridPlace:
     def __init__(self, option: str) -> None:
-        self.place = option[len(PREFIX) :]
-        if not self.place:
-            raise LabgridPlaceError("--bench labgrid:PLACE needs the place's name")
+        target = option[len(PREFIX) :]
+        if not target:
+            raise LabgridPlaceError("--bench labgrid:PLACE (or labgrid:TAG=VALUE,...) needs a place or tags")
+        self.filters = [f for f in target.split(",") if f] if "=" in target else []
+        for pair in self.filters:
+            if pair.count("=") != 1 or not all(pair.split("=")):
+                raise LabgridPlaceError(f"--bench labgrid:{target}: {pair!r} is not TAG=VALUE")
+        self.place = "" if self.filters else target  # a reservation's place is known once it is allocated
+        self.token: str | None = None
         self.coordinator = os.environ.get("LG_COORDINATOR", "127.0.0.1:20408")
         self.acquired = False
 
-    def _run(self, *args: str) -> str:
+    def _run(self, *args: str, timeout: float = 30.0, on_place: bool = True) -> str:
+        where = ["-p", self.place] if on_place else []
         try:
             done = subprocess.run(
-                [_client(), "-x", self.coordinator, "-p", self.place, *args], capture_output=True, text=True, timeout=30
+                [_client(), "-x", self.coordinator, *where, *args], capture_output=True, text=True, timeout=timeout
             )
-        except subprocess.TimeoutExpired:
-            raise LabgridPlaceError(f"labgrid coordinator {self.coordinator}: no answer within 30 s") from None
+        except subprocess.TimeoutExpired as exc:
+            raise _Timeout(self.coordinator, timeout, exc.stdout) from None
         output = (done.stdout + done.stderr).strip()
         if done.returncode != 0 or "Error:" in output:
             message = output.splitlines()[-1] if output else f"exit code {done.returncode}"
-            raise LabgridPlaceError(f"labgrid place {self.place!r} at {self.coordinator}: {message}")
+            what = f"labgrid place {self.place!r}" if on_place else "labgrid reservation"
+            raise LabgridPlaceError(f"{what} at {self.coordinator}: {message}")
         return output
+
+    def _reserve(self) -> None:
+        """A reservation for any place with the tags; its token names the place the coordinator allocates."""
+        wait = float(os.environ.get("HILBENCH_LABGRID_RESERVE_WAIT_S", "600"))
+        wanted = " ".join(self.filters)
+        try:
+            output = self._run("reserve", "--wait", "--shell", *self.filters, timeout=wait, on_place=False)
+        except _Timeout as exc:
+            self.token = _token(exc.output)
+            self._cancel()
+            raise LabgridPlaceError(
+                f"labgrid at {self.coordinator}: no free place with tags {wanted} within {wait:g} s "
+                "(HILBENCH_LABGRID_RESERVE_WAIT_S)"
+            ) from None
+        self.token = _token(output)
+        if not self.token:
+            raise LabgridPlaceError(f"labgrid at {self.coordinator}: reserve {wanted} gave no token: {output[-200:]}")
+        self.place = f"+{self.token}"
+
+    def _cancel(self) -> None:
+        token, self.token = self.token, None
+        if token:
+            self._run("cancel-reservation", token, on_place=False)
+
+    def _allocated_name(self) -> None:
+        """The reservation's place by its name, for the record (labgrid-client show: ``Place 'NAME':``)."""
+        found = re.search(r"Place '([^']+)'", self._run("show"))
+        if found:
+            self.place = found.group(1)
 
     def bench_file(self) -> Path:
         """The bench file the place's ``bench`` tag names."""
         for line in self._run("show").splitlines():
             if line.strip().startswith("tags:"):
-                tags = dict(t.split("=", 1) for t in line.split(":", 1)[1].split() if "=" in t)
+                # labgrid-client show: "tags: bench=instruments/lab-a.yaml, kind=ac-power"
+                tags = dict(re.findall(r"([\w.-]+)=([^\s,]+)", line.split(":", 1)[1]))
                 if "bench" in tags:
                     return Path(tags["bench"])
         raise LabgridPlaceError(
@@ -74,10 +120,32 @@ class LabgridPlace:
         )
 
     def acquire(self) -> None:
-        self._run("acquire")
+        if self.filters:
+            self._reserve()
+        try:
+            self._run("acquire")
+        except LabgridPlaceError:
+            self._cancel()
+            raise
         self.acquired = True
+        if self.token:
+            self._allocated_name()
 
     def release(self) -> None:
-        if self.acquired:
-            self.acquired = False
-            self._run("release")
+        try:
+            if self.acquired:
+                self.acquired = False
+                self._run("release")
+        finally:
+            self._cancel()
+
+
+class _Timeout(LabgridPlaceError):
+    def __init__(self, coordinator: str, seconds: float, output: str | bytes | None) -> None:
+        super().__init__(f"labgrid coordinator {coordinator}: no answer within {seconds:g} s")
+        self.output = output.decode() if isinstance(output, bytes) else (output or "")
+
+
+def _token(output: str) -> str | None:
+    found = re.search(r"LG_TOKEN=(\S+)", output or "")
+    return found.group(1) if found else None

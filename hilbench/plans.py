@@ -57,7 +57,7 @@ class Plan:
     path: str
     dut: Dut
     checks: list[PlanCheck] = field(default_factory=list)
-    ci_time_scale: float = 50.0
+    ci_time_scale: float = 20.0
     same_bench: bool = False  # parallel runs (-n): every check of the plan on one worker's bench, in order
 
 
@@ -106,7 +106,7 @@ def load_plan(path: str | Path) -> Plan:
         str(path),
         dut,
         checks,
-        float(data.get("ci_time_scale", 50.0)),
+        float(data.get("ci_time_scale", 20.0)),
         _same_bench(path, data, lines),
     )
 

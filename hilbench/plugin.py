@@ -105,7 +105,7 @@ class Runtime:
     strategy: BenchStrategy | None = None
     recorder: Recorder | None = None
     emulated: object | None = None
-    time_scale: float = 50.0
+    time_scale: float = 20.0
     overdue_accepted: list | None = None
 
     def start(self, time_scale: float | None = None) -> None:
@@ -136,7 +136,7 @@ class Runtime:
                 "Recalibrate, or run with --accept-overdue-calibration (it is then printed on every report)",
                 returncode=2,
             )
-        scale = self.config.getoption("--time-scale") or time_scale or 50.0
+        scale = self.config.getoption("--time-scale") or time_scale or 20.0
         faults = _injected_faults(self.config, bench)
         if bench.emulated:
             from hilbench.emulation.bench_runner import EmulatedBench
@@ -150,6 +150,7 @@ class Runtime:
         self.recorder.event(
             "run_start",
             labgrid_place=self.place.place if self.place else None,
+            labgrid_reserved_by=",".join(self.place.filters) if self.place and self.place.filters else None,
             worker=worker or None,
             bench=bench.name,
             bench_file=bench.path,

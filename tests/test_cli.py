@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from hilbench.transports.tcp_json import query
+from hilbench.transports.tcp_json import TcpJsonError, query
 
 
 def bench_file(tmp_path, base="127.0.30.2", count=3):
@@ -119,3 +119,34 @@ def test_busy_address_is_a_clear_error(tmp_path):
     finally:
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=10) == 0
+
+
+def test_a_site_spread_over_worker_processes_serves_every_board_and_exports_a_pool(tmp_path):
+    """--workers 2: two emulator processes, each its own container on its own /16; every board answers; the pool
+    lists both containers' bench files (for hilbench run -n 2 --bench-pool); SIGTERM stops both."""
+    from hilbench.bench import read_bench
+    from hilbench.bench_pool import read_pool
+    from tests.conftest import ROOT
+
+    pool = tmp_path / "site.yaml"
+    proc = start("--bench", str(ROOT / "instruments" / "emulated.yaml"), "--boards", "7", "--workers", "2",
+                 "--address-base", "127.0.91.2", "--time-scale", "10", "--export-pool", str(pool))  # fmt: skip
+    try:
+        lines = read_until_ready(proc)
+        assert lines[-1] == {"ready": True, "workers": 2, "boards": 7}
+        luxos = [e for e in lines[:-1] if e["protocol"] == "luxos-cgminer-rpc"]
+        by_worker = {w: [e["address"] for e in luxos if e["worker"] == w] for w in (1, 2)}
+        assert by_worker[1] == [f"127.0.91.{i}:4028" for i in range(2, 6)]  # 4 + 3 boards, one /16 apart
+        assert by_worker[2] == [f"127.1.91.{i}:4028" for i in range(2, 5)]
+        for address in (by_worker[1][0], by_worker[1][-1], by_worker[2][0], by_worker[2][-1]):
+            host, port = address.split(":")
+            assert query(host, int(port), "summary")["SUMMARY"][0]["GHS 5s"] > 0
+        benches = [read_bench(p) for p in read_pool(pool)]
+        assert [p.name for p in read_pool(pool)] == ["site-1.yaml", "site-2.yaml"]
+        assert benches[0].roles["controller"].address != benches[1].roles["controller"].address  # two containers
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        with pytest.raises(TcpJsonError):
+            query("127.1.91.2", 4028, "summary", timeout=2)  # the workers stopped with it
+    finally:
+        proc.kill()

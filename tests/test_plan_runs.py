@@ -86,7 +86,7 @@ def test_mw2mh_passes_on_the_compliant_container_and_fails_everything_on_the_non
 
 SHORT = """\
 plan: short
-ci_time_scale: 50
+ci_time_scale: 20
 dut: {rated_kw: 97.5, boards: 30, voltage_v: 400, frequency_hz: 50}
 checks:
   - id: step
@@ -101,28 +101,28 @@ checks:
 
 
 @pytest.mark.slow
-def test_verdicts_and_timings_agree_between_time_scale_1_and_50(tmp_path):
+def test_verdicts_and_timings_agree_between_time_scale_1_and_20(tmp_path):
     plan = tmp_path / "short.yaml"
     plan.write_text(SHORT)
     bench = ROOT / "instruments" / "emulated.yaml"
     real_time, at_1 = run_plan(plan, bench, tmp_path / "x1", "--time-scale", "1")
-    fast, at_50 = run_plan(plan, bench, tmp_path / "x50", "--time-scale", "50")
+    fast, at_20 = run_plan(plan, bench, tmp_path / "x20", "--time-scale", "20")
     assert real_time.returncode == fast.returncode == 0, real_time.stdout[-2000:] + fast.stdout[-2000:]
     v1 = {(m["check"], m["name"]): (m["value"], m["verdict"]) for m in at_1}
-    v50 = {(m["check"], m["name"]): (m["value"], m["verdict"]) for m in at_50}
-    assert v1.keys() == v50.keys()
-    # The instrument resolution at x50, from the run's own raw trend: the widest gap between analyser samples
+    v20 = {(m["check"], m["name"]): (m["value"], m["verdict"]) for m in at_20}
+    assert v1.keys() == v20.keys()
+    # The instrument resolution at x20, from the run's own raw trend: the widest gap between analyser samples
     # around the step (a few ms of wall time per poll is a tenth of a second or more of plant time; more on a
     # loaded machine) taken twice (the command bracket, the first sample past a threshold), plus the 50 ms grid.
-    trend = np.load(tmp_path / "x50" / next(m["raw"] for m in at_50 if m["check"] == "step"))
+    trend = np.load(tmp_path / "x20" / next(m["raw"] for m in at_20 if m["check"] == "step"))
     times, command = trend["time"], float(trend["command"])
     window = times[(times >= command - 1.0) & (times <= command + 10.0)]
     spacing = float(np.max(np.diff(window))) if window.size > 1 else float(np.max(np.diff(times)))
     resolution = 0.05 + 2 * spacing
     for key in v1:
-        assert v1[key][1] == v50[key][1], key
-        assert v1[key][0] == pytest.approx(v50[key][0], abs=resolution), (key, v1[key], v50[key], resolution)
-    print(f"time scale 1 vs 50 (resolution {resolution:.2f} s):", {k[1]: (v1[k][0], v50[k][0]) for k in v1})
+        assert v1[key][1] == v20[key][1], key
+        assert v1[key][0] == pytest.approx(v20[key][0], abs=resolution), (key, v1[key], v20[key], resolution)
+    print(f"time scale 1 vs 20 (resolution {resolution:.2f} s):", {k[1]: (v1[k][0], v20[k][0]) for k in v1})
 
 
 FREQUENCY_ONLY = """\
@@ -137,24 +137,24 @@ checks:
 
 
 @pytest.mark.slow
-def test_sub_second_response_from_the_stored_record_is_the_same_at_time_scale_1_and_50(tmp_path):
+def test_sub_second_response_from_the_stored_record_is_the_same_at_time_scale_1_and_20(tmp_path):
     """The analyser's buffered acquisition keeps its 50 ms update period whatever the host's polling speed, so the
-    under-frequency response at x50 is the one at x1 to within the record's resolution: one update, plus one
+    under-frequency response at x20 is the one at x1 to within the record's resolution: one update, plus one
     more because the container's relay decides on its controller's 100 ms tick, so the true response itself
     moves by up to 0.1 s with where the frequency step falls between ticks (both runs meet that at random)."""
     plan = tmp_path / "uf.yaml"
     plan.write_text(FREQUENCY_ONLY)
     bench = ROOT / "instruments" / "emulated.yaml"
     real_time, at_1 = run_plan(plan, bench, tmp_path / "x1", "--time-scale", "1")
-    fast, at_50 = run_plan(plan, bench, tmp_path / "x50", "--time-scale", "50")
+    fast, at_20 = run_plan(plan, bench, tmp_path / "x20", "--time-scale", "20")
     assert real_time.returncode == fast.returncode == 0, real_time.stdout[-2000:] + fast.stdout[-2000:]
     (r1,) = [m["value"] for m in at_1 if m["name"] == "response_time_s"]
-    (r50,) = [m["value"] for m in at_50 if m["name"] == "response_time_s"]
+    (r20,) = [m["value"] for m in at_20 if m["name"] == "response_time_s"]
     assert 0.1 < r1 < 1.0
-    assert r50 == pytest.approx(r1, abs=0.1 + 1e-9), (r1, r50)
-    record = np.load(tmp_path / "x50" / next(m["raw"] for m in at_50 if m["name"] == "response_time_s"))
+    assert r20 == pytest.approx(r1, abs=0.1 + 1e-9), (r1, r20)
+    record = np.load(tmp_path / "x20" / next(m["raw"] for m in at_20 if m["name"] == "response_time_s"))
     assert np.allclose(np.diff(record["time"]), 0.05)  # every update, none missed
-    print(f"under-frequency response: x1 {r1:.3f} s, x50 {r50:.3f} s")
+    print(f"under-frequency response: x1 {r1:.3f} s, x20 {r20:.3f} s")
 
 
 HARMONICS_ONLY = """\
