@@ -486,7 +486,7 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
         dict(plan_check.limits),
         progress=_progress(runtime.config),
         strategy=runtime.strategy,
-        untrusted=timekeeping.untrusted if timekeeping else None,
+        timekeeping=timekeeping,
     )
     recorder = runtime.recorder
     faults_before = len(getattr(runtime.emulated, "fault_log", []))

@@ -146,9 +146,9 @@ def summarise(path: Path) -> dict:
                 warnings.append(f"CHECK ERROR: {record['check']}: {record['error']}")
             if record.get("record") == "emulation_lag" and not record.get("kept_up", True):
                 warnings.append(
-                    f"EMULATION LAG: {record['check']}: the emulator lagged up to {record['max_lag_s']:.3g} s of plant "
-                    f"time at x{record['time_scale']:g} (resolution {record['resolution_s']:g} s); its figures are "
-                    "errors, not verdicts: run at a lower --time-scale"
+                    f"EMULATION LAG: {record['check']}: 1 % of the emulator's requests lagged more than "
+                    f"{record['p99_lag_s']:.3g} s of plant time at x{record['time_scale']:g} (resolution "
+                    f"{record['resolution_s']:g} s); its figures are errors, not verdicts: run at a lower --time-scale"
                 )
             if record.get("record") == "interlock_tripped":
                 warnings.append(f"INTERLOCK TRIPPED: {record['name']}: {record['detail']}; the run was stopped")

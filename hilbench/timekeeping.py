@@ -1,17 +1,26 @@
 """Whether an emulated bench kept its time during a check.
 
-The emulator measures its own lag (``hilbench.emulation.lag``); a run opens one window per check and every
-figure the check takes is judged against the worst lag so far: a lag longer than the check's time resolution
-(the plan's ``resolution_s`` for the check, else the one its check type declares) means the emulation, not the
-DUT, may have decided the figure, so the figure's verdict is ``error`` with the reason, never a pass or a fail.
-Checks whose figures do not depend on when an instrument answered declare no resolution: their lag is recorded,
-not judged.  A real bench keeps real time and has no window.
+The emulator measures its own lag (``hilbench.emulation.lag``); a run opens one window per check and judges
+every figure the check takes against it, with the check's time resolution (the plan's ``resolution_s`` for the
+check, else the one its check type declares):
+
+* **Sustained lag** (the 99th percentile of the window's plant requests) beyond the resolution means the
+  emulation could not keep up at this time scale: every figure is an ``error``, never a pass or a fail.
+* **A single stall** beyond the resolution (the window's worst request: a machine that paused the process for
+  tens of milliseconds, which at x20 is a second of plant time) can shift one sample or one command by that
+  much.  A time figure that lies closer than the stall to one of its limits is then an ``error`` (the stall could
+  have carried it across); any other figure keeps its verdict with a note naming the stall.
+
+Checks whose figures do not depend on when an instrument answered declare no resolution: their lag is
+recorded, not judged.  A real bench keeps real time and has no window.
 """
 
 from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
+
+SUSTAINED_PERCENTILE = 99.0
 
 
 @dataclass
@@ -32,17 +41,35 @@ class CheckTimekeeping:
         gc.freeze()
         return cls(plant.lag.open_window(), plant.lag, resolution_s)
 
-    def untrusted(self) -> str:
-        """Why the figures taken so far cannot be judged ("" while the emulation keeps up)."""
-        worst = self.window.worst
-        if self.resolution_s is None or worst <= self.resolution_s:
-            return ""
-        return (
-            f"emulation could not keep up at time scale x{self.window.time_scale:g}: it lagged {worst:.3g} s of "
-            f"plant time (at plant {self.window.worst_at:.1f} s), more than the check's resolution "
-            f"{self.resolution_s:g} s; run at a lower --time-scale"
-        )
+    def assess(self, value: float, unit: str, limits) -> tuple[str, str]:
+        """(why the figure cannot be judged, or ""; a note for the record, or "") for a figure taken now."""
+        resolution = self.resolution_s
+        if resolution is None:
+            return "", ""
+        window = self.window
+        scale = f"time scale x{window.time_scale:g}"
+        sustained = window.percentile(SUSTAINED_PERCENTILE)
+        if sustained > resolution:
+            return (
+                f"emulation could not keep up at {scale}: 1 % of its plant requests lagged more than "
+                f"{sustained:.3g} s of plant time, beyond the check's resolution {resolution:g} s; "
+                "run at a lower --time-scale",
+                "",
+            )
+        stall = window.worst
+        if stall <= resolution:
+            return "", ""
+        where = f"one emulator stall of {stall:.3g} s of plant time (at plant {window.worst_at:.1f} s, {scale})"
+        bounds = [b for b in (getattr(limits, "low", None), getattr(limits, "high", None)) if b is not None]
+        if unit == "s" and any(abs(value - bound) <= stall for bound in bounds):
+            return f"{where} could have moved this time across its limit; run at a lower --time-scale", ""
+        return "", f"{where}, beyond the check's resolution {resolution:g} s: the verdict holds with that margin"
 
     def close(self) -> dict:
         self.meter.close_window(self.window)
-        return self.window.summary(self.resolution_s)
+        return {**self.window.summary(self.resolution_s), "kept_up": self._kept_up()}
+
+    def _kept_up(self) -> bool:
+        if self.resolution_s is None:
+            return True
+        return self.window.percentile(SUSTAINED_PERCENTILE) <= self.resolution_s

@@ -75,8 +75,9 @@ class CheckContext:
     progress: Callable[[str], None] = print
 
     strategy: BenchStrategy | None = None
-    #: Why figures taken now cannot be judged ("" when they can): an emulated bench that fell behind its clock.
-    untrusted: Callable[[], str] | None = None
+    #: An emulated bench's timekeeping (hilbench.timekeeping.CheckTimekeeping): (why a figure taken now cannot be
+    #: judged, a note) for (value, unit, limits); None on a real bench.
+    timekeeping: object | None = None
 
     def __post_init__(self) -> None:
         if self.strategy is None:
@@ -135,17 +136,22 @@ class CheckContext:
         if unit is None:
             unit = limits.unit if limits and limits.unit else declared
         scale = SI_PER_UNIT.get(declared, 1.0)
+        shown = None if value is None else float(value) / scale
+        untrusted = ""
+        if self.timekeeping is not None and shown is not None:
+            untrusted, remark = self.timekeeping.assess(shown, unit, limits)
+            note = "; ".join(n for n in (note, remark) if n)
         m = judge(
             self.check_id,
             name,
-            None if value is None else float(value) / scale,
+            shown,
             unit,
             limits,
             instrument_time=instrument_time,
             raw=raw,
             note=note,
             not_applicable=not_applicable,
-            untrusted=self.untrusted() if self.untrusted is not None and value is not None else "",
+            untrusted=untrusted,
             extra=extra,
         )
         self.measured.append(m)
