@@ -253,3 +253,27 @@ def test_the_soluna_plan_passes_on_its_370_board_site_at_the_ci_time_scale_with_
             assert abs(a - b) <= ci_lags[key[0]]["resolution_s"], (key, a, b)
         else:
             assert a == pytest.approx(b, rel=0.02, abs=0.05), (key, a, b)
+
+
+@pytest.mark.slow
+def test_dynamic_containment_holds_its_envelope_on_the_compliant_container_and_not_with_a_wrong_deadband(tmp_path):
+    """The droop response on NESO DC's curve: the compliant container stays inside the envelope at every step
+    (none inside the deadband, 1, 8 and 15 boards shed by relay); the same container with its deadband at 0.25 Hz
+    leaves it at the second step's deadline."""
+    plan = ROOT / "test_plans" / "neso_dynamic_containment.yaml"
+    ok, good = run_plan(plan, ROOT / "instruments" / "emulated.yaml", tmp_path / "good")
+    assert ok.returncode == 0, ok.stdout[-3000:]
+    value = {m["name"]: m for m in good}
+    assert value["outside_envelope_percent"]["value"] == 0 and value["first_violation_s"]["value"] is None
+    assert value["delivered_kw"]["value"] == pytest.approx(15 * 3.25, rel=0.05)  # 50 kW asked, 15 boards shed
+    wrong = tmp_path / "wrong-deadband.yaml"  # the compliant container but for a 0.25 Hz deadband in its firmware
+    text = (ROOT / "instruments" / "emulated.yaml").read_text()
+    wrong.write_text(text.replace("droop_deadband_hz: 0.015", "droop_deadband_hz: 0.25").replace(
+        "droop_knee_hz: 0.2", "droop_knee_hz: 0.3"))  # fmt: skip
+    bad, measured = run_plan(plan, wrong, tmp_path / "bad")
+    assert bad.returncode == 1
+    value = {m["name"]: m for m in measured}
+    assert value["outside_envelope_percent"]["verdict"] == "fail" and value["outside_envelope_percent"]["value"] > 0
+    # nothing shed at 49.8 Hz, where 5 % (2.5 kW) is due: outside once the 1 s (+ 75 ms margin) deadline passes
+    assert 11.0 < value["first_violation_s"]["value"] < 11.3, value["first_violation_s"]
+    print("DC envelope: compliant inside; wrong deadband first outside at", value["first_violation_s"]["value"], "s")

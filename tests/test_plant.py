@@ -135,3 +135,19 @@ def test_boards_restarted_after_a_part_load_stop_get_back_to_full_power():
     numbers = at(clock, plant, 400.0)  # boot, then the ramp is long over before the boards are all mining
     assert {b.active_profile.name for b in plant.controller.boards} == {"default"}
     assert numbers["p_total"] - plant.controller.params.aux_w == pytest.approx(97_500, rel=0.01)
+
+
+def test_droop_sheds_boards_on_its_curve_within_its_delay_and_restores_them_after():
+    """50 kW of response on the NESO DC curve: 49.65 Hz is 0.35 Hz low, 52.5 % of the volume = 26.25 kW, i.e. 8 boards
+    of 3.25 kW shed by their PDU relays 0.2 s after the step; inside the deadband nothing moves; back at 50 Hz the
+    boards are powered on again (a full boot)."""
+    clock, plant = make_plant(droop_volume_kw=50.0, uf_threshold_hz=47.0)
+    plant.grid.program([(0.3, 230.0, 49.99), (5.0, 230.0, 49.65), (1.0, 230.0, 50.0)], start=1.0)
+    full = at(clock, plant, 1.0)["p_total"]
+    assert at(clock, plant, 1.25)["p_total"] == pytest.approx(full, rel=1e-3)  # 0.01 Hz: inside the deadband
+    assert at(clock, plant, 1.45)["p_total"] == pytest.approx(full, rel=1e-3)  # the step (1.3 s) + delay not yet
+    shed = full - at(clock, plant, 1.6)["p_total"]
+    assert shed == pytest.approx(8 * 3250, rel=0.03)
+    assert plant.controller.boards_online() == 22 and plant.controller.state is State.RUNNING
+    at(clock, plant, 6.6)  # 50 Hz again at 6.3 s: the relays close, the boards boot
+    assert sum(b.state is BoardState.BOOTING for b in plant.boards) == 8

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from hilbench.emulation.board import BoardCommandError, BoardModel, BoardState, Transition
 from hilbench.emulation.fleet_index import FleetIndex
 from hilbench.emulation.grid import GridSource
+from hilbench.envelope import ResponseCurve
 
 
 class Mode(enum.IntEnum):
@@ -58,6 +59,15 @@ class ControllerParams:
     honours_ramp_limit: bool = True  # False: a controller that ignores the ramp-limit register
     setpoint_poll_s: float = 0.0  # > 0: a sluggish controller acts on a new setpoint only this long after it
     control_period_s: float = 0.1  # dispatch loop while ramping (10 Hz; a site controller may dispatch slower)
+    # Frequency response (droop): below nominal the container sheds boards through per-board PDU relays, in
+    # proportion to a response curve (deadband, knee, full response; NESO Dynamic Containment's shape), and
+    # restores them (a full boot) as the frequency recovers.  0 kW: no droop.  Over-frequency: not modelled.
+    droop_volume_kw: float = 0.0
+    droop_deadband_hz: float = 0.015
+    droop_knee_hz: float = 0.2
+    droop_knee_percent: float = 5.0
+    droop_full_hz: float = 0.5
+    droop_delay_s: float = 0.2  # frequency measurement and relay time before boards are shed
 
 
 class ControllerError(ValueError):
@@ -101,6 +111,20 @@ class ContainerController:
         self._deadlines: list[tuple[float, str, int]] = []  # (time, action, board index)
         self._available_version = -1  # the fleet's available-set version at the last dispatch check
         self._state = self._derive_state()
+        self.nominal_hz = nominal_hz
+        self._shed: list[int] = []  # boards whose PDU relay the droop function opened, in order
+        self._droop_checked = start  # grid changes up to here have been answered
+        self._droop_curve = (
+            ResponseCurve(
+                (
+                    (params.droop_deadband_hz, 0.0),
+                    (params.droop_knee_hz, params.droop_knee_percent / 100),
+                    (params.droop_full_hz, 1.0),
+                )
+            )
+            if params.droop_volume_kw > 0
+            else None
+        )
         if params.cycling_period_s > 0:
             self._deadlines.append((start + params.cycling_period_s, "cycle", 0))
 
@@ -163,6 +187,7 @@ class ContainerController:
     def _apply_mode(self, mode: Mode, t: float) -> None:
         previous = self.mode
         self.mode = mode
+        self._shed = []  # a commanded mode closes the droop function's relays (RUN powers every board on)
         self._deadlines = [d for d in self._deadlines if d[1] in ("cycle", "apply_setpoint")]
         if mode is Mode.EMERGENCY_STOP:
             self.trip_cause = TripCause.EMERGENCY_STOP
@@ -208,6 +233,9 @@ class ContainerController:
         uf = self._next_uf_check(t)
         if uf is not None:
             candidates.append(uf)
+        droop = self._next_droop(t)
+        if droop is not None:
+            candidates.append(droop)
         due = [c for c in candidates if c[0] <= t]
         return min(due) if due else None
 
@@ -222,6 +250,30 @@ class ContainerController:
                 return (self._t, "uf_start", -1)
             return None
         return (self._uf_since + self.uf_delay_s, "uf_trip", -1)
+
+    def _next_droop(self, t: float) -> tuple[float, str, int] | None:
+        """The droop function answers each grid frequency change ``droop_delay_s`` after it."""
+        if self._droop_curve is None or self.mode is not Mode.RUN or not self.contactor_closed:
+            return None
+        delay = self.params.droop_delay_s
+        changes = self.grid.change_points(self._droop_checked, t - delay)
+        return (changes[0][0] + delay, "droop", -1) if changes else None
+
+    def _apply_droop(self, t: float) -> None:
+        """Shed or restore boards so the shed power matches the curve at the frequency now."""
+        self._droop_checked = t - self.params.droop_delay_s
+        deviation = self.nominal_hz - self.grid.state_at(t)[1]
+        wanted_w = self.params.droop_volume_kw * 1000 * (self._droop_curve.fraction(deviation) if deviation > 0 else 0)
+        per_board_w = self.boards[0].power.ladder_entry("default").watts if self.boards else 1.0
+        count = min(len(self.boards), round(wanted_w / per_board_w))
+        while len(self._shed) < count:
+            candidates = [i for i, b in enumerate(self.boards) if b.state is BoardState.MINING and i not in self._shed]
+            if not candidates:
+                break
+            self._shed.append(candidates[-1])
+            self._try(lambda b=self.boards[candidates[-1]], **kw: b.shutdown(emergency=True, **kw), at=t)
+        while len(self._shed) > count:
+            self._try(self.boards[self._shed.pop()].power_on, at=t)
 
     def advance(self, t: float, *, every_board: bool = True) -> None:
         """Replay control ticks and deadlines up to plant time t; the boards with a transition due by then
@@ -267,6 +319,8 @@ class ContainerController:
             self._dispatch(t)
         elif action == "fleet":
             self._redispatch_when_the_fleet_changes(t)
+        elif action == "droop":
+            self._apply_droop(t)
         elif action == "apply_setpoint":
             self._deadlines = [d for d in self._deadlines if d[1] != "apply_setpoint"]
             self.setpoint_w = self._pending_setpoint_w

@@ -1,0 +1,97 @@
+"""Frequency response (droop / frequency-watt): the grid plays a frequency trajectory, the container's power
+must follow the plan's response curve inside an envelope (hilbench.envelope), judged on the analyser's own
+stored updates."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hilbench.checks.base import CheckAborted, CheckContext, check, series
+from hilbench.envelope import ResponseCurve, StepRequirement, margins, step_envelope
+from hilbench.report.svg import line_chart
+from hilbench.roles import ControllerMode, UnderFrequencyAction
+
+KW = 1000.0
+
+
+@check(
+    "frequency_response",
+    measurements={
+        "outside_envelope_percent": "%",
+        "first_violation_s": "s",
+        "worst_excess_kw": "kW",
+        "delivered_kw": "kW",
+    },
+    params={
+        "steps": [[10.0, 49.8], [10.0, 49.5]],  # [seconds, Hz] played in order, then back to nominal
+        "curve": [[0.015, 0.0], [0.2, 0.05], [0.5, 1.0]],  # [Hz off nominal, response fraction]: NESO DC's shape
+        "volume_kw": None,  # the contracted response at 100 %: the plan must give it
+        "initiation_s": 0.5,
+        "full_s": 1.0,
+        "power_accuracy_percent": 1.0,  # of the DUT's rating: the value margin is 1.5 x this (IEEE 1547.1)
+        "time_accuracy_s": 0.05,  # one analyser update: the time margin is 1.5 x this
+        "uf_threshold_hz": None,  # the container's under-frequency trip moved out of the way (default nominal - 6 %)
+    },
+    resolution_s=None,  # judged on the analyser's stored updates, stamped by the instrument
+)
+def frequency_response(ctx: CheckContext, params: dict) -> None:
+    """Power against a frequency trajectory, inside the envelope of the plan's response curve and times."""
+    if not params["volume_kw"]:
+        raise CheckAborted(f"{ctx.check_id}: params.volume_kw (the contracted response in kW) is required")
+    try:
+        curve = ResponseCurve.from_plan(params["curve"])
+        steps = [(float(d), float(hz)) for d, hz in params["steps"]]
+    except (TypeError, ValueError) as exc:
+        raise CheckAborted(f"{ctx.check_id}: params.curve / params.steps: {exc}") from None
+    nominal = ctx.dut.frequency_hz
+    ctx.prepare_running(100.0)
+    uf = params["uf_threshold_hz"] or round(0.94 * nominal, 2)
+    ctx.controller.configure_under_frequency(uf, 0.1, UnderFrequencyAction.TRIP)
+    baseline = float(np.mean([s.p_total for s in ctx.trend(1.0, "before")]))
+    volts = ctx.grid.nominal().voltage_v
+    ctx.grid.program_steps([(d, volts, hz) for d, hz in steps] + [(1.0, volts, nominal)])
+    program_s = sum(d for d, _ in steps)
+    samples = ctx.analyser.record(program_s + 3.0, during=ctx.grid.trigger)
+    t, p = series(samples)
+    _, f = series(samples, "frequency")
+    moved = np.flatnonzero(np.abs(f - nominal) > 1e-3)
+    if not moved.size:
+        raise CheckAborted(f"{ctx.check_id}: the analyser never saw the frequency move from {nominal:g} Hz")
+    start = float(t[max(moved[0] - 1, 0)])  # the last update at nominal: deadlines counted from it, never later
+    value_margin, time_margin = margins(
+        value_accuracy=params["power_accuracy_percent"] / 100 * ctx.rated_w, time_accuracy_s=params["time_accuracy_s"]
+    )
+    volume_w = params["volume_kw"] * KW
+    requirements, before, at = [], baseline, start
+    for duration, hz in steps:
+        deviation = nominal - hz  # under-frequency: a load reduces its demand
+        target = baseline - volume_w * curve.fraction(deviation) if deviation > 0 else baseline
+        requirements.append(StepRequirement(at, before, target, params["initiation_s"], params["full_s"]))
+        before, at = target, at + duration
+    envelope = step_envelope(requirements, value_margin=value_margin, time_margin=time_margin)
+    judged = (t >= start) & (t < at)
+    result = envelope.judge(t[judged], p[judged])
+    raw = ctx.recorder.save_raw(ctx.check_id, "record", time=t, p_total=p, frequency=f, start=start)
+    ctx.measure("outside_envelope_percent", result.outside_percent, raw=raw, note=f"{result.samples} updates judged")
+    ctx.measure(
+        "first_violation_s",
+        None if result.first_violation is None else result.first_violation - start,
+        instrument_time=result.first_violation,
+        raw=raw,
+        note="every update inside the envelope" if result.first_violation is None else "after the first step",
+    )
+    ctx.measure("worst_excess_kw", result.worst_excess, raw=raw)
+    ctx.measure("delivered_kw", baseline - float(np.min(p[judged])), raw=raw)
+    lower, upper = envelope.bounds_at(t[judged])
+    ctx.attach_svg(
+        "envelope",
+        line_chart(
+            f"{ctx.check_id}: power against the response envelope",
+            "instrument time (s)",
+            "kW",
+            [("P", t[judged], p[judged] / KW), ("lower", t[judged], lower / KW), ("upper", t[judged], upper / KW)],
+            vlines=[(start, "first step")] + ([(result.first_violation, "outside")] if result.first_violation else []),
+        ),
+    )
+    ctx.controller.configure_under_frequency(round(0.995 * nominal, 2), 0.1, UnderFrequencyAction.TRIP)
+    ctx.controller.set_mode(ControllerMode.OFF)
