@@ -58,12 +58,19 @@ def start_site(boards: int, address_base: str, workers: int = 1) -> tuple[subpro
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
     )  # fmt: skip
     hosts = []
-    for line in proc.stdout:
-        entry = json.loads(line)
-        if entry.get("ready"):
-            break
-        if entry.get("protocol") == "luxos-cgminer-rpc":
-            hosts.append(entry["address"].rsplit(":", 1)[0])
+    try:
+        for line in proc.stdout:
+            entry = json.loads(line)
+            if entry.get("ready"):
+                break
+            if entry.get("protocol") == "luxos-cgminer-rpc":
+                hosts.append(entry["address"].rsplit(":", 1)[0])
+        else:
+            raise RuntimeError(f"the emulator stopped before it was ready (exit code {proc.wait()})")
+    except BaseException:
+        proc.terminate()  # never leave a site (and its workers) running behind a failed start
+        proc.wait(timeout=60)
+        raise
     return proc, hosts, time.monotonic() - started
 
 

@@ -27,6 +27,13 @@ from hilbench.bench import BenchFileError, load_bench
 LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 BLOCK = 65_536  # one /16 of loopback per process
 STOP_GRACE_S = 20.0
+_STDOUT = threading.Lock()  # one relay thread per worker: whole lines, never two interleaved
+
+
+def _say(record: dict) -> None:
+    with _STDOUT:
+        sys.stdout.write(json.dumps(record) + "\n")
+        sys.stdout.flush()
 
 
 def split_boards(total: int, workers: int) -> list[int]:
@@ -72,7 +79,7 @@ class _Worker:
             if record.get("ready"):
                 self.ready.set()
                 continue
-            print(json.dumps({**record, "worker": self.index}), flush=True)
+            _say({**record, "worker": self.index})
 
     def _collect_errors(self) -> None:
         for line in self.process.stderr:
@@ -123,7 +130,7 @@ def run_workers(args, stop: threading.Event) -> int:
                 + yaml.safe_dump({"benches": [p.name for p in exported]}, sort_keys=False),
                 encoding="utf-8",
             )
-        print(json.dumps({"ready": True, "workers": len(workers), "boards": total}), flush=True)
+        _say({"ready": True, "workers": len(workers), "boards": total})
         while not stop.wait(0.5):
             ended = [w for w in workers if w.process.poll() is not None]
             if ended:
