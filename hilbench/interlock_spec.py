@@ -55,6 +55,7 @@ class Permissive:
     name: str
     source: ModbusContact | ReadingRange
     where: str  # bench file:line
+    hold_s: float = 0.0  # a time-delayed relay: lost for this long before it trips (0: at once); never at start-up
 
     def describe(self) -> str:
         src = self.source
@@ -106,7 +107,10 @@ def parse_interlocks(raw, path: str, line_of, error: type[Exception]) -> Interlo
             source = _contact(item, here, label, error)
         else:
             source = _range(item, here, label, error)
-        permissives.append(Permissive(item["name"], source, here))
+        hold = _number(item.get("hold_s", 0.0), here, f"{label}.hold_s", error)
+        if not 0 <= hold <= 60:
+            raise error(f"{here}: {label}.hold_s {hold:g} s is outside 0..60 s")
+        permissives.append(Permissive(item["name"], source, here, hold))
     names = [p.name for p in permissives]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -165,4 +169,6 @@ def interlocks_as_data(interlocks: Interlocks) -> dict:
         else:
             bounds = {k: v for k, v in (("min", src.low), ("max", src.high)) if v is not None}
             items.append({"name": p.name, "reading": {"role": src.role, "quantity": src.quantity}, **bounds})
+        if p.hold_s:
+            items[-1]["hold_s"] = p.hold_s
     return {"period_s": interlocks.period_s, "permissives": items}

@@ -94,6 +94,8 @@ class InterlockMonitor:
         self._closers = closers or []
         self.latest: dict[str, PermissiveStatus] = {}
         self.tripped: PermissiveStatus | None = None
+        self._lost_since: dict[str, float] = {}  # a time-delayed permissive: when it was first read lost
+        self._holds = {p.name: p.hold_s for p in interlocks.permissives}
         self.polls = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -128,8 +130,10 @@ class InterlockMonitor:
         return cls(bench.interlocks, readers, on_trip=on_trip, closers=closers)
 
     # ----- reading -------------------------------------------------------------------------------
-    def check_now(self) -> list[PermissiveStatus]:
-        """Read every permissive once; one that cannot be read does not hold (fail-safe)."""
+    def check_now(self, *, starting: bool = False) -> list[PermissiveStatus]:
+        """Read every permissive once; one that cannot be read does not hold (fail-safe).  A permissive with a
+        ``hold_s`` trips once it has been lost that long (a time-delayed relay riding through a voltage sag);
+        ``starting`` (before anything is energised) trips on any loss."""
         statuses = []
         for name, reader in self.readers.items():
             try:
@@ -142,7 +146,19 @@ class InterlockMonitor:
         with self._lock:
             self.latest.update({s.name: s for s in statuses})
             self.polls += 1
-        broken = next((s for s in statuses if not s.holds), None)
+        for status in statuses:
+            if status.holds:
+                self._lost_since.pop(status.name, None)
+            else:
+                self._lost_since.setdefault(status.name, status.at)
+        broken = next(
+            (
+                s
+                for s in statuses
+                if not s.holds and (starting or s.at - self._lost_since[s.name] >= self._holds.get(s.name, 0.0))
+            ),
+            None,
+        )
         if broken is not None:
             self._trip(broken)
         return statuses

@@ -179,7 +179,7 @@ class Runtime:
             return
         session = self.session
         self.interlocks = InterlockMonitor.for_bench(bench, on_trip=self._interlock_tripped, run_driver=session.driver)
-        statuses = self.interlocks.check_now()
+        statuses = self.interlocks.check_now(starting=True)
         for status in statuses:
             self.recorder.event("interlock", name=status.name, holds=status.holds, detail=status.detail)
         if self.interlocks.tripped is not None:

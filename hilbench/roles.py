@@ -45,6 +45,7 @@ class TripCause(enum.StrEnum):
     EMERGENCY_STOP = "emergency_stop"
     UNDER_FREQUENCY = "under_frequency"
     WATCHDOG = "watchdog"
+    UNDER_VOLTAGE = "under_voltage"
 
 
 class UnderFrequencyAction(enum.StrEnum):

@@ -178,3 +178,31 @@ def test_a_meter_on_a_serial_bus_is_read_through_the_runs_own_driver(tmp_path):
     [status] = monitor.check_now()
     assert asked == ["meter"] and not status.holds and "199" in status.detail
     assert trips and trips[0].name == "PCC voltage"
+
+
+def test_a_time_delayed_permissive_rides_through_a_short_loss_but_not_a_long_one_and_never_at_start():
+    """``hold_s``: a PCC under-voltage relay that rides through a ride-through check's sag (lost, then back within
+    its delay) and trips on a loss that lasts; before anything is energised any loss refuses the run."""
+    holds, trips = {"pcc": True}, []
+    permissives = (Permissive("pcc", ReadingRange("meter", "voltage_v", 195, 265), "b.yaml:9", hold_s=0.3),)
+    clock = [100.0]
+
+    def read():
+        return PermissiveStatus("pcc", holds["pcc"], f"read {holds['pcc']}", clock[0])
+
+    monitor = InterlockMonitor(Interlocks(0.05, permissives), {"pcc": read}, on_trip=trips.append)
+    holds["pcc"] = False
+    monitor.check_now()
+    clock[0] += 0.2
+    monitor.check_now()  # lost for 0.2 s of its 0.3 s
+    holds["pcc"], clock[0] = True, clock[0] + 0.1
+    monitor.check_now()  # back: the delay starts again
+    assert trips == []
+    holds["pcc"] = False
+    for _ in range(5):
+        clock[0] += 0.1
+        monitor.check_now()
+    assert len(trips) == 1 and trips[0].name == "pcc"  # lost for longer than its 0.3 s
+    starting = InterlockMonitor(Interlocks(0.05, permissives), {"pcc": read}, on_trip=trips.append)
+    starting.check_now(starting=True)
+    assert len(trips) == 2  # at start-up nothing rides through

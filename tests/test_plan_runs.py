@@ -277,3 +277,24 @@ def test_dynamic_containment_holds_its_envelope_on_the_compliant_container_and_n
     # nothing shed at 49.8 Hz, where 5 % (2.5 kW) is due: outside once the 1 s (+ 75 ms margin) deadline passes
     assert 11.0 < value["first_violation_s"]["value"] < 11.3, value["first_violation_s"]
     print("DC envelope: compliant inside; wrong deadband first outside at", value["first_violation_s"]["value"], "s")
+
+
+@pytest.mark.slow
+def test_the_compliant_container_rides_through_and_the_noncompliant_one_drops_out(tmp_path):
+    """ERCOT LEL ride-through (proposal figures): ITIC's 0 V / 20 ms and 70 % / 0.5 s, SPP's 0.5 pu / 150 ms, six
+    reclosing dips. The compliant container keeps every board and its power; the non-compliant one (narrow-range
+    PSUs, 10 ms hold-up) loses its boards on every sag and has not recovered when the record ends."""
+    plan = ROOT / "test_plans" / "ercot_lel_ride_through.yaml"
+    ok, good = run_plan(plan, ROOT / "instruments" / "emulated.yaml", tmp_path / "good")
+    assert ok.returncode == 0, ok.stdout[-3000:]
+    by = {(m["check"], m["name"]): m["value"] for m in good}
+    checks = {"itic-0pu-20ms", "itic-70pu-500ms", "spp-50pu-150ms", "reclosing-six-dips"}
+    assert all(by[(c, "boards_lost")] == 0 and by[(c, "recovery_time_s")] <= 0.1 for c in checks), by
+    assert by[("itic-70pu-500ms", "min_voltage_pu")] < 0.72 and by[("itic-70pu-500ms", "min_power_percent")] > 95
+    bad, measured = run_plan(plan, ROOT / "instruments" / "emulated-noncompliant.yaml", tmp_path / "bad")
+    assert bad.returncode == 1
+    by = {(m["check"], m["name"]): m for m in measured}
+    for check in checks:
+        assert by[(check, "boards_lost")]["verdict"] == "fail" and by[(check, "boards_lost")]["value"] >= 29
+        assert by[(check, "recovery_time_s")]["verdict"] == "fail"
+        assert "not recovered by the end of the record" in by[(check, "recovery_time_s")]["note"]

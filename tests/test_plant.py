@@ -151,3 +151,31 @@ def test_droop_sheds_boards_on_its_curve_within_its_delay_and_restores_them_afte
     assert plant.controller.boards_online() == 22 and plant.controller.state is State.RUNNING
     at(clock, plant, 6.6)  # 50 Hz again at 6.3 s: the relays close, the boards boot
     assert sum(b.state is BoardState.BOOTING for b in plant.boards) == 8
+
+
+def test_the_psus_ride_through_a_sag_above_their_lock_out_and_a_dip_shorter_than_their_hold_up():
+    clock, plant = make_plant()
+    full = at(clock, plant, 1.0)["p_total"]
+    plant.grid.program([(0.5, 115.0, 50.0), (2.0, 230.0, 50.0), (0.015, 0.0, 50.0), (2.0, 230.0, 50.0)], start=1.0)
+    assert at(clock, plant, 1.3)["p_total"] == pytest.approx(full, rel=0.02)  # 0.5 pu for 0.5 s: constant power
+    at(clock, plant, 3.6)  # 0 V for 15 ms, inside the 20 ms hold-up
+    assert plant.controller.boards_online() == 30 and at(clock, plant, 4.0)["p_total"] == pytest.approx(full, rel=0.02)
+
+
+def test_a_sag_below_the_lock_out_browns_the_boards_out_and_they_boot_again_staggered():
+    clock, plant = make_plant()
+    plant.grid.program([(0.15, 69.0, 50.0), (1.0, 230.0, 50.0)], start=1.0)  # 0.3 pu for 150 ms
+    at(clock, plant, 1.1)
+    assert plant.controller.boards_online() == 0  # the PSUs dropped out 20 ms into the sag
+    at(clock, plant, 1.2)  # the voltage is back at 1.15 s: a board boots every 0.1 s
+    assert sum(b.state is BoardState.BOOTING for b in plant.boards) == 1
+    at(clock, plant, 4.5)
+    assert sum(b.state is BoardState.BOOTING for b in plant.boards) == 30
+    assert plant.controller.state is State.BOOTING
+
+
+def test_the_controllers_own_under_voltage_protection_trips_the_container():
+    clock, plant = make_plant(uv_trip_pu=0.8, uv_trip_delay_s=0.1)
+    plant.grid.program([(0.5, 161.0, 50.0), (1.0, 230.0, 50.0)], start=1.0)  # 0.7 pu: ITIC says ride through
+    at(clock, plant, 1.3)
+    assert plant.controller.state is State.TRIPPED and plant.controller.trip_cause is TripCause.UNDER_VOLTAGE

@@ -41,6 +41,7 @@ class TripCause(enum.IntEnum):
     EMERGENCY_STOP = 1
     UNDER_FREQUENCY = 2
     WATCHDOG = 3
+    UNDER_VOLTAGE = 4
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,15 @@ class ControllerParams:
     droop_knee_percent: float = 5.0
     droop_full_hz: float = 0.5
     droop_delay_s: float = 0.2  # frequency measurement and relay time before boards are shed
+    # Voltage ride-through.  Below ``psu_uvlo_pu`` of nominal for longer than the PSUs' hold-up, every board's PSU
+    # drops out (a brown-out) and the boards boot again when the voltage returns, ``restart_stagger_s`` apart
+    # (0: all at once).  The controller's own under-voltage protection opens the contactor below ``uv_trip_pu``
+    # for ``uv_trip_delay_s`` (0 pu: none).  Defaults ASSUMED: an active-PFC PSU of the 90-264 V class.
+    psu_holdup_s: float = 0.03  # ITIC's 0 V for 20 ms, with margin
+    psu_uvlo_pu: float = 0.45
+    restart_stagger_s: float = 0.1
+    uv_trip_pu: float = 0.0
+    uv_trip_delay_s: float = 0.5
 
 
 class ControllerError(ValueError):
@@ -83,6 +93,7 @@ class ContainerController:
         *,
         start: float,
         nominal_hz: float = 50.0,
+        nominal_v: float = 230.0,
         running: bool = True,
         phase_of_board: list[int] | None = None,
     ) -> None:
@@ -112,6 +123,9 @@ class ContainerController:
         self._available_version = -1  # the fleet's available-set version at the last dispatch check
         self._state = self._derive_state()
         self.nominal_hz = nominal_hz
+        self.nominal_v = nominal_v
+        self._voltage_checked = start  # grid voltage changes up to here have been answered
+        self._browned: list[int] = []  # boards whose PSU dropped out in a brown-out, to boot again
         self._shed: list[int] = []  # boards whose PDU relay the droop function opened, in order
         self._droop_checked = start  # grid changes up to here have been answered
         self._droop_curve = (
@@ -188,6 +202,7 @@ class ContainerController:
         previous = self.mode
         self.mode = mode
         self._shed = []  # a commanded mode closes the droop function's relays (RUN powers every board on)
+        self._browned = []  # and ends a brown-out's pending restarts (RUN powers every board on)
         self._deadlines = [d for d in self._deadlines if d[1] in ("cycle", "apply_setpoint")]
         if mode is Mode.EMERGENCY_STOP:
             self.trip_cause = TripCause.EMERGENCY_STOP
@@ -236,6 +251,9 @@ class ContainerController:
         droop = self._next_droop(t)
         if droop is not None:
             candidates.append(droop)
+        voltage = self._next_voltage_change(t)
+        if voltage is not None:
+            candidates.append(voltage)
         due = [c for c in candidates if c[0] <= t]
         return min(due) if due else None
 
@@ -258,6 +276,33 @@ class ContainerController:
         delay = self.params.droop_delay_s
         changes = self.grid.change_points(self._droop_checked, t - delay)
         return (changes[0][0] + delay, "droop", -1) if changes else None
+
+    def _next_voltage_change(self, t: float) -> tuple[float, str, int] | None:
+        changes = self.grid.change_points(self._voltage_checked, t)
+        return (changes[0][0], "voltage", -1) if changes else None
+
+    def _on_voltage_change(self, t: float) -> None:
+        """A sag starts the PSUs' hold-up and the controller's under-voltage timer; the voltage back above the
+        PSUs' lock-out boots the browned-out boards again (staggered or all at once)."""
+        self._voltage_checked = t
+        volts, _, on = self.grid.state_at(t)
+        level = volts / self.nominal_v if on else 0.0
+        self._deadlines = [d for d in self._deadlines if d[1] not in ("brownout", "uv_trip")]
+        if level < self.params.psu_uvlo_pu:
+            self._deadlines.append((t + self.params.psu_holdup_s, "brownout", -1))
+        if level < self.params.uv_trip_pu and self.contactor_closed:
+            self._deadlines.append((t + self.params.uv_trip_delay_s, "uv_trip", -1))
+        if level >= self.params.psu_uvlo_pu and self._browned and self.contactor_closed:
+            for k, index in enumerate(self._browned):
+                self._deadlines.append((t + k * self.params.restart_stagger_s, "restart_board", index))
+            self._browned = []
+
+    def _brown_out(self, t: float) -> None:
+        self._deadlines = [d for d in self._deadlines if d[1] != "brownout"]
+        for i, board in enumerate(self.boards):
+            if board.state is not BoardState.OFF:
+                self._browned.append(i)
+                self._try(lambda b=board, **kw: b.shutdown(emergency=True, **kw), at=t)
 
     def _apply_droop(self, t: float) -> None:
         """Shed or restore boards so the shed power matches the curve at the frequency now."""
@@ -321,6 +366,19 @@ class ContainerController:
             self._redispatch_when_the_fleet_changes(t)
         elif action == "droop":
             self._apply_droop(t)
+        elif action == "voltage":
+            self._on_voltage_change(t)
+        elif action == "brownout":
+            self._brown_out(t)
+        elif action == "restart_board":
+            self._deadlines = [d for d in self._deadlines if not (d[1] == "restart_board" and d[2] == index)]
+            if self.contactor_closed and self.boards[index].state is BoardState.OFF:
+                self._try(self.boards[index].power_on, at=t)
+        elif action == "uv_trip":
+            self._deadlines = [d for d in self._deadlines if d[1] != "uv_trip"]
+            self.trip_cause = TripCause.UNDER_VOLTAGE
+            self.mode = Mode.EMERGENCY_STOP
+            self._open_contactor(t)
         elif action == "apply_setpoint":
             self._deadlines = [d for d in self._deadlines if d[1] != "apply_setpoint"]
             self.setpoint_w = self._pending_setpoint_w
@@ -401,7 +459,8 @@ class ContainerController:
     # ----- observation -------------------------------------------------------------------
     def _derive_state(self) -> State:
         count, total = self.fleet.count, len(self.boards)
-        if self.trip_cause in (TripCause.EMERGENCY_STOP, TripCause.UNDER_FREQUENCY) and not self.contactor_closed:
+        tripping = (TripCause.EMERGENCY_STOP, TripCause.UNDER_FREQUENCY, TripCause.UNDER_VOLTAGE)
+        if self.trip_cause in tripping and not self.contactor_closed:
             return State.TRIPPED
         if count(BoardState.SHUTTING_DOWN):
             return State.STOPPING

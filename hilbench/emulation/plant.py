@@ -99,7 +99,12 @@ class Plant:
         self.grid = GridSource(params.voltage_v, params.frequency_hz)
         self.boards = boards
         self.controller = ContainerController(
-            boards, self.grid, controller_params, start=start, nominal_hz=params.frequency_hz
+            boards,
+            self.grid,
+            controller_params,
+            start=start,
+            nominal_hz=params.frequency_hz,
+            nominal_v=params.voltage_v,
         )
         self.fleet = self.controller.fleet
         self.load = ElectronicLoad(start)
