@@ -298,3 +298,15 @@ def test_the_compliant_container_rides_through_and_the_noncompliant_one_drops_ou
         assert by[(check, "boards_lost")]["verdict"] == "fail" and by[(check, "boards_lost")]["value"] >= 29
         assert by[(check, "recovery_time_s")]["verdict"] == "fail"
         assert "not recovered by the end of the record" in by[(check, "recovery_time_s")]["note"]
+
+
+@pytest.mark.slow
+def test_ercot_ffr_runs_at_its_ci_time_scale_with_its_sub_second_promise(tmp_path):
+    """ERCOT FFR (59.85 Hz, full response within 0.25 s, held 15 minutes) and UFR (59.70 Hz, 0.5 s) at the plan's
+    CI time scale: the response times come from the analyser's stored updates (every 50 ms, whatever the scale)."""
+    result, measured = run_plan(ROOT / "test_plans" / "ercot_ffr.yaml", ROOT / "instruments" / "emulated-60hz.yaml",
+                                tmp_path / "ffr")  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    by = {(m["check"], m["name"]): m["value"] for m in measured}
+    assert 0.1 <= by[("ffr-59.85", "response_time_s")] <= 0.25 and by[("ffr-59.85", "sustained_s")] >= 900
+    assert 0.1 <= by[("ufr-59.70", "response_time_s")] <= 0.5
