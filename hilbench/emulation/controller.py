@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from hilbench.emulation.board import BoardCommandError, BoardModel, BoardState, Transition
 from hilbench.emulation.fleet_index import FleetIndex
 from hilbench.emulation.grid import GridSource
-from hilbench.envelope import ResponseCurve
+from hilbench.emulation.grid_response import Droop, RideThrough
 
 
 class Mode(enum.IntEnum):
@@ -124,21 +124,8 @@ class ContainerController:
         self._state = self._derive_state()
         self.nominal_hz = nominal_hz
         self.nominal_v = nominal_v
-        self._voltage_checked = start  # grid voltage changes up to here have been answered
-        self._browned: list[int] = []  # boards whose PSU dropped out in a brown-out, to boot again
-        self._shed: list[int] = []  # boards whose PDU relay the droop function opened, in order
-        self._droop_checked = start  # grid changes up to here have been answered
-        self._droop_curve = (
-            ResponseCurve(
-                (
-                    (params.droop_deadband_hz, 0.0),
-                    (params.droop_knee_hz, params.droop_knee_percent / 100),
-                    (params.droop_full_hz, 1.0),
-                )
-            )
-            if params.droop_volume_kw > 0
-            else None
-        )
+        self.ride_through = RideThrough(self, start)
+        self.droop = Droop(self, start) if params.droop_volume_kw > 0 else None
         if params.cycling_period_s > 0:
             self._deadlines.append((start + params.cycling_period_s, "cycle", 0))
 
@@ -201,8 +188,11 @@ class ContainerController:
     def _apply_mode(self, mode: Mode, t: float) -> None:
         previous = self.mode
         self.mode = mode
-        self._shed = []  # a commanded mode closes the droop function's relays (RUN powers every board on)
-        self._browned = []  # and ends a brown-out's pending restarts (RUN powers every board on)
+        # a commanded mode closes the droop function's relays and ends a brown-out's pending restarts (RUN powers
+        # every board on)
+        if self.droop is not None:
+            self.droop.shed = []
+        self.ride_through.browned = []
         self._deadlines = [d for d in self._deadlines if d[1] in ("cycle", "apply_setpoint")]
         if mode is Mode.EMERGENCY_STOP:
             self.trip_cause = TripCause.EMERGENCY_STOP
@@ -248,12 +238,10 @@ class ContainerController:
         uf = self._next_uf_check(t)
         if uf is not None:
             candidates.append(uf)
-        droop = self._next_droop(t)
-        if droop is not None:
-            candidates.append(droop)
-        voltage = self._next_voltage_change(t)
-        if voltage is not None:
-            candidates.append(voltage)
+        for responder in (self.droop, self.ride_through):
+            event = responder.next_event(t) if responder is not None else None
+            if event is not None:
+                candidates.append(event)
         due = [c for c in candidates if c[0] <= t]
         return min(due) if due else None
 
@@ -269,56 +257,19 @@ class ContainerController:
             return None
         return (self._uf_since + self.uf_delay_s, "uf_trip", -1)
 
-    def _next_droop(self, t: float) -> tuple[float, str, int] | None:
-        """The droop function answers each grid frequency change ``droop_delay_s`` after it."""
-        if self._droop_curve is None or self.mode is not Mode.RUN or not self.contactor_closed:
-            return None
-        delay = self.params.droop_delay_s
-        changes = self.grid.change_points(self._droop_checked, t - delay)
-        return (changes[0][0] + delay, "droop", -1) if changes else None
+    # ----- for the grid responses (hilbench.emulation.grid_response) -------------------------------------
+    @property
+    def running_mode(self) -> bool:
+        return self.mode is Mode.RUN
 
-    def _next_voltage_change(self, t: float) -> tuple[float, str, int] | None:
-        changes = self.grid.change_points(self._voltage_checked, t)
-        return (changes[0][0], "voltage", -1) if changes else None
+    def add_deadline(self, when: float, action: str, index: int = -1) -> None:
+        self._deadlines.append((when, action, index))
 
-    def _on_voltage_change(self, t: float) -> None:
-        """A sag starts the PSUs' hold-up and the controller's under-voltage timer; the voltage back above the
-        PSUs' lock-out boots the browned-out boards again (staggered or all at once)."""
-        self._voltage_checked = t
-        volts, _, on = self.grid.state_at(t)
-        level = volts / self.nominal_v if on else 0.0
-        self._deadlines = [d for d in self._deadlines if d[1] not in ("brownout", "uv_trip")]
-        if level < self.params.psu_uvlo_pu:
-            self._deadlines.append((t + self.params.psu_holdup_s, "brownout", -1))
-        if level < self.params.uv_trip_pu and self.contactor_closed:
-            self._deadlines.append((t + self.params.uv_trip_delay_s, "uv_trip", -1))
-        if level >= self.params.psu_uvlo_pu and self._browned and self.contactor_closed:
-            for k, index in enumerate(self._browned):
-                self._deadlines.append((t + k * self.params.restart_stagger_s, "restart_board", index))
-            self._browned = []
+    def drop_deadlines(self, *actions: str) -> None:
+        self._deadlines = [d for d in self._deadlines if d[1] not in actions]
 
-    def _brown_out(self, t: float) -> None:
-        self._deadlines = [d for d in self._deadlines if d[1] != "brownout"]
-        for i, board in enumerate(self.boards):
-            if board.state is not BoardState.OFF:
-                self._browned.append(i)
-                self._try(lambda b=board, **kw: b.shutdown(emergency=True, **kw), at=t)
-
-    def _apply_droop(self, t: float) -> None:
-        """Shed or restore boards so the shed power matches the curve at the frequency now."""
-        self._droop_checked = t - self.params.droop_delay_s
-        deviation = self.nominal_hz - self.grid.state_at(t)[1]
-        wanted_w = self.params.droop_volume_kw * 1000 * (self._droop_curve.fraction(deviation) if deviation > 0 else 0)
-        per_board_w = self.boards[0].power.ladder_entry("default").watts if self.boards else 1.0
-        count = min(len(self.boards), round(wanted_w / per_board_w))
-        while len(self._shed) < count:
-            candidates = [i for i, b in enumerate(self.boards) if b.state is BoardState.MINING and i not in self._shed]
-            if not candidates:
-                break
-            self._shed.append(candidates[-1])
-            self._try(lambda b=self.boards[candidates[-1]], **kw: b.shutdown(emergency=True, **kw), at=t)
-        while len(self._shed) > count:
-            self._try(self.boards[self._shed.pop()].power_on, at=t)
+    def try_command(self, command, *, at: float) -> None:
+        self._try(command, at=at)
 
     def advance(self, t: float, *, every_board: bool = True) -> None:
         """Replay control ticks and deadlines up to plant time t; the boards with a transition due by then
@@ -365,11 +316,11 @@ class ContainerController:
         elif action == "fleet":
             self._redispatch_when_the_fleet_changes(t)
         elif action == "droop":
-            self._apply_droop(t)
+            self.droop.apply(t)
         elif action == "voltage":
-            self._on_voltage_change(t)
+            self.ride_through.on_voltage_change(t)
         elif action == "brownout":
-            self._brown_out(t)
+            self.ride_through.brown_out(t)
         elif action == "restart_board":
             self._deadlines = [d for d in self._deadlines if not (d[1] == "restart_board" and d[2] == index)]
             if self.contactor_closed and self.boards[index].state is BoardState.OFF:

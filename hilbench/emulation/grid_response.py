@@ -1,0 +1,94 @@
+"""How the emulated container answers the grid beyond its trips: droop (boards shed by relay on a response
+curve as the frequency falls) and voltage ride-through (PSU hold-up and lock-out, brown-out and restart).
+
+Both watch the grid source's change points and act through the controller (its boards, its deadlines, its
+contactor), at exact plant times; the controller owns them and asks them for their next event."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hilbench.emulation.board import BoardState
+from hilbench.envelope import ResponseCurve
+
+if TYPE_CHECKING:
+    from hilbench.emulation.controller import ContainerController
+
+Event = tuple[float, str, int]
+
+
+class Droop:
+    """Below nominal, shed boards through per-board PDU relays in proportion to the response curve, a relay delay
+    after each frequency change; restore them (a full boot) as the frequency recovers."""
+
+    def __init__(self, controller: ContainerController, start: float) -> None:
+        p = controller.params
+        self.controller = controller
+        self.curve = ResponseCurve(
+            ((p.droop_deadband_hz, 0.0), (p.droop_knee_hz, p.droop_knee_percent / 100), (p.droop_full_hz, 1.0))
+        )
+        self.checked = start  # grid changes up to here have been answered
+        self.shed: list[int] = []  # boards whose relay is open, in order
+
+    def next_event(self, t: float) -> Event | None:
+        c = self.controller
+        if not c.contactor_closed or not c.running_mode:
+            return None
+        delay = c.params.droop_delay_s
+        changes = c.grid.change_points(self.checked, t - delay)
+        return (changes[0][0] + delay, "droop", -1) if changes else None
+
+    def apply(self, t: float) -> None:
+        """Shed or restore boards so the shed power matches the curve at the frequency now."""
+        c = self.controller
+        self.checked = t - c.params.droop_delay_s
+        deviation = c.nominal_hz - c.grid.state_at(t)[1]
+        wanted_w = c.params.droop_volume_kw * 1000 * (self.curve.fraction(deviation) if deviation > 0 else 0)
+        per_board_w = c.boards[0].power.ladder_entry("default").watts if c.boards else 1.0
+        count = min(len(c.boards), round(wanted_w / per_board_w))
+        while len(self.shed) < count:
+            mining = [i for i, b in enumerate(c.boards) if b.state is BoardState.MINING and i not in self.shed]
+            if not mining:
+                break
+            self.shed.append(mining[-1])
+            c.try_command(lambda b=c.boards[mining[-1]], **kw: b.shutdown(emergency=True, **kw), at=t)
+        while len(self.shed) > count:
+            c.try_command(c.boards[self.shed.pop()].power_on, at=t)
+
+
+class RideThrough:
+    """A sag below the PSUs' lock-out for longer than their hold-up drops every board (a brown-out); the voltage
+    back above it boots them again, ``restart_stagger_s`` apart.  The controller's own under-voltage protection
+    trips the contactor below ``uv_trip_pu`` for ``uv_trip_delay_s``."""
+
+    def __init__(self, controller: ContainerController, start: float) -> None:
+        self.controller = controller
+        self.checked = start  # grid voltage changes up to here have been answered
+        self.browned: list[int] = []  # boards whose PSU dropped out, to boot again
+
+    def next_event(self, t: float) -> Event | None:
+        changes = self.controller.grid.change_points(self.checked, t)
+        return (changes[0][0], "voltage", -1) if changes else None
+
+    def on_voltage_change(self, t: float) -> None:
+        c, p = self.controller, self.controller.params
+        self.checked = t
+        volts, _, on = c.grid.state_at(t)
+        level = volts / c.nominal_v if on else 0.0
+        c.drop_deadlines("brownout", "uv_trip")
+        if level < p.psu_uvlo_pu:
+            c.add_deadline(t + p.psu_holdup_s, "brownout")
+        if level < p.uv_trip_pu and c.contactor_closed:
+            c.add_deadline(t + p.uv_trip_delay_s, "uv_trip")
+        if level >= p.psu_uvlo_pu and self.browned and c.contactor_closed:
+            for k, index in enumerate(self.browned):
+                c.add_deadline(t + k * p.restart_stagger_s, "restart_board", index)
+            self.browned = []
+
+    def brown_out(self, t: float) -> None:
+        c = self.controller
+        c.drop_deadlines("brownout")
+        for i, board in enumerate(c.boards):
+            if board.state is not BoardState.OFF:
+                self.browned.append(i)
+                c.try_command(lambda b=board, **kw: b.shutdown(emergency=True, **kw), at=t)
