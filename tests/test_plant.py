@@ -179,3 +179,15 @@ def test_the_controllers_own_under_voltage_protection_trips_the_container():
     plant.grid.program([(0.5, 161.0, 50.0), (1.0, 230.0, 50.0)], start=1.0)  # 0.7 pu: ITIC says ride through
     at(clock, plant, 1.3)
     assert plant.controller.state is State.TRIPPED and plant.controller.trip_cause is TripCause.UNDER_VOLTAGE
+
+
+def test_droop_answers_each_frequency_change_once_whatever_its_time_stamp():
+    """A change at 3.7 + 0.1 s answered 0.2 s later: (3.8 + 0.2) - 0.2 is below 3.7 + 0.1 in floating point; the
+    droop function must not take that change for unanswered (it did, and replayed it forever, holding the plant:
+    an analyser in CI got no reply for 10 s)."""
+    clock, plant = make_plant(droop_volume_kw=50.0, uf_threshold_hz=47.0)
+    plant.grid.program([(0.1, 230.0, 50.0), (5.0, 230.0, 49.65)], start=3.7)
+    change = 3.7 + 0.1
+    assert change + 0.2 - 0.2 < change  # the case itself
+    at(clock, plant, 4.5)
+    assert plant.controller.droop.checked == change and len(plant.controller.droop.shed) == 8

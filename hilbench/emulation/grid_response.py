@@ -28,6 +28,7 @@ class Droop:
             ((p.droop_deadband_hz, 0.0), (p.droop_knee_hz, p.droop_knee_percent / 100), (p.droop_full_hz, 1.0))
         )
         self.checked = start  # grid changes up to here have been answered
+        self.answering = start  # the change the next droop event answers
         self.shed: list[int] = []  # boards whose relay is open, in order
 
     def next_event(self, t: float) -> Event | None:
@@ -36,12 +37,17 @@ class Droop:
             return None
         delay = c.params.droop_delay_s
         changes = c.grid.change_points(self.checked, t - delay)
-        return (changes[0][0] + delay, "droop", -1) if changes else None
+        if not changes:
+            return None
+        self.answering = changes[0][0]
+        return (self.answering + delay, "droop", -1)
 
     def apply(self, t: float) -> None:
         """Shed or restore boards so the shed power matches the curve at the frequency now."""
         c = self.controller
-        self.checked = t - c.params.droop_delay_s
+        # the change answered, by its own time stamp: (change + delay) - delay is not always the change again in
+        # floating point, and a change that stays "unanswered" would be answered forever
+        self.checked = max(self.checked, self.answering)
         deviation = c.nominal_hz - c.grid.state_at(t)[1]
         wanted_w = c.params.droop_volume_kw * 1000 * (self.curve.fraction(deviation) if deviation > 0 else 0)
         per_board_w = c.boards[0].power.ladder_entry("default").watts if c.boards else 1.0
