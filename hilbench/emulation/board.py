@@ -250,9 +250,6 @@ class BoardModel:
     def _frequency(self, t: float) -> float:
         return pll_frequency(self._segment(), t, self.profile.pll_ramp_mhz_per_s)
 
-    def _ramp_end(self) -> float:
-        return self._t_anchor + abs(self._f_target - self._f_anchor) / self.profile.pll_ramp_mhz_per_s
-
     def _frequency_integral(self, seg: Segment, a: float, b: float) -> float:
         """Integral of f(t) over [a, b] on ``seg`` (MHz*s); f is linear until the ramp ends, then flat."""
         if b <= a:

@@ -4,8 +4,8 @@ Plant time runs with the wall clock (x ``time_scale``), so every millisecond the
 request - computing the site's power, replaying the controller's ticks, waiting for the plant's lock while
 another instrument is served - is plant time that passed before the answer left.  At x50 one millisecond is
 50 ms of plant time: an analyser that should update every 50 ms cannot, and a figure read from it is coarser
-than the check promises.  The meter measures that lag on every plant request; a run opens a window per check
-and judges the check's figures against the worst lag inside it (an ``error``, never a DUT verdict).
+than the check promises.  The meter measures that lag on every plant request; a run opens a window per check,
+records it, and judges the check's figures by it (hilbench.timekeeping: an ``error``, never a DUT verdict).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ class LagWindow:
     """The lags of every plant request from when the window opened until it closed."""
 
     time_scale: float
-    opened_at: float
     lags: list[float] = field(default_factory=list)
     worst: float = 0.0
     worst_at: float | None = None
@@ -86,7 +85,7 @@ class LagMeter:
                     window.add(start, lag)
 
     def open_window(self) -> LagWindow:
-        window = LagWindow(self.clock.time_scale, self.clock.now())
+        window = LagWindow(self.clock.time_scale)
         with self._lock:
             self._windows.append(window)
         return window
