@@ -86,6 +86,26 @@ def test_one_stall_errs_only_a_time_it_could_have_carried_across_a_limit():
     assert CheckTimekeeping.open(object(), 0.25) is None  # a real bench: no window
 
 
+def test_a_stall_outside_the_interval_a_time_measures_cannot_err_it():
+    clock = ManualClock(time_scale=20.0)
+    emulated = _EmulatedBench(clock)
+    keeping = CheckTimekeeping.open(emulated, 0.05)
+    clock.advance(10.0)
+    _requests(emulated, clock, [0.001] * 300)
+    event_end = clock.now()  # a response measured from 0.2 s before this plant time up to it
+    clock.advance(466.0)
+    _requests(emulated, clock, [0.001] * 300 + [0.08])  # one stall, 466 s later (the ERCOT FFR hold in CI)
+    reason, note = keeping.assess(0.2, "s", Limits(None, 0.25), instrument_time=event_end)
+    assert reason == "" and "outside the 0.2 s this time measures" in note
+    # the same figure with no instrument time, or with the stall inside its interval, is an error
+    assert "could have moved this time across its limit" in keeping.assess(0.2, "s", Limits(None, 0.25))[0]
+    stall_at = clock.now() - 0.08  # the plant time the stall began
+    reason, _ = keeping.assess(0.2, "s", Limits(None, 0.25), instrument_time=stall_at + 0.1)
+    assert "inside the interval this time measures" in reason
+    summary = keeping.close()
+    assert summary["stalls_beyond_resolution"] == 1 and summary["kept_up"] is True
+
+
 def test_a_plan_can_declare_a_checks_resolution_and_zero_is_refused(tmp_path):
     plan = tmp_path / "p.yaml"
     plan.write_text(

@@ -139,7 +139,7 @@ class CheckContext:
         shown = None if value is None else float(value) / scale
         untrusted = ""
         if self.timekeeping is not None and shown is not None:
-            untrusted, remark = self.timekeeping.assess(shown, unit, limits)
+            untrusted, remark = self.timekeeping.assess(shown, unit, limits, instrument_time)
             note = "; ".join(n for n in (note, remark) if n)
         m = judge(
             self.check_id,

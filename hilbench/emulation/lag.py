@@ -19,6 +19,8 @@ from hilbench.emulation.clock import Clock
 
 #: Lags kept per window for its percentile (a check at x1 polling 20 Hz for an hour stays far below this).
 WINDOW_SAMPLES = 500_000
+#: Stalls (lags beyond the window's floor) kept with their plant time; more than this and the window says so.
+WINDOW_STALLS = 10_000
 
 
 @dataclass
@@ -26,10 +28,14 @@ class LagWindow:
     """The lags of every plant request from when the window opened until it closed."""
 
     time_scale: float
+    #: lags beyond this are kept as stalls with their plant time (None: only the worst is kept)
+    stall_floor: float | None = None
     lags: list[float] = field(default_factory=list)
     worst: float = 0.0
     worst_at: float | None = None
     requests: int = 0
+    stalls: list[tuple[float, float]] = field(default_factory=list)  # (plant time the request began, lag)
+    stalls_dropped: int = 0
 
     def add(self, start: float, lag: float) -> None:
         self.requests += 1
@@ -37,6 +43,19 @@ class LagWindow:
             self.worst, self.worst_at = lag, start
         if len(self.lags) < WINDOW_SAMPLES:
             self.lags.append(lag)
+        if self.stall_floor is not None and lag > self.stall_floor:
+            if len(self.stalls) < WINDOW_STALLS:
+                self.stalls.append((start, lag))
+            else:
+                self.stalls_dropped += 1
+
+    def worst_stall_within(self, begin: float, end: float) -> tuple[float, float] | None:
+        """The worst kept stall overlapping plant times [begin, end] as (time, lag); None if there is none.  A
+        window that had to drop stalls cannot say where they were: its worst stall is returned whatever its time."""
+        if self.stalls_dropped:
+            return (self.worst_at or 0.0, self.worst)
+        inside = [(at, lag) for at, lag in self.stalls if at <= end and at + lag >= begin]
+        return max(inside, key=lambda stall: stall[1]) if inside else None
 
     def percentile(self, q: float) -> float:
         if not self.lags:
@@ -55,6 +74,7 @@ class LagWindow:
             "p99_lag_s": self.percentile(99),
             "median_lag_s": self.percentile(50),
             "resolution_s": resolution_s,
+            "stalls_beyond_resolution": len(self.stalls) + self.stalls_dropped,
         }
 
 
@@ -84,8 +104,9 @@ class LagMeter:
                 for window in self._windows:
                     window.add(start, lag)
 
-    def open_window(self) -> LagWindow:
-        window = LagWindow(self.clock.time_scale)
+    def open_window(self, stall_floor: float | None = None) -> LagWindow:
+        """A window over the requests from now on; lags beyond ``stall_floor`` are kept with their time."""
+        window = LagWindow(self.clock.time_scale, stall_floor)
         with self._lock:
             self._windows.append(window)
         return window
