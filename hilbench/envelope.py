@@ -112,32 +112,50 @@ class StepRequirement:
 
 
 def step_envelope(steps: Sequence[StepRequirement], *, value_margin: float, time_margin: float) -> Envelope:
-    """The envelope of a sequence of steps: before each step's deadlines only overshoot is bounded; after its
-    initiation time the trace must have moved ``start_fraction`` of the way, after its full time
-    ``delivered_fraction``, and it may not overshoot the target.  Deadlines move later by ``time_margin``,
-    values widen by ``value_margin``: both in the DUT's favour."""
-    starts, lower, upper = [], [], []
+    """The envelope of a sequence of steps.  Until a step's initiation deadline the trace may lie anywhere between
+    where it was asked to be and the target; after it, it must have made ``start_fraction`` of the change, after
+    the full time ``delivered_fraction``, and it may not overshoot the target.  A step's deadlines hold until a
+    later step reverses its direction (then the later step's take over), so a ramp played as a staircase of small
+    steps is judged increment by increment: the trace may lag the requested ramp by the initiation time, not more.
+    Deadlines move later by ``time_margin``, values widen by ``value_margin``: both in the DUT's favour."""
     ordered = sorted(steps, key=lambda s: s.at)
-    for step, following in zip(ordered, [*ordered[1:], None], strict=True):
-        change = step.target - step.before
-        deadlines = (
-            (0.0, None),  # until the initiation deadline: anywhere between where it was and the target
-            (step.initiation_s + time_margin, step.start_fraction),
-            (step.full_s + time_margin, step.delivered_fraction),
-        )
-        for offset, reached in deadlines:
-            if following is not None and step.at + offset >= following.at:
-                break  # the next step's requirements take over
-            if reached is None:
-                low, high = min(step.before, step.target) - value_margin, max(step.before, step.target) + value_margin
-            else:  # at least ``reached`` of the change made, and no overshoot past the target
-                lagging = step.before + reached * change
-                low, high = (lagging, step.target) if change >= 0 else (step.target, lagging)
-                low, high = low - value_margin, high + value_margin
-            starts.append(step.at + offset)
-            lower.append(low)
-            upper.append(high)
-    return Envelope(np.asarray(starts), np.asarray(lower), np.asarray(upper))
+    breakpoints = sorted(
+        {s.at + offset for s in ordered for offset in (0.0, s.initiation_s + time_margin, s.full_s + time_margin)}
+    )
+    lower, upper = [], []
+    for now in breakpoints:
+        arrived = [s for s in ordered if s.at <= now]
+        low, high = _allowed_range(arrived, now, time_margin)
+        low, high = low - value_margin, high + value_margin
+        for index, step in enumerate(arrived):
+            change = step.target - step.before
+            if change == 0 or any((later.target - later.before) * change < 0 for later in arrived[index + 1 :]):
+                continue  # no change asked, or a later step turned back: its deadlines no longer apply
+            if now >= step.at + (step.full_s + time_margin):  # the breakpoints' own sums: exact comparisons
+                reached = step.delivered_fraction
+            elif now >= step.at + (step.initiation_s + time_margin):
+                reached = step.start_fraction
+            else:
+                continue
+            bound = step.before + reached * change
+            low, high = (max(low, bound - value_margin), high) if change > 0 else (low, min(high, bound + value_margin))
+        lower.append(low)
+        upper.append(high)
+    return Envelope(np.asarray(breakpoints), np.asarray(lower), np.asarray(upper))
+
+
+def _allowed_range(arrived: Sequence[StepRequirement], now: float, time_margin: float) -> tuple[float, float]:
+    """Where the trace may be at all: between the levels asked for by the steps still inside their full time, and
+    the last completed step's delivered-to-target band (no overshoot past anything asked)."""
+    levels: list[float] = []
+    completed = [s for s in arrived if now >= s.at + (s.full_s + time_margin)]
+    if completed:
+        last = completed[-1]
+        levels += [last.target, last.before + last.delivered_fraction * (last.target - last.before)]
+    for step in arrived:
+        if now < step.at + (step.full_s + time_margin):
+            levels += [step.before, step.target]
+    return min(levels), max(levels)
 
 
 def margins(*, value_accuracy: float, time_accuracy_s: float) -> tuple[float, float]:

@@ -25,6 +25,7 @@ from hilbench.bench import _clean, _construct_mapping, _line, _LineLoader
 from hilbench.checks import REGISTRY, Dut
 from hilbench.errors import HilbenchError
 from hilbench.measurement import Limits
+from hilbench.trajectory import TrajectoryError, load_recording
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 TOP_KEYS = {"plan", "title", "description", "dut", "checks", "ci_time_scale", "same_bench"}
@@ -111,6 +112,18 @@ def load_plan(path: str | Path) -> Plan:
     )
 
 
+def _recording(path: Path, value, where: str, check_id: str) -> str:
+    """A recorded disturbance named by a plan, relative to the plan's folder, read and checked before anything runs."""
+    if not isinstance(value, str) or not value:
+        raise PlanError(f"{where}: {check_id}.params.recording must be a file name (CSV or NPY), got {value!r}")
+    file = (path.parent / value).resolve()
+    try:
+        load_recording(file)
+    except TrajectoryError as exc:
+        raise PlanError(f"{where}: {check_id}.params.recording: {exc}") from None
+    return str(file)
+
+
 def _same_bench(path: Path, data: dict, lines) -> bool:
     value = data.get("same_bench", False)
     if not isinstance(value, bool):
@@ -190,6 +203,9 @@ def _check(path: Path, index: int, raw, seen: set) -> PlanCheck:
                 f"{path}{_line(param_lines, key)}: {check_id}.params.{key} must not be negative, got {value}"
             )
         params[key] = value
+    if params.get("recording") is not None:
+        where = f"{path}{_line(param_lines, 'recording')}"
+        params["recording"] = _recording(path, params["recording"], where, check_id)
     limits_raw = raw.get("limits") or {}
     if not isinstance(limits_raw, dict):
         raise PlanError(f"{path}{_line(lines, 'limits')}: {check_id}.limits must be a mapping")

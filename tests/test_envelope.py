@@ -59,3 +59,25 @@ def test_the_next_step_takes_over_from_the_previous_ones_deadlines():
     t = np.arange(9.0, 15.0, 0.05)
     follows = np.where((t >= 10.2) & (t < 10.8), 50.0, 100.0)
     assert envelope.judge(t, follows).first_violation is None
+
+
+def test_a_ramp_played_as_small_steps_may_lag_by_the_initiation_time_and_no_more():
+    # 100 -> 50 over 1 s in 20 ms increments (a 3 Hz/s frequency ramp on a proportional curve), held after
+    edges = np.arange(1, 51) * 0.02
+    steps = [
+        StepRequirement(
+            at=10.0 + e - 0.02, before=100.0 - 50 * (e - 0.02), target=100.0 - 50 * e, initiation_s=0.5, full_s=1.0
+        )
+        for e in edges
+    ]
+    envelope = step_envelope(steps, value_margin=1.0, time_margin=0.0)
+    t = np.arange(9.0, 14.0, 0.05)
+
+    def lagging(delay: float) -> np.ndarray:
+        return np.clip(100.0 - 50 * (t - 10.0 - delay), 50.0, 100.0)
+
+    assert envelope.judge(t, lagging(0.3)).first_violation is None
+    late = envelope.judge(t, lagging(0.8))
+    assert late.first_violation is not None and 10.5 <= late.first_violation <= 10.6
+    ahead = envelope.judge(t, lagging(-0.3))  # ahead of the ramp: overshoots what was asked so far
+    assert ahead.first_violation is not None and ahead.first_violation < 10.1

@@ -258,39 +258,82 @@ def test_the_soluna_plan_passes_on_its_370_board_site_at_the_ci_time_scale_with_
 @pytest.mark.slow
 def test_dynamic_containment_holds_its_envelope_on_the_compliant_container_and_not_with_a_wrong_deadband(tmp_path):
     """The droop response on NESO DC's curve: the compliant container stays inside the envelope at every step
-    (none inside the deadband, 1, 8 and 15 boards shed by relay); the same container with its deadband at 0.25 Hz
-    leaves it at the second step's deadline."""
+    (none inside the deadband, 1, 8 and 15 boards shed by relay) and through a 3 Hz/s ramp; the same container
+    with its deadband at 0.25 Hz leaves it at the second step's deadline (the ramp to 49.5 Hz asks for the full
+    volume, which the wrong curve also gives: the ramp check passes, as it should)."""
     plan = ROOT / "test_plans" / "neso_dynamic_containment.yaml"
     ok, good = run_plan(plan, ROOT / "instruments" / "emulated.yaml", tmp_path / "good")
     assert ok.returncode == 0, ok.stdout[-3000:]
-    value = {m["name"]: m for m in good}
-    assert value["outside_envelope_percent"]["value"] == 0 and value["first_violation_s"]["value"] is None
-    assert value["delivered_kw"]["value"] == pytest.approx(15 * 3.25, rel=0.05)  # 50 kW asked, 15 boards shed
-    wrong = tmp_path / "wrong-deadband.yaml"  # the compliant container but for a 0.25 Hz deadband in its firmware
-    text = (ROOT / "instruments" / "emulated.yaml").read_text()
-    wrong.write_text(text.replace("droop_deadband_hz: 0.015", "droop_deadband_hz: 0.25").replace(
-        "droop_knee_hz: 0.2", "droop_knee_hz: 0.3"))  # fmt: skip
-    bad, measured = run_plan(plan, wrong, tmp_path / "bad")
+    value = {(m["check"], m["name"]): m for m in good}
+    for check in ("dc-low", "dc-low-ramp"):
+        assert value[(check, "outside_envelope_percent")]["value"] == 0
+        assert value[(check, "first_violation_s")]["value"] is None
+        assert value[(check, "delivered_kw")]["value"] == pytest.approx(15 * 3.25, rel=0.05)  # 50 kW asked
+    bad, measured = run_plan(plan, _bench_variant(tmp_path, "wrong-deadband", WRONG_DEADBAND), tmp_path / "bad")
     assert bad.returncode == 1
-    value = {m["name"]: m for m in measured}
-    assert value["outside_envelope_percent"]["verdict"] == "fail" and value["outside_envelope_percent"]["value"] > 0
+    value = {(m["check"], m["name"]): m for m in measured}
+    outside = value[("dc-low", "outside_envelope_percent")]
+    assert outside["verdict"] == "fail" and outside["value"] > 0
     # nothing shed at 49.8 Hz, where 5 % (2.5 kW) is due: outside once the 1 s (+ 75 ms margin) deadline passes
-    assert 11.0 < value["first_violation_s"]["value"] < 11.3, value["first_violation_s"]
-    print("DC envelope: compliant inside; wrong deadband first outside at", value["first_violation_s"]["value"], "s")
+    first = value[("dc-low", "first_violation_s")]["value"]
+    assert 11.0 < first < 11.3, first
+    assert value[("dc-low-ramp", "outside_envelope_percent")]["verdict"] == "pass"
+    print("DC envelope: compliant inside; wrong deadband first outside at", first, "s")
+
+
+WRONG_DEADBAND = {"droop_deadband_hz: 0.015": "droop_deadband_hz: 0.25", "droop_knee_hz: 0.2": "droop_knee_hz: 0.3"}
+SLOW_RELAY = {"droop_delay_s: 0.2": "droop_delay_s: 1.2"}
+
+
+def _bench_variant(tmp_path, name: str, changes: dict[str, str]):
+    """The compliant emulated container but for its firmware's settings in ``changes``."""
+    text = (ROOT / "instruments" / "emulated.yaml").read_text()
+    for old, new in changes.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.slow
+def test_very_fast_fcas_delivers_along_a_ramp_within_1s_and_a_slow_relay_does_not(tmp_path):
+    """AEMO VF FCAS (raise): the frequency falls 0.5 Hz over 1 s in 20 ms list steps. The compliant container's
+    relays (0.2 s) follow the ramp inside the envelope; with 1.2 s relays the response lags every increment by
+    more than the 1 s allowed and leaves the envelope about 1.3 s into the ramp."""
+    plan = ROOT / "test_plans" / "aemo_very_fast_fcas.yaml"
+    ok, good = run_plan(plan, ROOT / "instruments" / "emulated.yaml", tmp_path / "good")
+    assert ok.returncode == 0, ok.stdout[-3000:]
+    value = {m["name"]: m for m in good}
+    assert value["outside_envelope_percent"]["value"] == 0
+    assert value["delivered_kw"]["value"] == pytest.approx(15 * 3.25, rel=0.05)
+    slow, measured = run_plan(plan, _bench_variant(tmp_path, "slow-relay", SLOW_RELAY), tmp_path / "slow")
+    assert slow.returncode == 1
+    value = {m["name"]: m for m in measured}
+    assert value["outside_envelope_percent"]["verdict"] == "fail"
+    first = value["first_violation_s"]["value"]  # from the program's start; the ramp starts 2 s in
+    assert 2.0 + 1.0 < first < 2.0 + 1.6, first
+    print("VF FCAS: compliant inside; 1.2 s relays first outside", round(first - 2.0, 2), "s into the ramp")
 
 
 @pytest.mark.slow
 def test_the_compliant_container_rides_through_and_the_noncompliant_one_drops_out(tmp_path):
     """ERCOT LEL ride-through (proposal figures): ITIC's 0 V / 20 ms and 70 % / 0.5 s, SPP's 0.5 pu / 150 ms, six
-    reclosing dips. The compliant container keeps every board and its power; the non-compliant one (narrow-range
-    PSUs, 10 ms hold-up) loses its boards on every sag and has not recovered when the record ends."""
+    reclosing dips, a replayed fault record, +-1.2 Hz for 30 s, and a 1 s outage. The compliant container keeps
+    every board and its power, does not trip, and after the outage boots its boards 1 s apart (under its 10 kW/s
+    ramp); the non-compliant one (narrow-range PSUs, 10 ms hold-up) loses its boards on every sag, has not
+    recovered when the record ends, and boots every board at once after the outage (faster than its ramp)."""
     plan = ROOT / "test_plans" / "ercot_lel_ride_through.yaml"
     ok, good = run_plan(plan, ROOT / "instruments" / "emulated.yaml", tmp_path / "good")
     assert ok.returncode == 0, ok.stdout[-3000:]
     by = {(m["check"], m["name"]): m["value"] for m in good}
-    checks = {"itic-0pu-20ms", "itic-70pu-500ms", "spp-50pu-150ms", "reclosing-six-dips"}
+    checks = {"itic-0pu-20ms", "itic-70pu-500ms", "spp-50pu-150ms", "reclosing-six-dips", "recorded-fault-reclose"}
     assert all(by[(c, "boards_lost")] == 0 and by[(c, "recovery_time_s")] <= 0.1 for c in checks), by
+    assert all(by[(c, "tripped")] == 0 for c in checks | {"frequency-ride-through", "brownout-restart"})
     assert by[("itic-70pu-500ms", "min_voltage_pu")] < 0.72 and by[("itic-70pu-500ms", "min_power_percent")] > 95
+    assert by[("recorded-fault-reclose", "min_voltage_pu")] < 0.5  # the record's 0.5 pu fault, lower at the PCC
+    assert by[("frequency-ride-through", "min_power_percent")] == pytest.approx(50, abs=3)  # droop, not a trip
+    assert 1.0 < by[("brownout-restart", "restart_ramp_kw_s")] < 5.0
     bad, measured = run_plan(plan, ROOT / "instruments" / "emulated-noncompliant.yaml", tmp_path / "bad")
     assert bad.returncode == 1
     by = {(m["check"], m["name"]): m for m in measured}
@@ -298,6 +341,8 @@ def test_the_compliant_container_rides_through_and_the_noncompliant_one_drops_ou
         assert by[(check, "boards_lost")]["verdict"] == "fail" and by[(check, "boards_lost")]["value"] >= 29
         assert by[(check, "recovery_time_s")]["verdict"] == "fail"
         assert "not recovered by the end of the record" in by[(check, "recovery_time_s")]["note"]
+    restart = by[("brownout-restart", "restart_ramp_kw_s")]
+    assert restart["verdict"] == "fail" and restart["value"] > 10.0, restart
 
 
 @pytest.mark.slow

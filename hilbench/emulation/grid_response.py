@@ -48,7 +48,9 @@ class Droop:
         # the change answered, by its own time stamp: (change + delay) - delay is not always the change again in
         # floating point, and a change that stays "unanswered" would be answered forever
         self.checked = max(self.checked, self.answering)
-        deviation = c.nominal_hz - c.grid.state_at(t)[1]
+        # the relay acts on the frequency it measured at the change, a delay ago (a pure delay: on a ramp the
+        # response lags the ramp by the delay, it does not jump to where the frequency is now)
+        deviation = c.nominal_hz - c.grid.state_at(self.answering)[1]
         wanted_w = c.params.droop_volume_kw * 1000 * (self.curve.fraction(deviation) if deviation > 0 else 0)
         per_board_w = c.boards[0].power.ladder_entry("default").watts if c.boards else 1.0
         count = min(len(c.boards), round(wanted_w / per_board_w))
