@@ -346,6 +346,26 @@ def test_the_compliant_container_rides_through_and_the_noncompliant_one_drops_ou
 
 
 @pytest.mark.slow
+def test_a_recorded_fault_plays_on_the_sequoias_list_and_one_needing_more_points_is_refused(tmp_path):
+    """The replayed fault record as the Sequoia's LIST (32 points, manual p.164): 19 steps within 1 % pass; at
+    0.1 % it needs 74 and the check refuses it by name, never thinning it."""
+    bench = tmp_path / "sequoia.yaml"
+    bench.write_text((ROOT / "instruments" / "emulated.yaml").read_text().replace("keysight-ac6900", "ametek-sequoia"))
+    plan = ROOT / "test_plans" / "ercot_lel_ride_through.yaml"
+    ok, measured = run_plan(plan, bench, tmp_path / "ok", "-k", "reclose")
+    assert ok.returncode == 0, ok.stdout[-3000:]
+    assert {m["name"]: m["value"] for m in measured}["boards_lost"] == 0
+    tight = tmp_path / "tight.yaml"
+    text = plan.read_text().replace("voltage_tolerance_pu: 0.01 ", "voltage_tolerance_pu: 0.001")
+    tight.write_text(text.replace("../fixtures/", f"{ROOT}/fixtures/"))
+    refused, measured = run_plan(tight, bench, tmp_path / "tight", "-k", "reclose")
+    assert refused.returncode == 1
+    assert "synthetic_fault_reclose_50hz.csv (600 samples" in refused.stdout
+    assert "as 74 list points" in refused.stdout and "the Sequoia list holds 32 (p.164)" in refused.stdout
+    assert {m["verdict"] for m in measured} <= {"error", "n/a"} and any(m["verdict"] == "error" for m in measured)
+
+
+@pytest.mark.slow
 def test_ercot_ffr_runs_at_its_ci_time_scale_with_its_sub_second_promise(tmp_path):
     """ERCOT FFR (59.85 Hz, full response within 0.25 s, held 15 minutes) and UFR (59.70 Hz, 0.5 s) at the plan's
     CI time scale: the response times come from the analyser's stored updates (every 50 ms, whatever the scale)."""

@@ -64,7 +64,10 @@ def ride_through(ctx: CheckContext, params: dict) -> None:
     try:
         ctx.grid.program_steps(program)
     except ValueError as exc:  # more points than the source's list holds: refused, never thinned
-        raise CheckAborted(f"{ctx.check_id}: {source} as {len(program)} list points: {exc}") from None
+        raise CheckAborted(
+            f"{ctx.check_id}: {source} as {len(program)} list points: {exc}; raise params.voltage_tolerance_pu / "
+            "frequency_tolerance_hz or play a shorter part of the record"
+        ) from None
     total = steps[-1].start_s + steps[-1].dwell_s
     samples = ctx.analyser.record(total + 1.0, during=ctx.grid.trigger)
     status = ctx.controller.read()
