@@ -196,12 +196,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_bench_check)
 
     from hilbench.analyse_cli import add_parser as add_analyse
+    from hilbench.compare_cli import add_parser as add_compare
     from hilbench.replay_cli import add_parser as add_replay
+    from hilbench.report_cli import add_parser as add_report
     from hilbench.run_cli import add_parser as add_run
 
     add_analyse(sub)
     add_run(sub)
     add_replay(sub)
+    add_report(sub)
+    add_compare(sub)
     return parser
 
 

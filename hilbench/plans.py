@@ -14,6 +14,7 @@ defaults; a limit may only name a measurement the check produces.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from hilbench.measurement import Limits
 from hilbench.trajectory import TrajectoryError, load_recording
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-TOP_KEYS = {"plan", "title", "description", "dut", "checks", "ci_time_scale", "same_bench"}
+TOP_KEYS = {"plan", "title", "version", "description", "dut", "checks", "ci_time_scale", "same_bench"}
 DUT_REQUIRED = ("rated_kw", "boards", "voltage_v", "frequency_hz")
 DUT_OPTIONAL = {"name": "", "isc_ka": 10.0, "contract_kw": None, "serials": []}
 
@@ -60,6 +61,8 @@ class Plan:
     checks: list[PlanCheck] = field(default_factory=list)
     ci_time_scale: float = 20.0
     same_bench: bool = False  # parallel runs (-n): every check of the plan on one worker's bench, in order
+    version: str = ""  # the plan's own version label, if it gives one
+    sha256: str = ""  # of the plan file's bytes: which plan a certificate states, whatever its label says
 
 
 _PlanLoader = type("_PlanLoader", (_LineLoader,), {})
@@ -73,7 +76,8 @@ NON_NEGATIVE_SUFFIXES = ("_s", "_percent", "_kw_s", "_hz", "_kw")
 def load_plan(path: str | Path) -> Plan:
     path = Path(path)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_PlanLoader)
+        content = path.read_bytes()
+        data = yaml.load(content.decode("utf-8"), Loader=_PlanLoader)
     except OSError as exc:
         raise PlanError(f"{path}: cannot read plan: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
@@ -109,6 +113,8 @@ def load_plan(path: str | Path) -> Plan:
         checks,
         float(data.get("ci_time_scale", 20.0)),
         _same_bench(path, data, lines),
+        str(data.get("version", "")),
+        hashlib.sha256(content).hexdigest(),
     )
 
 

@@ -39,8 +39,11 @@ from hilbench.interlocks import InterlockMonitor
 from hilbench.labgrid_place import LabgridPlace, is_labgrid_bench
 from hilbench.measurement import ERROR, FAIL, Measurement
 from hilbench.plans import Plan, PlanCheck, PlanError, load_plan
+from hilbench.progress import MODES as PROGRESS_MODES
+from hilbench.progress import RunProgress
 from hilbench.report.merge import WORKERS_DIR, merge_worker_runs, worker_run_dir
 from hilbench.report.recorder import Recorder
+from hilbench.report.records import bench_identity, plan_identity
 from hilbench.roles import ROLE_PROTOCOLS
 from hilbench.session import BenchSession
 from hilbench.strategy import BenchStrategy, Heartbeat
@@ -87,6 +90,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="parallel runs (-n): lease each worker a bench of this pool file (see hilbench.bench_pool)",
     )
     group.addoption(
+        "--hil-progress",
+        action="store",
+        default="lines",
+        choices=PROGRESS_MODES,
+        help="live: one status area on a terminal; lines: a line per check and phase (default); none: quiet",
+    )
+    group.addoption(
         "--hil-report",
         action="store",
         default=None,
@@ -107,6 +117,8 @@ class Runtime:
     emulated: object | None = None
     time_scale: float = 20.0
     overdue_accepted: list | None = None
+    plans_recorded: set = dataclasses.field(default_factory=set)
+    progress: RunProgress | None = None
 
     def start(self, time_scale: float | None = None) -> None:
         if self.session is not None:
@@ -156,6 +168,7 @@ class Runtime:
             bench_file=bench.path,
             emulated=bench.emulated,
             time_scale=scale if bench.emulated else 1.0,
+            **bench_identity(bench),
         )
         for fault in getattr(self.emulated, "fault_specs", ()):
             self.recorder.event("fault_scheduled", fault=fault.describe(), requests=fault.requests)
@@ -334,6 +347,8 @@ _PREVIOUS_HANDLERS = pytest.StashKey[dict]()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUNTIME_KEY] = Runtime(config)
+    mode = config.getoption("--hil-progress") if not _worker_id(config) else "none"  # a worker has no terminal
+    config.stash[RUNTIME_KEY].progress = RunProgress(mode, _write_line(config))
     config.addinivalue_line("markers", "hil: a check from a hilbench test plan")
     if threading.current_thread() is threading.main_thread():
 
@@ -477,6 +492,8 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
 
     spec = REGISTRY[plan_check.type]
     timekeeping = CheckTimekeeping.open(runtime.emulated, plan_check.resolution_s or spec.resolution_s)
+    progress = runtime.progress or RunProgress("none", print)
+    progress.start_check(plan_check.id, plan_check.type)
     ctx = CheckContext(
         plan_check.id,
         plan_check.type,
@@ -489,6 +506,9 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
         timekeeping=timekeeping,
     )
     recorder = runtime.recorder
+    if plan.path not in runtime.plans_recorded:  # once per plan: what a certificate states the run was judged by
+        runtime.plans_recorded.add(plan.path)
+        recorder.event("plan", **plan_identity(plan))
     faults_before = len(getattr(runtime.emulated, "fault_log", []))
     recorder.event(
         "check_start",
@@ -528,14 +548,16 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
             value = "not measured" if m.value is None else f"{m.value:.4g} {m.unit}"
             with allure.step(f"{m.name} = {value} [{m.verdict}]"):
                 pass
+        if timekeeping is not None:  # closed before the charts are drawn: drawing is not the emulator's lag
+            recorder.event("emulation_lag", check=plan_check.id, **timekeeping.close())
+        for failure in ctx.draw_charts():
+            recorder.event("chart_failed", check=plan_check.id, error=failure)
         for name, content, mime in ctx.attachments:
             allure.attach(
                 content,
                 name=name,
-                attachment_type=allure.attachment_type.SVG if mime == "image/svg+xml" else allure.attachment_type.TEXT,
+                attachment_type=allure.attachment_type.PNG if mime == "image/png" else allure.attachment_type.TEXT,
             )
-        if timekeeping is not None:
-            recorder.event("emulation_lag", check=plan_check.id, **timekeeping.close())
         for hit in getattr(runtime.emulated, "fault_log", [])[faults_before:]:
             recorder.event("fault_hit", check=plan_check.id, **hit)
         recorder.event(
@@ -544,6 +566,7 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
             verdicts={m.name: m.verdict for m in ctx.measured},
             error=getattr(ctx, "abort_reason", "") or None,  # the check did not end cleanly, whatever it measured
         )
+        progress.end_check([m.verdict for m in ctx.measured] + (["error"] if getattr(ctx, "abort_reason", "") else []))
         if properties is not None:
             properties.extend(
                 [
@@ -573,16 +596,29 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
     return ctx
 
 
-def _progress(config: pytest.Config):
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-
+def _write_line(config: pytest.Config):
     def say(message: str) -> None:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(message)
         else:
             print(message)
 
     return say
+
+
+def _progress(config: pytest.Config):
+    """Where checks and the strategy say what they are doing: the run's progress display."""
+
+    def say(message: str) -> None:
+        config.stash[RUNTIME_KEY].progress.phase(message)
+
+    return say
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    progress = session.config.stash[RUNTIME_KEY].progress
+    progress.total = sum(isinstance(item, CheckItem) for item in session.items)
 
 
 # ----- fixtures for Python tests ------------------------------------------------------------

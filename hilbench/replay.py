@@ -24,6 +24,7 @@ from hilbench.errors import HilbenchError
 from hilbench.measurement import ERROR, Limits, Measurement, judge
 from hilbench.plans import Plan, PlanCheck, load_plan
 from hilbench.report.recorder import Recorder, read_records, safe_file_name
+from hilbench.report.records import RECORD_SCHEMA_VERSION, plan_identity
 
 #: check types whose figures a replay can recompute from the run's raw files, and the parameters it may change
 RECOMPUTABLE = {"harmonics": JUDGING_PARAMS}
@@ -121,10 +122,16 @@ def replay(run_dir: Path, *, plan_path: Path | None = None, report_dir: Path | N
     recorder = Recorder(report_dir)
     notes = [torn] if torn else []
     original = next((r for r in records if r.get("record") == "run_start"), {})
+    carried = {k: original.get(k) for k in ("bench", "bench_file", "bench_sha256", "roles", "emulated", "time_scale")}
     recorder.event(
-        "run_start", replay_of=str(run_dir), plan=str(plan_path or "the run's own limits"), bench=original.get("bench"),
-        emulated=original.get("emulated"), time_scale=original.get("time_scale"), replay=True,
+        "run_start", replay_of=str(run_dir), plan=str(plan_path or "the run's own limits"), **carried, replay=True,
+        schema_version=RECORD_SCHEMA_VERSION,
     )  # fmt: skip
+    if plan is not None:
+        recorder.event("plan", **plan_identity(plan))
+    else:
+        for record in (r for r in records if r.get("record") == "plan"):
+            recorder.event("plan", **{k: v for k, v in record.items() if k not in ("record", "wall_time")})
     measured, changes = [], []
     try:
         for stored in checks:

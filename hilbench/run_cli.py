@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ from hilbench.drivers import unknown_drivers
 from hilbench.fault_spec import FaultSpecError, parse_fault
 from hilbench.labgrid_place import is_labgrid_bench
 from hilbench.plans import PlanError, load_plan
+from hilbench.report.integrity import seal
 from hilbench.report.recorder import read_records
+from hilbench.report_cli import write_certificate
 
 
 def add_parser(sub) -> None:
@@ -25,6 +28,7 @@ def add_parser(sub) -> None:
     p.add_argument("--time-scale", type=float, default=None, help="emulated plant time scale (default: the plan's)")
     p.add_argument("--report", type=Path, default=None, help="run directory (default: reports/<plan>-<time>)")
     p.add_argument("-k", dest="keyword", default=None, help="only checks matching this pytest -k expression")
+    p.add_argument("--quiet", action="store_true", help="no progress while the run runs: the summary at its end")
     p.add_argument(
         "-n",
         dest="workers",
@@ -93,6 +97,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         "-o",
         "testpaths=",
     ]
+    progress = "none" if args.quiet else "live" if sys.stdout.isatty() else "lines"
+    pytest_args += ["--hil-progress", progress]
     if args.bench:
         pytest_args += ["--bench", str(args.bench)]
     if args.time_scale:
@@ -123,6 +129,16 @@ def _report(code: int, run_dir: Path) -> int:
     summary = summarise(run_dir / "measurements.jsonl")
     print(summary["table"])
     print(f"report: {run_dir}  (allure: allure generate {run_dir / 'allure-results'} -o {run_dir / 'allure-report'})")
+    if (run_dir / "measurements.jsonl").exists():  # sealed as it ends, then its certificate
+        manifest = seal(run_dir)
+        try:
+            certificate = write_certificate(run_dir)
+        except Exception as exc:  # a bug in rendering must not change what the run measured: said, not hidden
+            print(f"WARNING: certificate not written ({type(exc).__name__}: {exc}); the run is sealed, retry with "
+                  f"hilbench report {run_dir}")  # fmt: skip
+        else:
+            print(f"certificate: {certificate}  (sha256 {manifest['sha256'][:16]}...; verify with "
+                  f"hilbench report {run_dir} --verify)")  # fmt: skip
     for line in summary["safe_state"]:
         print(line)
     for line in summary["warnings"]:

@@ -37,6 +37,9 @@ def test_two_workers_two_emulated_benches_one_run_directory(tmp_path):
     for r in records:
         if r["record"] == "measurement" and r["raw"]:
             assert (run_dir / r["raw"]).exists(), r["raw"]  # raw paths point into the worker's directory
+        if r["record"] == "chart":
+            assert (run_dir / r["file"]).exists(), r["file"]
+    assert "Verdict: PASSED" in (run_dir / "certificate.html").read_text()  # one certificate over both workers
     safe = [r for r in records if r["record"] == "safe_state"]
     assert {r["worker"] for r in safe} == {"gw0", "gw1"} and all(r["confirmed"] is not False for r in safe)
     junit = (run_dir / "junit.xml").read_text()

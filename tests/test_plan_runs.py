@@ -81,7 +81,8 @@ def test_mw2mh_passes_on_the_compliant_container_and_fails_everything_on_the_non
     assert 'name="instrument.analyser"' in junit and "YOKOGAWA" in junit and 'name="plan" value="mw2mh_100kw"' in junit
     results = list((tmp_path / "bad" / "allure-results").glob("*-result.json"))
     assert len(results) == len(ALL_CHECKS)
-    assert list((tmp_path / "bad" / "allure-results").glob("*-attachment.svg"))
+    assert list((tmp_path / "bad" / "allure-results").glob("*-attachment.png"))
+    assert list((tmp_path / "bad" / "raw").glob("*.png"))
 
 
 SHORT = """\

@@ -70,7 +70,8 @@ class CheckContext:
     dut: Dut
     recorder: Recorder
     limits: dict[str, Limits]
-    attachments: list[tuple[str, str, str]] = field(default_factory=list)  # (name, content, mime)
+    attachments: list[tuple[str, str | bytes, str]] = field(default_factory=list)  # (name, content, mime)
+    pending_charts: list[tuple[str, Callable[[], bytes]]] = field(default_factory=list)
     measured: list[Measurement] = field(default_factory=list)
     progress: Callable[[str], None] = print
 
@@ -169,10 +170,26 @@ class CheckContext:
     def failed(self) -> list[Measurement]:
         return [m for m in self.measured if m.verdict in (FAIL, ERROR)]
 
-    def attach_svg(self, name: str, svg: str) -> None:
-        self.attachments.append((name, svg, "image/svg+xml"))
-        path = self.recorder.run_dir / "raw" / f"{safe_file_name(f'{self.check_id}-{name}')}.svg"
-        path.write_text(svg, encoding="utf-8")
+    def attach_chart(self, name: str, draw: Callable[[], bytes]) -> None:
+        """A chart (a hilbench.report.charts call), drawn when the check is over: drawing holds the interpreter
+        for ~0.1 s, which an emulated bench in this process would count as lag inside the check."""
+        self.pending_charts.append((name, draw))
+
+    def draw_charts(self) -> list[str]:
+        """Draw the pending charts: saved beside the raw data, attached, named in the record; what failed, said."""
+        failed = []
+        for name, draw in self.pending_charts:
+            try:
+                png = draw()
+            except Exception as exc:  # a chart that cannot be drawn must not cost the figures: said in the record
+                failed.append(f"{name}: {type(exc).__name__}: {exc}")
+                continue
+            relative = f"raw/{safe_file_name(f'{self.check_id}-{name}')}.png"
+            (self.recorder.run_dir / relative).write_bytes(png)
+            self.attachments.append((name, png, "image/png"))
+            self.recorder.event("chart", check=self.check_id, name=name, file=relative)
+        self.pending_charts.clear()
+        return failed
 
     # ----- bench helpers (the strategy's) -------------------------------------------------------
     def trend(self, seconds: float, label: str = "") -> list[AnalyserReading]:

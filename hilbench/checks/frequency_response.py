@@ -8,7 +8,7 @@ import numpy as np
 
 from hilbench.checks.base import CheckAborted, CheckContext, check, series
 from hilbench.envelope import ResponseCurve, StepRequirement, margins, step_envelope
-from hilbench.report.svg import line_chart
+from hilbench.report import charts
 from hilbench.roles import ControllerMode, UnderFrequencyAction
 from hilbench.trajectory import TrajectoryError, frequency_ramp, load_recording, staircase
 
@@ -60,6 +60,7 @@ def frequency_response(ctx: CheckContext, params: dict) -> None:
     except ValueError as exc:  # more points than the source's list holds: refused, never thinned
         raise CheckAborted(f"{ctx.check_id}: the trajectory as {len(program)} list points: {exc}") from None
     program_s = sum(d for d, _, _ in steps)
+    ctx.progress(f"{ctx.check_id}: {len(program)} list steps playing, {program_s + 3.0:g} s of updates stored")
     samples = ctx.analyser.record(program_s + 3.0, during=ctx.grid.trigger)
     t, p = series(samples)
     _, f = series(samples, "frequency")
@@ -104,14 +105,18 @@ def frequency_response(ctx: CheckContext, params: dict) -> None:
     ctx.measure("worst_excess_kw", result.worst_excess, raw=raw)
     ctx.measure("delivered_kw", baseline - float(np.min(p[judged])), raw=raw)
     lower, upper = envelope.bounds_at(t[judged])
-    ctx.attach_svg(
+    marks = [charts.Mark(start, "first step")]
+    marks += [charts.Mark(result.first_violation, "first outside")] if result.first_violation is not None else []
+    ctx.attach_chart(
         "envelope",
-        line_chart(
+        lambda: charts.envelope(
             f"{ctx.check_id}: power against the response envelope",
-            "instrument time (s)",
-            "kW",
-            [("P", t[judged], p[judged] / KW), ("lower", t[judged], lower / KW), ("upper", t[judged], upper / KW)],
-            vlines=[(start, "first step")] + ([(result.first_violation, "outside")] if result.first_violation else []),
+            t[judged],
+            p[judged],
+            lower,
+            upper,
+            marks=marks,
+            f_hz=f[judged],
         ),
     )
     ctx.controller.configure_under_frequency(round(0.995 * nominal, 2), 0.1, UnderFrequencyAction.TRIP)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from hilbench.checks.base import CheckContext, check, first_time, series
-from hilbench.report.svg import line_chart
+from hilbench.report import charts
 from hilbench.roles import ControllerMode, UnderFrequencyAction
 
 
@@ -35,6 +35,7 @@ def frequency_event(ctx: CheckContext, params: dict) -> None:
     # The analyser stores every update itself while the step runs (buffered acquisition): the timing has the
     # instrument's update period whatever the host's polling speed or an emulated bench's time scale.
     observe = params["observe_s"] or params["duration_s"] + 2.0
+    ctx.progress(f"{ctx.check_id}: {params['event_hz']:g} Hz for {params['duration_s']:g} s, {observe + 1:g} s stored")
     samples = ctx.analyser.record(observe + 1.0, during=ctx.grid.trigger)
     t, p = series(samples)
     _, f = series(samples, "frequency")
@@ -58,22 +59,17 @@ def frequency_event(ctx: CheckContext, params: dict) -> None:
     ctx.measure("delivered_reduction_kw", before - float(np.min(p)), raw=raw)
     held = float(t[during][-1] - t[during][0]) if during.sum() > 1 and np.all(p[during] <= target * 1.05) else 0.0
     ctx.measure("sustained_s", held, raw=raw, note="time the reduction was held while the event lasted")
-    marks = [(event, "event")] if event is not None else []
-    marks += [(reduced, "reduced")] if reduced is not None else []
-    ctx.attach_svg(
-        "response",
-        line_chart(
-            f"{ctx.check_id}: frequency event",
-            "instrument time (s)",
-            "kW",
-            [("P", t, p / 1000)],
-            vlines=marks,
-            hbands=[(0, target / 1000, "target")],
-        ),
-    )
-    ctx.attach_svg(
-        "frequency",
-        line_chart(f"{ctx.check_id}: grid frequency", "instrument time (s)", "Hz", [("f", t, f)], vlines=marks),
-    )
+    marks = [charts.Mark(event, "event")] if event is not None else []
+    marks += [charts.Mark(reduced, "reduced")] if reduced is not None else []
+    title = f"{ctx.check_id}: frequency event"
+    ctx.attach_chart("response", lambda: charts.frequency_and_power(title, t, p, f, marks=marks, target_w=target))
+    if event is not None and t[-1] - t[0] > 30:  # a long hold: the response itself, seconds wide
+        near = (t >= event - 2.0) & (t <= (reduced if reduced is not None else event) + 3.0)
+        ctx.attach_chart(
+            "response-detail",
+            lambda: charts.frequency_and_power(
+                f"{title} (detail)", t[near], p[near], f[near], marks=marks, target_w=target
+            ),
+        )
     ctx.controller.configure_under_frequency(round(0.995 * nominal, 2), 0.1, UnderFrequencyAction.TRIP)
     ctx.controller.set_mode(ControllerMode.OFF)

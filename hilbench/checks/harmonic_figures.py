@@ -7,13 +7,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from hilbench import pq
 from hilbench.checks.base import Dut
 from hilbench.pq import limits as pq_limits
-from hilbench.report.svg import line_chart
+from hilbench.report import charts
 
 #: parameters that only change how captures are judged (a replay may change them); the others change what is captured
 JUDGING_PARAMS = ("table", "equipment_class", "receiving_kv", "rsce")
@@ -101,7 +102,7 @@ def harmonic_figures(
     params: dict,
     dut: Dut,
     *,
-    chart: Callable[[str, str], None] | None = None,
+    chart: Callable[[str, Callable[[], bytes]], None] | None = None,
     title: str = "harmonics",
 ) -> dict[str, tuple[float | None, dict]]:
     """{measurement name: (value, extra fields for the record)}; TableError when no table fits the plan."""
@@ -128,15 +129,13 @@ def harmonic_figures(
                 orders = np.array([r.order for r in evaluation.orders])
                 chart(
                     f"spectrum-{capture.level:g}",
-                    line_chart(
+                    partial(
+                        charts.harmonic_spectrum,
                         f"{title}: phase 1 current harmonics at {capture.level:g} % vs {table.table}",
-                        "order",
+                        orders,
+                        np.array([r.value for r in evaluation.orders]),
+                        np.array([r.limit for r in evaluation.orders]),
                         table.unit,
-                        [
-                            ("measured", orders, np.array([r.value for r in evaluation.orders])),
-                            ("limit", orders, np.array([r.limit for r in evaluation.orders])),
-                        ],
-                        bars=True,
                     ),
                 )
         if il:

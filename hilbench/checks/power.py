@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 
 from hilbench.checks.base import CheckAborted, CheckContext, check, first_time, series, settle_time
-from hilbench.report.svg import line_chart
+from hilbench.report import charts
 from hilbench.roles import ControllerMode
 
 
@@ -15,16 +15,14 @@ def _chart(
     ctx: CheckContext, name: str, samples: list, marks: list[tuple[float, str]], band: tuple[float, float] | None = None
 ) -> None:
     t, p = series(samples)
-    bands = [(band[0] / 1000, band[1] / 1000, "band")] if band else []
-    ctx.attach_svg(
+    ctx.attach_chart(
         name,
-        line_chart(
+        lambda: charts.power_trend(
             f"{ctx.check_id}: power at the PCC",
-            "instrument time (s)",
-            "kW",
-            [("P (analyser)", t, p / 1000)],
-            vlines=marks,
-            hbands=bands,
+            t,
+            p,
+            marks=[charts.Mark(at, label) for at, label in marks],
+            band_w=band,
         ),
     )
 

@@ -10,7 +10,7 @@ import numpy as np
 from hilbench import pq
 from hilbench.checks.base import CheckAborted, CheckContext, check
 from hilbench.checks.harmonic_figures import HarmonicCapture, TableError, as_result, harmonic_figures, select_table
-from hilbench.report.svg import line_chart
+from hilbench.report import charts
 
 
 def _harmonic_results(ctx: CheckContext, level: float, capture_s: float):
@@ -84,7 +84,7 @@ def harmonics(ctx: CheckContext, params: dict) -> None:
         captures.append(HarmonicCapture(level, current, voltage, raw, source))
         ctx.progress(f"  {ctx.check_id}: {level:g} % captured ({raw})")
     try:
-        figures = harmonic_figures(captures, params, ctx.dut, chart=ctx.attach_svg, title=ctx.check_id)
+        figures = harmonic_figures(captures, params, ctx.dut, chart=ctx.attach_chart, title=ctx.check_id)
     except TableError as exc:
         raise CheckAborted(f"harmonics table {params['table']!r}: {exc}") from None
     for name, (value, extra) in figures.items():
@@ -117,6 +117,7 @@ def flicker(ctx: CheckContext, params: dict) -> None:
                 ctx.analyser.wait_until(start + at)
                 ctx.controller.set_power(ctx.rated_w * percent / 100)
 
+    ctx.progress(f"{ctx.check_id}: recording {params['duration_s']:g} s of waveforms (plant time) for flicker")
     capture = ctx.waveform_recorder.acquire(params["duration_s"], during=operating_sequence)
     raw = ctx.recorder.save_raw(
         ctx.check_id, "voltage", voltage=capture.voltage.astype(np.float32), fs=capture.fs, t0=capture.t0
@@ -138,10 +139,10 @@ def flicker(ctx: CheckContext, params: dict) -> None:
         )
         if phase == 0:
             t = capture.t0 + np.arange(len(result.pinst)) / result.pinst_fs
-            ctx.attach_svg(
+            ctx.attach_chart(
                 "pinst",
-                line_chart(
-                    f"{ctx.check_id}: Pinst, phase 1", "instrument time (s)", "Pinst", [("Pinst", t, result.pinst)]
+                lambda t=t, result=result: charts.pinst_series(
+                    f"{ctx.check_id}: Pinst, phase 1", t, result.pinst, pst=result.pst
                 ),
             )
     source = _waveform_source(ctx)

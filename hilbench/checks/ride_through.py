@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from hilbench.checks.base import CheckAborted, CheckContext, check, series
-from hilbench.report.svg import line_chart
+from hilbench.report import charts
 from hilbench.roles import ControllerMode, TripCause, UnderFrequencyAction
 from hilbench.trajectory import Step, load_recording, staircase
 
@@ -69,6 +69,7 @@ def ride_through(ctx: CheckContext, params: dict) -> None:
             "frequency_tolerance_hz or play a shorter part of the record"
         ) from None
     total = steps[-1].start_s + steps[-1].dwell_s
+    ctx.progress(f"{ctx.check_id}: {source} playing, {total + 1:g} s of updates stored")
     samples = ctx.analyser.record(total + 1.0, during=ctx.grid.trigger)
     status = ctx.controller.read()
     t, p = series(samples)
@@ -117,14 +118,14 @@ def ride_through(ctx: CheckContext, params: dict) -> None:
         note=ramp_note,  # no figure with a note: an error where limited
         not_applicable=_no_restart(returns, tripped),
     )
-    ctx.attach_svg(
+    ctx.attach_chart(
         "ride-through",
-        line_chart(
+        lambda: charts.ride_through(
             f"{ctx.check_id}: power through the disturbance",
-            "instrument time (s)",
-            "% of pre-disturbance power / voltage pu x 100",
-            [("P", t, p / baseline * 100), ("U", t, u * 100)],
-            vlines=[(start + b, "disturbance") for b in begins[:6]],
+            t,
+            p / baseline * 100,
+            u,
+            marks=[charts.Mark(start + b, "disturbance") for b in begins[:6]],
         ),
     )
     if params["uf_threshold_hz"] is not None:

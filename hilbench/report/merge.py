@@ -21,8 +21,9 @@ def worker_run_dir(run_dir: Path, worker_id: str) -> Path:
 
 def _rebased(record: dict, worker_id: str) -> dict:
     out = dict(record, worker=worker_id)
-    if isinstance(out.get("raw"), str) and out["raw"]:
-        out["raw"] = f"{WORKERS_DIR}/{worker_id}/{out['raw']}"
+    for key in ("raw", "file"):  # a measurement's raw data, a chart's PNG
+        if isinstance(out.get(key), str) and out[key]:
+            out[key] = f"{WORKERS_DIR}/{worker_id}/{out[key]}"
     return out
 
 

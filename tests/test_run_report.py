@@ -1,0 +1,134 @@
+"""Reports people sign (issue 13): the record stream against its JSON Schema and read back as dataclasses, the
+acceptance certificate from a run directory alone (HTML and PDF), `--verify` catching an edited figure, and the
+comparison of a compliant and a non-compliant container's runs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+
+from hilbench.report.records import RECORD_SCHEMA_VERSION, read_run
+from tests.conftest import ROOT
+
+PLAN = ROOT / "test_plans" / "mw2mh_100kw.yaml"
+SCHEMA = json.loads((ROOT / "hilbench" / "data" / "records.schema.json").read_text())
+
+
+def _hilbench(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "hilbench.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The same checks on the compliant container and on the non-compliant one, whose analyser's calibration is
+    overdue (accepted for the run, as a lab may when it says so)."""
+    root = tmp_path_factory.mktemp("runs")
+    bench = root / "noncompliant-overdue.yaml"
+    text = (ROOT / "instruments" / "emulated-noncompliant.yaml").read_text()
+    marker = "    driver: yokogawa-wt5000\n"
+    assert marker in text
+    bench.write_text(
+        text.replace(
+            marker, marker + "    calibration: {serial: 91N000001, certificate: CAL-2019-17, due: 2020-01-01}\n"
+        )
+    )
+    good, bad = root / "good", root / "bad"
+    selection = "boot or step or harmonics"
+    ok = _hilbench("run", str(PLAN), "-k", selection, "--report", str(good))
+    assert ok.returncode == 0, ok.stdout[-3000:]
+    failed = _hilbench(
+        "run", str(PLAN), "-k", selection, "--bench", str(bench), "--report", str(bad), "--accept-overdue-calibration"
+    )
+    assert failed.returncode == 1, failed.stdout[-3000:]
+    return good, bad, ok.stdout
+
+
+def test_every_record_of_a_run_follows_the_schema_and_reads_back(runs):
+    good, _, _ = runs
+    records = [json.loads(line) for line in (good / "measurements.jsonl").read_text().splitlines()]
+    for record in records:
+        jsonschema.validate(record, SCHEMA)
+    kinds = {r["record"] for r in records}
+    assert {"run_start", "plan", "check_start", "measurement", "chart", "check_end", "safe_state", "run_end"} <= kinds
+    run = read_run(good)
+    assert run.schema_version == RECORD_SCHEMA_VERSION and run.emulated
+    plan = run.plans[0]
+    assert plan.name == "mw2mh_100kw" and plan.sha256 == hashlib.sha256(PLAN.read_bytes()).hexdigest()
+    assert run.start["roles"]["analyser"]["driver"] == "yokogawa-wt5000"
+    assert [c.id for c in run.checks] == ["boot", "step-down-50", "step-up-100", "harmonics-ieee519"]
+    table = run.table()
+    assert len(table) == len(run.measurements) == sum(r["record"] == "measurement" for r in records)
+    boot = next(r for r in table if r["name"] == "boot_time_s")
+    assert boot["verdict"] == "pass" and boot["high"] is not None and boot["unit"] == "s"
+    assert run.verdict() == (True, [])
+    assert all(path.exists() and path.suffix == ".png" for _, path in run.charts("boot"))
+    broken = dict(records[0], schema_version="one")  # the schema is not a formality
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, SCHEMA)
+
+
+def test_the_run_writes_a_self_contained_certificate_and_a_pdf_renders_from_the_directory_alone(runs, tmp_path):
+    good, bad, stdout = runs
+    assert "certificate: " in stdout and "verify with hilbench report" in stdout
+    html = (good / "certificate.html").read_text()
+    assert "EMULATED BENCH" in html and "Verdict: PASSED" in html
+    assert hashlib.sha256(PLAN.read_bytes()).hexdigest() in html and "YOKOGAWA,WT5000" in html
+    assert html.count("data:image/png;base64,") >= 3  # every chart embedded
+    assert "<script" not in html and "http://" not in html and "https://" not in html  # nothing to fetch
+    assert json.loads((good / "integrity.json").read_text())["sha256"] in html
+    failed = (bad / "certificate.html").read_text()
+    assert "Verdict: FAILED" in failed and 'class="overdue">OVERDUE since 2020-01-01' in failed
+    pdf = _hilbench("report", str(good), "--format", "pdf", "--output", str(tmp_path / "c.pdf"))
+    assert pdf.returncode == 0, pdf.stdout
+    assert (tmp_path / "c.pdf").read_bytes().startswith(b"%PDF") and (tmp_path / "c.pdf").stat().st_size > 20_000
+
+
+def test_verify_catches_an_edited_figure_and_an_edited_manifest(runs, tmp_path):
+    good, _, _ = runs
+    copy = tmp_path / "copy"
+    subprocess.run(["cp", "-r", str(good), str(copy)], check=True)
+    ok = _hilbench("report", str(copy), "--verify")
+    assert ok.returncode == 0 and "VERIFIED" in ok.stdout, ok.stdout
+    record = copy / "measurements.jsonl"
+    text = record.read_text()
+    edited = text.replace('"verdict": "fail"', '"verdict": "pass"', 1)
+    if edited == text:  # the compliant run has no fail: move a figure instead
+        line = next(ln for ln in text.splitlines() if '"name": "boot_time_s"' in ln)
+        value = json.loads(line)["value"]
+        edited = text.replace(line, line.replace(f'"value": {value}', f'"value": {value - 5}'))
+    assert edited != text
+    record.write_text(edited)
+    caught = _hilbench("report", str(copy), "--verify")
+    assert caught.returncode == 1 and "measurements.jsonl: changed since the run was sealed" in caught.stdout
+    record.write_text(text)
+    (copy / "raw" / "extra.npz").write_bytes(b"x")
+    caught = _hilbench("report", str(copy), "--verify")
+    assert caught.returncode == 1 and "raw/extra.npz: added after the run was sealed" in caught.stdout
+    (copy / "raw" / "extra.npz").unlink()
+    manifest = json.loads((copy / "integrity.json").read_text())
+    manifest["sha256"] = "0" * 64
+    (copy / "integrity.json").write_text(json.dumps(manifest))
+    caught = _hilbench("report", str(copy), "--verify")
+    assert caught.returncode == 1 and "the manifest was edited" in caught.stdout
+
+
+def test_compare_flags_the_verdicts_that_changed_between_the_containers(runs, tmp_path):
+    good, bad, _ = runs
+    result = _hilbench("compare", str(good), str(bad), "--html", str(tmp_path / "compare.html"))
+    assert result.returncode == 0, result.stdout
+    changed = [line for line in result.stdout.splitlines() if "VERDICT CHANGED" in line]
+    assert any(line.startswith("boot ") and "pass -> fail" in line for line in changed), result.stdout
+    summary = result.stdout.strip().splitlines()[-2]
+    assert f"{len(changed)} verdict(s) changed" in summary
+    page = (tmp_path / "compare.html").read_text()
+    assert 'class="changed"' in page and "data:image/png;base64," in page
+    only = _hilbench("compare", str(good), str(bad), "--changed-only")
+    body = only.stdout.splitlines()[3:-1]
+    assert body and all("VERDICT CHANGED" in line or "MOVED" in line for line in body)
+    assert _hilbench("compare", str(good)).returncode == 2
