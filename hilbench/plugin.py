@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -348,7 +349,7 @@ _PREVIOUS_HANDLERS = pytest.StashKey[dict]()
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUNTIME_KEY] = Runtime(config)
     mode = config.getoption("--hil-progress") if not _worker_id(config) else "none"  # a worker has no terminal
-    config.stash[RUNTIME_KEY].progress = RunProgress(mode, _write_line(config))
+    config.stash[RUNTIME_KEY].progress = RunProgress(mode, _write_line(config), terminal=_uncaptured(config))
     config.addinivalue_line("markers", "hil: a check from a hilbench test plan")
     if threading.current_thread() is threading.main_thread():
 
@@ -605,6 +606,16 @@ def _write_line(config: pytest.Config):
             print(message)
 
     return say
+
+
+def _uncaptured(config: pytest.Config):
+    """A context in which output reaches the terminal although a check (inside a test) is running."""
+
+    def context():
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        return capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext()
+
+    return context
 
 
 def _progress(config: pytest.Config):

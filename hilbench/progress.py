@@ -10,16 +10,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 PHASE_EVERY_S = 10.0
 MODES = ("live", "lines", "none")
 
 
 class RunProgress:
-    def __init__(self, mode: str, write_line: Callable[[str], None], total: int = 0) -> None:
+    """``terminal()`` gives a context in which output reaches the terminal: pytest captures a test's output, and a
+    check runs inside a test, so the plugin passes its capture manager's "disabled" context."""
+
+    def __init__(
+        self,
+        mode: str,
+        write_line: Callable[[str], None],
+        total: int = 0,
+        terminal: Callable[[], AbstractContextManager] = nullcontext,
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f"progress mode {mode!r}: one of {', '.join(MODES)}")
-        self.mode, self.write_line, self.total = mode, write_line, total
+        self.mode, self._write_line, self.total, self.terminal = mode, write_line, total, terminal
         self.done: list[tuple[str, str, float]] = []  # (check, worst verdict, seconds)
         self.current: tuple[int, str, str] | None = None
         self.started = 0.0
@@ -33,16 +43,24 @@ class RunProgress:
         if self.mode == "lines":
             self.write_line(f"{self._counter()} {check} ({kind}) started{self._left()}")
         elif self.mode == "live":
+            import sys
+
+            from rich.console import Console
             from rich.live import Live
 
-            self._live = Live(self._render(), refresh_per_second=4, transient=True)
-            self._live.start()
+            with self.terminal():  # the console bound to the real terminal, refreshed by this thread only (a
+                # refresh thread would write while pytest captures the output)
+                console = Console(file=sys.stdout)
+                self._live = Live(self._render(), console=console, auto_refresh=False, transient=True,
+                                  redirect_stdout=False, redirect_stderr=False)  # fmt: skip
+                self._live.start(refresh=True)
 
     def phase(self, text: str) -> None:
         self.last_phase = text.strip()
         now = time.monotonic()
         if self.mode == "live" and self._live is not None:
-            self._live.update(self._render())
+            with self.terminal():
+                self._live.update(self._render(), refresh=True)
         elif self.mode == "lines" and now - self._phase_printed >= PHASE_EVERY_S:
             self._phase_printed = now
             self.write_line(f"{self._counter()} {self.last_phase}")
@@ -55,12 +73,17 @@ class RunProgress:
         worst = _worst(verdicts)
         self.done.append((check, worst, seconds))
         if self._live is not None:
-            self._live.stop()
+            with self.terminal():
+                self._live.stop()
             self._live = None
         if self.mode != "none":
             self.write_line(f"{self._counter(len(self.done))} {check} ({kind}): {worst.upper()} in {seconds:.1f} s"
                             f"{self._left()}")  # fmt: skip
         self.current = None
+
+    def write_line(self, text: str) -> None:
+        with self.terminal():
+            self._write_line(text)
 
     # ----- rendering ------------------------------------------------------------------------------------------
     def _counter(self, index: int | None = None) -> str:
