@@ -76,6 +76,8 @@ def test_every_record_of_a_run_follows_the_schema_and_reads_back(runs):
 def test_the_run_writes_a_self_contained_certificate_and_a_pdf_renders_from_the_directory_alone(runs, tmp_path):
     good, bad, stdout = runs
     assert "certificate: " in stdout and "verify with hilbench report" in stdout
+    # not a terminal: a line per check as it starts and ends, with the time left (from inside pytest's capture)
+    assert "[1/4] boot (boot) started" in stdout and "[4/4] harmonics-ieee519 (harmonics): PASS in" in stdout
     html = (good / "certificate.html").read_text()
     assert "EMULATED BENCH" in html and "Verdict: PASSED" in html
     assert hashlib.sha256(PLAN.read_bytes()).hexdigest() in html and "YOKOGAWA,WT5000" in html
