@@ -8,6 +8,8 @@ from pathlib import Path
 
 from hilbench.plans import PlanError
 from hilbench.replay import ReplayError, replay
+from hilbench.report.integrity import seal
+from hilbench.report_cli import write_certificate
 from hilbench.run_cli import summarise
 
 
@@ -37,6 +39,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         after = "-" if c.value_after is None else f"{c.value_after:.4g}"
         print(f"  {c.check:<24} {c.name:<26} {c.before} -> {c.after}  ({before} -> {after})")
     print(f"replay written to {result.report_dir} (the run directory was only read)")
+    seal(result.report_dir)
+    print(f"certificate: {write_certificate(result.report_dir)} (marked as a replay)")
     failed = [m for m in result.measurements if m.verdict in ("fail", "error")]
     print("REPLAY PASSED" if not failed and result.measurements else "REPLAY FAILED")
     return 0 if not failed and result.measurements else 1

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def hilbench_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``hilbench ARGS`` in a subprocess from the repository root, as a lab engineer would type it."""
+    return subprocess.run(
+        [sys.executable, "-m", "hilbench.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="session")

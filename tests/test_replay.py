@@ -4,13 +4,11 @@ measure is never passed."""
 
 import hashlib
 import json
-import subprocess
-import sys
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, hilbench_cli
 
 PLAN = ROOT / "test_plans" / "mw2mh_100kw.yaml"
 
@@ -21,15 +19,10 @@ def _digest(run_dir):
     }
 
 
-def _hilbench(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "hilbench.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=timeout)  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def stored_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("stored") / "run"
-    result = _hilbench("run", str(PLAN), "-k", "boot or harmonics", "--report", str(run_dir))
+    result = hilbench_cli("run", str(PLAN), "-k", "boot or harmonics", "--report", str(run_dir))
     assert result.returncode == 0, result.stdout[-3000:]
     return run_dir
 
@@ -46,9 +39,12 @@ def _stricter_plan(tmp_path, **changes):
 
 def test_the_run_judged_against_its_own_limits_gives_its_own_verdicts(stored_run, tmp_path):
     before = _digest(stored_run)
-    result = _hilbench("replay", str(stored_run), "--report", str(tmp_path / "same"))
+    result = hilbench_cli("replay", str(stored_run), "--report", str(tmp_path / "same"))
     assert result.returncode == 0 and "0 verdict(s) changed" in result.stdout and "REPLAY PASSED" in result.stdout
     assert _digest(stored_run) == before  # only read
+    certificate = (tmp_path / "same" / "certificate.html").read_text()  # the replay is sealed and certified
+    assert f"REPLAY of {stored_run}" in certificate and "Verdict: PASSED" in certificate
+    assert hilbench_cli("report", str(tmp_path / "same"), "--verify").returncode == 0
 
 
 def test_a_stricter_plan_and_another_table_change_the_verdicts_they_should(stored_run, tmp_path):
@@ -60,7 +56,7 @@ def test_a_stricter_plan_and_another_table_change_the_verdicts_they_should(store
         boot={"limits": {"boot_time_s": {"max": round(boot["value"] - 5, 1)}}},
         **{"harmonics-ieee519": {"params": {"table": "iec61000-3-2"}}},
     )
-    result = _hilbench("replay", str(stored_run), "--plan", str(plan), "--report", str(tmp_path / "strict"),
+    result = hilbench_cli("replay", str(stored_run), "--plan", str(plan), "--report", str(tmp_path / "strict"),
                        "--only-failed")  # fmt: skip
     out = result.stdout
     assert result.returncode == 1 and "REPLAY FAILED" in out, out
@@ -79,7 +75,7 @@ def test_a_stricter_plan_and_another_table_change_the_verdicts_they_should(store
 
 def test_new_parameters_the_run_did_not_measure_with_are_errors_not_passes(stored_run, tmp_path):
     plan = _stricter_plan(tmp_path, boot={"params": {"target_percent": 99}})
-    result = _hilbench("replay", str(stored_run), "--plan", str(plan), "--report", str(tmp_path / "params"))
+    result = hilbench_cli("replay", str(stored_run), "--plan", str(plan), "--report", str(tmp_path / "params"))
     replayed = [json.loads(line) for line in (tmp_path / "params" / "measurements.jsonl").read_text().splitlines()]
     boot = [r for r in replayed if r["record"] == "measurement" and r["check"] == "boot"]
     assert boot and all(r["verdict"] == "error" and "target_percent changed" in r["note"] for r in boot), boot
@@ -87,5 +83,5 @@ def test_new_parameters_the_run_did_not_measure_with_are_errors_not_passes(store
 
 
 def test_a_replay_is_never_written_into_the_run(stored_run):
-    result = _hilbench("replay", str(stored_run), "--report", str(stored_run / "again"))
+    result = hilbench_cli("replay", str(stored_run), "--report", str(stored_run / "again"))
     assert result.returncode == 2 and "never into it" in result.stdout

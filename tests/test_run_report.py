@@ -7,21 +7,15 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
 
 import jsonschema
 import pytest
 
 from hilbench.report.records import RECORD_SCHEMA_VERSION, read_run
-from tests.conftest import ROOT
+from tests.conftest import ROOT, hilbench_cli
 
 PLAN = ROOT / "test_plans" / "mw2mh_100kw.yaml"
 SCHEMA = json.loads((ROOT / "hilbench" / "data" / "records.schema.json").read_text())
-
-
-def _hilbench(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "hilbench.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=timeout)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +34,9 @@ def runs(tmp_path_factory):
     )
     good, bad = root / "good", root / "bad"
     selection = "boot or step or harmonics"
-    ok = _hilbench("run", str(PLAN), "-k", selection, "--report", str(good))
+    ok = hilbench_cli("run", str(PLAN), "-k", selection, "--report", str(good))
     assert ok.returncode == 0, ok.stdout[-3000:]
-    failed = _hilbench(
+    failed = hilbench_cli(
         "run", str(PLAN), "-k", selection, "--bench", str(bench), "--report", str(bad), "--accept-overdue-calibration"
     )
     assert failed.returncode == 1, failed.stdout[-3000:]
@@ -86,7 +80,7 @@ def test_the_run_writes_a_self_contained_certificate_and_a_pdf_renders_from_the_
     assert json.loads((good / "integrity.json").read_text())["sha256"] in html
     failed = (bad / "certificate.html").read_text()
     assert "Verdict: FAILED" in failed and 'class="overdue">OVERDUE since 2020-01-01' in failed
-    pdf = _hilbench("report", str(good), "--format", "pdf", "--output", str(tmp_path / "c.pdf"))
+    pdf = hilbench_cli("report", str(good), "--format", "pdf", "--output", str(tmp_path / "c.pdf"))
     assert pdf.returncode == 0, pdf.stdout
     assert (tmp_path / "c.pdf").read_bytes().startswith(b"%PDF") and (tmp_path / "c.pdf").stat().st_size > 20_000
 
@@ -95,7 +89,7 @@ def test_verify_catches_an_edited_figure_and_an_edited_manifest(runs, tmp_path):
     good, _, _ = runs
     copy = tmp_path / "copy"
     subprocess.run(["cp", "-r", str(good), str(copy)], check=True)
-    ok = _hilbench("report", str(copy), "--verify")
+    ok = hilbench_cli("report", str(copy), "--verify")
     assert ok.returncode == 0 and "VERIFIED" in ok.stdout, ok.stdout
     record = copy / "measurements.jsonl"
     text = record.read_text()
@@ -106,23 +100,23 @@ def test_verify_catches_an_edited_figure_and_an_edited_manifest(runs, tmp_path):
         edited = text.replace(line, line.replace(f'"value": {value}', f'"value": {value - 5}'))
     assert edited != text
     record.write_text(edited)
-    caught = _hilbench("report", str(copy), "--verify")
+    caught = hilbench_cli("report", str(copy), "--verify")
     assert caught.returncode == 1 and "measurements.jsonl: changed since the run was sealed" in caught.stdout
     record.write_text(text)
     (copy / "raw" / "extra.npz").write_bytes(b"x")
-    caught = _hilbench("report", str(copy), "--verify")
+    caught = hilbench_cli("report", str(copy), "--verify")
     assert caught.returncode == 1 and "raw/extra.npz: added after the run was sealed" in caught.stdout
     (copy / "raw" / "extra.npz").unlink()
     manifest = json.loads((copy / "integrity.json").read_text())
     manifest["sha256"] = "0" * 64
     (copy / "integrity.json").write_text(json.dumps(manifest))
-    caught = _hilbench("report", str(copy), "--verify")
+    caught = hilbench_cli("report", str(copy), "--verify")
     assert caught.returncode == 1 and "the manifest was edited" in caught.stdout
 
 
 def test_compare_flags_the_verdicts_that_changed_between_the_containers(runs, tmp_path):
     good, bad, _ = runs
-    result = _hilbench("compare", str(good), str(bad), "--html", str(tmp_path / "compare.html"))
+    result = hilbench_cli("compare", str(good), str(bad), "--html", str(tmp_path / "compare.html"))
     assert result.returncode == 0, result.stdout
     changed = [line for line in result.stdout.splitlines() if "VERDICT CHANGED" in line]
     assert any(line.startswith("boot ") and "pass -> fail" in line for line in changed), result.stdout
@@ -130,7 +124,7 @@ def test_compare_flags_the_verdicts_that_changed_between_the_containers(runs, tm
     assert f"{len(changed)} verdict(s) changed" in summary
     page = (tmp_path / "compare.html").read_text()
     assert 'class="changed"' in page and "data:image/png;base64," in page
-    only = _hilbench("compare", str(good), str(bad), "--changed-only")
+    only = hilbench_cli("compare", str(good), str(bad), "--changed-only")
     body = only.stdout.splitlines()[3:-1]
     assert body and all("VERDICT CHANGED" in line or "MOVED" in line for line in body)
-    assert _hilbench("compare", str(good)).returncode == 2
+    assert hilbench_cli("compare", str(good)).returncode == 2

@@ -103,8 +103,17 @@ def build(run_dir: str | Path) -> Certificate:
             ("checked now", "every file as sealed" if not problems else "; ".join(problems)),
         ],
         integrity_ok=not problems,
-        notes=[run.note] if run.note else [],
+        notes=([run.note] if run.note else []) + _replay_note(start),
     )
+
+
+def _replay_note(start: dict) -> list[str]:
+    if not start.get("replay"):
+        return []
+    return [
+        f"REPLAY of {start.get('replay_of')}: the stored figures and captures judged again against "
+        f"{start.get('plan')}; no instrument was touched. The original run's own certificate states what it measured."
+    ]
 
 
 def _when(wall_time) -> str:

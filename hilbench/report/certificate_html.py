@@ -35,6 +35,7 @@ def render_html(cert: Certificate) -> str:
             f'<div class="banner">EMULATED BENCH: no hardware was measured (plant time x{cert.time_scale:g}). '
             "These figures show what the plan and the emulated container give; they do not certify a device.</div>"
         )
+    parts += [f'<div class="banner">{escape(note)}</div>' for note in cert.notes if note.startswith("REPLAY")]
     parts += [
         f"<h1>{escape(cert.title)}</h1>",
         f'<div class="verdict {cert.verdict}">Verdict: {cert.verdict}</div>',
