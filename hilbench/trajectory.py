@@ -69,10 +69,6 @@ class Staircase:
     max_voltage_error_pu: float  # the furthest any recorded sample lies from the step that plays it
     max_frequency_error_hz: float
 
-    def program(self, nominal_v: float) -> list[tuple[float, float, float]]:
-        """(dwell s, volts, hertz) points for ``GridSource.program_steps``."""
-        return [(s.dwell_s, s.voltage_pu * nominal_v, s.frequency_hz) for s in self.steps]
-
 
 def load_recording(path: str | Path) -> Recording:
     """A CSV (header ``time_s``, ``voltage_pu`` or ``voltage_v``, optional ``frequency_hz``) or an NPY structured

@@ -367,6 +367,33 @@ def test_a_recorded_fault_plays_on_the_sequoias_list_and_one_needing_more_points
 
 
 @pytest.mark.slow
+def test_frequency_response_replays_the_frequency_of_a_recorded_fault(tmp_path):
+    """The fault record's frequency (a 0.1 Hz sag over 2 s) played as list steps into the frequency_response
+    check: the analyser sees the recorded minimum, the envelope is judged on it (inside the NESO deadband's
+    neighbourhood the container's 50 kW droop asks ~1 kW: no board shed, inside the value margin)."""
+    plan = tmp_path / "replayed-frequency.yaml"
+    plan.write_text(
+        "plan: replayed_frequency\nci_time_scale: 20\n"
+        "dut: {rated_kw: 97.5, boards: 30, voltage_v: 400, frequency_hz: 50}\nchecks:\n"
+        "  - id: recorded-frequency\n    type: frequency_response\n    params:\n"
+        f"      recording: {ROOT}/fixtures/recordings/synthetic_fault_reclose_50hz.csv\n"
+        "      volume_kw: 50.0\n      frequency_tolerance_hz: 0.005\n"
+        "    limits: {outside_envelope_percent: {max: 0.0}}\n"
+    )
+    ok, measured = run_plan(plan, ROOT / "instruments" / "emulated.yaml", tmp_path / "run")
+    assert ok.returncode == 0, ok.stdout[-3000:]
+    value = {m["name"]: m for m in measured}
+    assert (
+        value["outside_envelope_percent"]["value"] == 0
+        and "updates judged" in value["outside_envelope_percent"]["note"]
+    )
+    import numpy as np
+
+    with np.load(tmp_path / "run" / value["outside_envelope_percent"]["raw"]) as record:
+        assert min(record["frequency"]) == pytest.approx(49.90, abs=0.01)  # the record's lowest frequency, played
+
+
+@pytest.mark.slow
 def test_ercot_ffr_runs_at_its_ci_time_scale_with_its_sub_second_promise(tmp_path):
     """ERCOT FFR (59.85 Hz, full response within 0.25 s, held 15 minutes) and UFR (59.70 Hz, 0.5 s) at the plan's
     CI time scale: the response times come from the analyser's stored updates (every 50 ms, whatever the scale)."""

@@ -28,6 +28,7 @@ KW = 1000.0
         "ramp_step_s": 0.02,  # a ramp is played as list steps this long (each at the ramp's value at its end)
         "recording": None,  # instead of steps: a recorded frequency (CSV/NPY: time_s, voltage_pu|_v, frequency_hz)
         "frequency_tolerance_hz": 0.005,  # a recording played as list steps no further than this from it
+        "voltage_tolerance_pu": 0.01,
         "curve": [[0.015, 0.0], [0.2, 0.05], [0.5, 1.0]],  # [Hz off nominal, response fraction]: NESO DC's shape
         "volume_kw": None,  # the contracted response at 100 %: the plan must give it
         "initiation_s": 0.5,
@@ -130,7 +131,7 @@ def _levels(params: dict, nominal_hz: float, volts: float) -> list[tuple[float, 
             load_recording(params["recording"]),
             nominal_v=volts,
             nominal_hz=nominal_hz,
-            voltage_tolerance_pu=0.01,
+            voltage_tolerance_pu=params["voltage_tolerance_pu"],
             frequency_tolerance_hz=params["frequency_tolerance_hz"],
         )
         return [(s.dwell_s, s.voltage_pu, s.frequency_hz) for s in stairs.steps]

@@ -141,20 +141,6 @@ def pinst_series(title: str, t: np.ndarray, pinst: np.ndarray, *, pst: Sequence[
     return _png(fig, ax)
 
 
-def line(
-    title: str, x: np.ndarray, series: Sequence[tuple[str, np.ndarray]], *, x_label: str, y_label: str, y_unit: str = ""
-) -> bytes:
-    """Any other trend: labelled series over one x axis."""
-    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
-    ax = fig.add_subplot()
-    ax.set_title(title, fontsize=11)
-    for k, (label, y) in enumerate(series):
-        ax.plot(x, y, color=COLOURS[k % len(COLOURS)], linewidth=1.3, label=label)
-    ax.set_xlabel(x_label)
-    _axis(ax, y_label, y_unit) if y_unit else ax.set_ylabel(y_label)
-    return _png(fig, ax)
-
-
 def overlay(title: str, traces: Sequence[tuple[str, np.ndarray, np.ndarray]], *, quantity: str, unit: str) -> bytes:
     """The same quantity from several runs, each against the time from the start of its own record."""
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
