@@ -66,7 +66,8 @@ class Run:
 
     def verdict(self) -> tuple[bool, list[str]]:
         """(passed, why not): passed only when checks ran, no figure failed or could not be judged, every check
-        ended cleanly and every role used was confirmed safe at the end - the rule ``hilbench run`` prints."""
+        ended cleanly and every role used was confirmed safe (at the end and at any interlock trip) - the rule
+        ``hilbench run`` prints its PLAN PASSED / FAILED by."""
         reasons = []
         if not self.checks:
             reasons.append("no check ran")
@@ -76,7 +77,7 @@ class Run:
                 reasons.append(f"{check.id}: {', '.join(bad)}")
             if check.error:
                 reasons.append(f"{check.id}: {check.error}")
-        unsafe = [r.get("role", "?") for r in self.safe_states if r.get("confirmed") is False and "context" not in r]
+        unsafe = [r.get("role", "?") for r in self.safe_states if r.get("confirmed") is False]  # at a trip too
         if unsafe:
             reasons.append(f"safe state not confirmed: {', '.join(unsafe)}")
         return not reasons, reasons
