@@ -8,28 +8,78 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hilbench.bench import Bench, load_bench, parse_bench
 from hilbench.drivers import driver_class, open_driver
+from hilbench.role_spec import RoleSpec
 from hilbench.transports.errors import InstrumentError
 
+#: how long one role may take to answer its identity query in a bench check (connect, query, close)
+DEFAULT_PROBE_TIMEOUT_S = 8.0
 
-def _check_roles(bench: Bench, emulated: bool) -> int:
-    failures = 0
-    print(f"bench {bench.name} ({bench.path}){' [emulated]' if emulated else ''}")
-    for name, spec in bench.roles.items():
+
+@dataclass
+class _Probe:
+    """One role's answer to the bench check, filled in by its own thread."""
+
+    identity: str = ""
+    reachable: str = "UNREACHABLE"
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def _bounded(spec: RoleSpec, timeout_s: float) -> RoleSpec:
+    """The role with its transport timeout cut to the probe's: an analyser's 20 s or a scope's 120 s reply time is
+    for long acquisitions, not for ``*IDN?``."""
+    own = float(spec.settings.get("timeout_s", timeout_s))
+    return replace(spec, settings={**spec.settings, "timeout_s": min(own, timeout_s)})
+
+
+def _probe(spec: RoleSpec, timeout_s: float, probe: _Probe) -> None:
+    try:
+        driver = open_driver(_bounded(spec, timeout_s))
         try:
-            driver = open_driver(spec)
-            try:
-                identity = driver.identify()
-            finally:
-                with contextlib.suppress(Exception):
-                    driver.close()
-            reachable = "ok"
-        except (InstrumentError, OSError, LookupError, ValueError, ImportError) as exc:
-            identity, reachable = str(exc), "UNREACHABLE"
+            probe.identity = driver.identify()
+        finally:
+            with contextlib.suppress(Exception):
+                driver.close()
+        probe.reachable = "ok"
+    except (InstrumentError, OSError, LookupError, ValueError, ImportError) as exc:
+        probe.identity = str(exc)
+    except Exception as exc:  # a driver's own bug still gets its line, not a traceback over the others
+        probe.identity = f"{type(exc).__name__}: {exc}"
+    finally:
+        probe.done.set()
+
+
+def _probe_all(bench: Bench, timeout_s: float) -> dict[str, _Probe]:
+    """Every role asked at once, each in a daemon thread with one deadline for all: a bench whose instruments are
+    switched off takes one timeout, not one per role, and a hung connection cannot keep the command alive."""
+    probes = {name: _Probe() for name in bench.roles}
+    for name, spec in bench.roles.items():
+        threading.Thread(target=_probe, args=(spec, timeout_s, probes[name]), name=f"probe-{name}", daemon=True).start()
+    deadline = time.monotonic() + timeout_s + 1.0  # the transport's own timeout first; this one for what has none
+    for name, probe in list(probes.items()):
+        if not probe.done.wait(max(0.0, deadline - time.monotonic())):
+            late = probes[name] = _Probe()  # the thread may still answer: its words no longer count
+            late.identity = f"{name} at {bench.roles[name].address}: no answer within {timeout_s:g} s"
+    return probes
+
+
+def _check_roles(bench: Bench, emulated: bool, timeout_s: float = DEFAULT_PROBE_TIMEOUT_S) -> int:
+    failures = 0
+    print(f"bench {bench.name} ({bench.path}){' [emulated]' if emulated else ''}", flush=True)
+    probes = _probe_all(bench, timeout_s)
+    for name, spec in bench.roles.items():
+        identity, reachable = probes[name].identity, probes[name].reachable
+        if reachable != "ok":
             failures += 1
+            if spec.address not in identity:
+                identity = f"{spec.address}: {identity}"
+            identity += f" (timeout {timeout_s:g} s)"
         if emulated:
             calibration = "n/a (emulated)"
         elif spec.calibration is None:
@@ -55,12 +105,15 @@ def _check_roles(bench: Bench, emulated: bool) -> int:
     return 0 if failures == 0 else 1
 
 
-def check_bench(path: Path, *, time_scale: float = 10.0, address_base: str | None = None) -> int:
+def check_bench(
+    path: Path, *, time_scale: float = 10.0, address_base: str | None = None, timeout_s: float | None = None
+) -> int:
+    timeout_s = DEFAULT_PROBE_TIMEOUT_S if timeout_s is None else timeout_s
     bench = parse_bench(load_bench(path))
     if not bench.emulated:
-        return _check_roles(bench, emulated=False)
+        return _check_roles(bench, emulated=False, timeout_s=timeout_s)
     from hilbench.emulation.bench_runner import EmulatedBench
 
     with EmulatedBench(bench, time_scale=time_scale, address_base=address_base) as resolved:
         sys.stdout.flush()
-        return _check_roles(resolved, emulated=True)
+        return _check_roles(resolved, emulated=True, timeout_s=timeout_s)

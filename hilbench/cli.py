@@ -126,7 +126,7 @@ def _export_bench(bench, path: Path, time_scale: float) -> None:
 def cmd_bench_check(args: argparse.Namespace) -> int:
     from hilbench.bench_check import check_bench
 
-    return check_bench(args.file, time_scale=args.time_scale, address_base=args.address_base)
+    return check_bench(args.file, time_scale=args.time_scale, address_base=args.address_base, timeout_s=args.timeout)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -193,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     check.add_argument("--time-scale", type=_positive, default=10.0, help="for emulated benches")
     check.add_argument("--address-base", default=None, help="for emulated benches: first LuxOS board address")
+    check.add_argument(
+        "--timeout",
+        type=_positive,
+        default=None,
+        help="seconds each instrument may take to answer; all are asked at once (default: 8)",
+    )
     check.set_defaults(func=cmd_bench_check)
 
     from hilbench.analyse_cli import add_parser as add_analyse

@@ -65,6 +65,23 @@ class Plan:
     sha256: str = ""  # of the plan file's bytes: which plan a certificate states, whatever its label says
 
 
+def missing_roles(checks: list[PlanCheck], roles: set[str] | dict, bench_path: str) -> str | None:
+    """Why these checks cannot run on a bench with these roles (None: they can): each missing role with the checks
+    that need it, said before anything is opened, let alone energised."""
+    needed: dict[str, list[str]] = {}
+    for item in checks:
+        for role in REGISTRY[item.type].roles:
+            if role not in roles:
+                needed.setdefault(role, []).append(item.id)
+    if not needed:
+        return None
+    parts = [f"role {role!r} (needed by {', '.join(ids)})" for role, ids in needed.items()]
+    return (
+        f"{bench_path}: the bench has no {'; no '.join(parts)}; it has {', '.join(sorted(roles)) or 'no roles'}. "
+        "Nothing was energised: add the role to the bench file, or leave those checks out (-k)"
+    )
+
+
 _PlanLoader = type("_PlanLoader", (_LineLoader,), {})
 _PlanLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 

@@ -39,7 +39,7 @@ from hilbench.fault_spec import FaultSpec, FaultSpecError, parse_fault
 from hilbench.interlocks import InterlockMonitor
 from hilbench.labgrid_place import LabgridPlace, is_labgrid_bench
 from hilbench.measurement import ERROR, FAIL, Measurement
-from hilbench.plans import Plan, PlanCheck, PlanError, load_plan
+from hilbench.plans import Plan, PlanCheck, PlanError, load_plan, missing_roles
 from hilbench.progress import MODES as PROGRESS_MODES
 from hilbench.progress import RunProgress
 from hilbench.report.merge import WORKERS_DIR, merge_worker_runs, worker_run_dir
@@ -120,6 +120,8 @@ class Runtime:
     overdue_accepted: list | None = None
     plans_recorded: set = dataclasses.field(default_factory=set)
     progress: RunProgress | None = None
+    #: the plan checks this session will run (after -k), so that a bench lacking a role they need is refused first
+    selected_checks: list = dataclasses.field(default_factory=list)
 
     def start(self, time_scale: float | None = None) -> None:
         if self.session is not None:
@@ -138,6 +140,9 @@ class Runtime:
             problems = unknown_drivers(bench.roles.values())
             if problems:
                 raise BenchFileError(problems[0])
+            lacking = missing_roles(self.selected_checks, bench.roles, bench.path)
+            if lacking:
+                raise BenchFileError(lacking)
         except BenchFileError as exc:  # one line, before anything is opened
             pytest.exit(str(exc), returncode=2)
         overdue = _overdue_calibrations(bench)
@@ -628,8 +633,9 @@ def _progress(config: pytest.Config):
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    progress = session.config.stash[RUNTIME_KEY].progress
-    progress.total = sum(isinstance(item, CheckItem) for item in session.items)
+    runtime = session.config.stash[RUNTIME_KEY]
+    runtime.selected_checks = [item.check for item in session.items if isinstance(item, CheckItem)]
+    runtime.progress.total = len(runtime.selected_checks)
 
 
 # ----- fixtures for Python tests ------------------------------------------------------------

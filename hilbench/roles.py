@@ -121,6 +121,7 @@ class ControllerStatus:
     trip_cause: TripCause
     rated_power_w: float
     boards_total: int
+    boards_held: int = 0  # curtailed through their own API and left asleep by the controller (0: map has none)
 
 
 @dataclass(frozen=True)

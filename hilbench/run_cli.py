@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from hilbench.bench import BenchFileError, read_bench
+from hilbench.bench import DEFAULT_BENCH, BenchFileError, read_bench
 from hilbench.drivers import unknown_drivers
 from hilbench.fault_spec import FaultSpecError, parse_fault
 from hilbench.labgrid_place import is_labgrid_bench
-from hilbench.plans import PlanError, load_plan
+from hilbench.plans import PlanError, load_plan, missing_roles
 from hilbench.report.integrity import seal
 from hilbench.report.recorder import read_records
 from hilbench.report.records import read_run
@@ -59,8 +59,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         plan = load_plan(args.plan)
         for text in args.inject_fault:
             parse_fault(text)
-        if args.bench and not is_labgrid_bench(str(args.bench)):  # a labgrid place is resolved by the run
-            bench = read_bench(args.bench)  # a bad bench file is refused here, in one line, before anything starts
+        if not (args.bench and is_labgrid_bench(str(args.bench))):  # a labgrid place is resolved by the run
+            bench = read_bench(args.bench or DEFAULT_BENCH)  # a bad bench file is refused here, before anything starts
             if args.inject_fault and not bench.emulated:
                 raise FaultSpecError(
                     f"{args.bench}: --inject-fault needs an emulated bench; this one drives instruments"
@@ -72,6 +72,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 from hilbench.emulation.bench_runner import validate_emulated_bench
 
                 validate_emulated_bench(bench)
+            if args.keyword is None:  # with -k the plugin judges the checks pytest selects, as early
+                lacking = missing_roles(plan.checks, bench.roles, bench.path)
+                if lacking:
+                    raise BenchFileError(lacking)
     except (PlanError, BenchFileError, FaultSpecError) as exc:
         print(f"hilbench: {exc}")
         return 2
@@ -116,6 +120,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         pytest_args += ["--accept-overdue-calibration"]
     print(f"running {plan.name} ({len(plan.checks)} checks) -> {run_dir}")
     code = pytest.main(pytest_args)
+    if code == pytest.ExitCode.INTERRUPTED and not _run_started(run_dir):  # refused before anything was opened
+        print("PLAN FAILED (refused before anything was energised)")
+        return 2
     try:
         return _report(code, run_dir)
     except KeyboardInterrupt:  # the bench is already safe (pytest's teardown); say so and fail
@@ -124,6 +131,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         print("PLAN FAILED")
         return 130
+
+
+def _run_started(run_dir: Path) -> bool:
+    path = run_dir / "measurements.jsonl"
+    return path.exists() and '"run_start"' in path.read_text(errors="replace")
 
 
 def _report(code: int, run_dir: Path) -> int:

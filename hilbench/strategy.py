@@ -192,9 +192,18 @@ def _time_box(bench, role: str, default_s: float) -> float:
     return float(spec.settings.get("safe_state_timeout_s", default_s)) if spec is not None else default_s
 
 
+#: how often a read-back that is not yet safe is asked again (a container leaving boot, a source ramping down)
+READ_BACK_POLL_S = 0.2
+
+
 def _make_safe(role: str, driver, timeout_s: float) -> SafeStateRecord:
-    """safe_state() then read_safe_state() in a worker thread, time-boxed."""
+    """safe_state() then read_safe_state() in a worker thread, time-boxed.  The read-back is repeated until the
+    role reports a safe state or the time box is nearly spent: a container told to curtail while it boots reports
+    "booting" until its boards are asleep, and that is not yet safe, nor yet a failure."""
     result: dict = {"commanded": "not finished", "read_back": "not read", "confirmed": False}
+    started = time.monotonic()
+    # leave the last read-back time to answer inside the box, so its own words reach the record
+    read_until = started + max(0.0, timeout_s - max(READ_BACK_POLL_S, 0.1 * timeout_s))
 
     def work() -> None:
         try:
@@ -202,20 +211,27 @@ def _make_safe(role: str, driver, timeout_s: float) -> SafeStateRecord:
             result["commanded"] = "ok"
         except Exception as exc:  # reported in the record; the read back still says where the instrument is
             result["commanded"] = f"failed: {type(exc).__name__}: {exc}"
-        try:
-            report = driver.read_safe_state()
-            result["read_back"], result["confirmed"] = report.detail, bool(report.safe)
-        except Exception as exc:
-            result["read_back"] = f"could not be read: {type(exc).__name__}: {exc}"
+        while True:
+            try:
+                report = driver.read_safe_state()
+                result["read_back"], result["confirmed"] = report.detail, bool(report.safe)
+            except Exception as exc:
+                result["read_back"], result["confirmed"] = f"could not be read: {type(exc).__name__}: {exc}", False
+                return
+            if report.safe or time.monotonic() + READ_BACK_POLL_S > read_until:
+                return
+            time.sleep(READ_BACK_POLL_S)
 
-    started = time.monotonic()
     thread = threading.Thread(target=work, name=f"safe-state-{role}", daemon=True)
     thread.start()
     thread.join(timeout_s)
     seconds = time.monotonic() - started
     if thread.is_alive():
         return SafeStateRecord(role, result["commanded"], f"no answer within {timeout_s:g} s", False, seconds)
-    return SafeStateRecord(role, result["commanded"], result["read_back"], result["confirmed"], seconds)
+    read_back = result["read_back"]
+    if result["confirmed"] is False and not read_back.startswith("could not be read"):
+        read_back += f" (still not safe after {seconds:.1f} s)"
+    return SafeStateRecord(role, result["commanded"], read_back, result["confirmed"], seconds)
 
 
 class Heartbeat:

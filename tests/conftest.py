@@ -20,6 +20,38 @@ def hilbench_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProces
     )
 
 
+# ----- loopback blocks: one allocator for the whole suite, unique per xdist worker --------------------------------
+# Emulated boards each listen on their own loopback address (pyasic dials port 4028 only).  Every test that starts
+# boards takes its block here, so two tests (or two xdist workers) never bind the same address.  Worker k owns the
+# second octets 100 + 50k .. 149 + 50k; each block is a /24 (253 boards) or more, handed out once per session.
+# 127.10-127.99 stay free for what hilbench itself picks (``hilbench run -n N`` puts worker i on 127.(10 + i)).
+_BLOCK_OCTETS_PER_WORKER = 50
+_next_block = [0]
+
+
+def worker_number() -> int:
+    """0 outside xdist, k for xdist worker gwk."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
+def loopback_block(boards: int = 250) -> str:
+    """The first address of a loopback block of this worker's that no other test of the session uses."""
+    blocks = max(1, -(-(boards + 2) // 256))
+    first = _next_block[0]
+    _next_block[0] += blocks
+    second = 100 + _BLOCK_OCTETS_PER_WORKER * worker_number() + first // 256
+    if second + (first % 256 + blocks) // 256 >= 100 + _BLOCK_OCTETS_PER_WORKER * (worker_number() + 1):
+        raise RuntimeError("this worker's loopback blocks are spent; raise _BLOCK_OCTETS_PER_WORKER")
+    return f"127.{second}.{first % 256}.2"
+
+
+@pytest.fixture
+def loopback_base() -> str:
+    """A loopback block of its own for this test's emulated boards (first address)."""
+    return loopback_block()
+
+
 @pytest.fixture(scope="session")
 def bitcoin_vectors() -> dict:
     return json.loads((ROOT / "fixtures" / "bitcoin_vectors.json").read_text())

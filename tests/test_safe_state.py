@@ -56,9 +56,33 @@ def test_each_role_is_commanded_read_back_and_time_boxed_in_role_order():
     by = {r.role: r for r in records}
     assert not by["load"].confirmed and "no answer within 0.3 s" in by["load"].read_back
     assert by["controller"].commanded.startswith("failed: OSError") and by["controller"].confirmed  # reads safe
-    assert not by["grid"].confirmed and by["grid"].read_back == "output ON"
+    assert not by["grid"].confirmed and by["grid"].read_back.startswith("output ON (still not safe after")
     assert by["meter"].confirmed and by["meter"].commanded == "ok"
     assert all(r.seconds >= 0 for r in records)
+
+
+class _Booting(_Driver):
+    """A container told to curtail while it boots: it reports 'booting' until its boards are asleep."""
+
+    def __init__(self, unsafe_reads: int) -> None:
+        super().__init__()
+        self.unsafe_reads, self.reads = unsafe_reads, 0
+
+    def read_safe_state(self) -> SafeStateReport:
+        self.reads += 1
+        if self.reads <= self.unsafe_reads:
+            return SafeStateReport(False, "state booting, 8.0 kW, 0 online")
+        return SafeStateReport(True, "state curtailed, 0.8 kW, 0 online")
+
+
+def test_the_read_back_waits_within_the_time_box_for_a_safe_state():
+    records = BenchStrategy(_Session({"controller": _Booting(unsafe_reads=3)})).safe_state(timeout_s=5.0)
+    (record,) = records
+    assert record.confirmed and record.read_back.startswith("state curtailed")
+    assert 0.5 <= record.seconds < 2.0  # three reads 0.2 s apart, then the safe one: how long it took is recorded
+    slow = BenchStrategy(_Session({"controller": _Booting(unsafe_reads=1000)})).safe_state(timeout_s=1.0)
+    assert slow[0].confirmed is False and slow[0].read_back.startswith("state booting, 8.0 kW, 0 online (still not")
+    assert slow[0].seconds <= 1.0
 
 
 def test_a_role_the_bench_file_gives_a_longer_time_box_gets_it():

@@ -36,15 +36,25 @@ class CheckType:
     #: more than this, its figures are errors.  None: its figures do not depend on when an instrument answered
     #: (waveforms and stored updates are redrawn at their own time stamps), so the lag is recorded, not judged.
     resolution_s: float | None = None
+    #: The bench roles it cannot run without (optional ones, such as a grid source before a boot, are asked for
+    #: with ``session.has_role``): a plan is refused before anything is energised when its bench lacks one.
+    roles: tuple[str, ...] = ()
 
 
 REGISTRY: dict[str, CheckType] = {}
 
 
-def check(name: str, *, measurements: dict[str, str], params: dict[str, object], resolution_s: float | None):
+def check(
+    name: str,
+    *,
+    measurements: dict[str, str],
+    params: dict[str, object],
+    resolution_s: float | None,
+    roles: tuple[str, ...],
+):
     def register(fn):
         summary = next(iter((fn.__doc__ or "").strip().splitlines()), "")  # a check without a docstring is allowed
-        REGISTRY[name] = CheckType(name, fn, measurements, params, summary, resolution_s)
+        REGISTRY[name] = CheckType(name, fn, measurements, params, summary, resolution_s, tuple(roles))
         return fn
 
     return register

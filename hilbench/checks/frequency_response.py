@@ -39,6 +39,7 @@ KW = 1000.0
         "uf_threshold_hz": None,  # the container's under-frequency trip moved out of the way (default nominal - 6 %)
     },
     resolution_s=None,  # judged on the analyser's stored updates, stamped by the instrument
+    roles=("controller", "analyser", "grid"),
 )
 def frequency_response(ctx: CheckContext, params: dict) -> None:
     """Power against a frequency trajectory, inside the envelope of the plan's response curve and times."""

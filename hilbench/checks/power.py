@@ -36,6 +36,7 @@ KW = 1000.0
     measurements={"boot_time_s": "s", "boot_energy_kwh": "kWh", "rated_power_reached_kw": "kW"},
     params={"target_percent": 95.0, "timeout_s": 400.0},
     resolution_s=1.0,  # boot times of tens of seconds
+    roles=("controller", "analyser"),
 )
 def boot(ctx: CheckContext, params: dict) -> None:
     """Power-on to rated power: time and energy (from the analyser's own time stamps)."""
@@ -71,6 +72,7 @@ def boot(ctx: CheckContext, params: dict) -> None:
         "movement_percent": 10.0,
     },
     resolution_s=0.25,  # latencies and settling times of seconds
+    roles=("controller", "analyser"),
 )
 def step_response(ctx: CheckContext, params: dict) -> None:
     """Setpoint step: latency, time to enter and stay in the band, overshoot, steady-state error."""
@@ -107,6 +109,7 @@ def step_response(ctx: CheckContext, params: dict) -> None:
     measurements={"min_power_percent": "%", "max_power_percent": "%", "ramp_down_kw_s": "kW/s", "ramp_up_kw_s": "kW/s"},
     params={"min_percent": 1.0, "ramp_kw_s": 10.0, "low_percent": 20.0, "settle_s": 30.0},
     resolution_s=0.5,  # rates over transitions of 5 s and more
+    roles=("controller", "analyser"),
 )
 def ramp(ctx: CheckContext, params: dict) -> None:
     """Reachable range (1 %-100 %) and the ramp rate down and up under the controller's ramp limit."""
@@ -152,6 +155,7 @@ def _slope(samples: list, start: float, end: float) -> float | None:
     measurements={"emergency_time_s": "s", "graceful_duration_s": "s", "boards_stopped_in_order": "bool"},
     params={"mode": "emergency", "threshold_percent": 5.0, "observe_s": 120.0, "order_min_steps": 3},
     resolution_s=0.5,  # emergency stops within 1-2 s, graceful ones over tens of seconds
+    roles=("controller", "analyser"),
 )
 def shutdown(ctx: CheckContext, params: dict) -> None:
     """Emergency (time to below a threshold) or graceful (duration, boards stopped one after another)."""

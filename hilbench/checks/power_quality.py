@@ -69,6 +69,7 @@ def _waveform_source(ctx: CheckContext) -> str:
         "rsce": 33,
     },
     resolution_s=None,
+    roles=("controller", "analyser"),
 )
 def harmonics(ctx: CheckContext, params: dict) -> None:
     """IEC 61000-4-7 groups of the PCC currents at several load levels, judged against the plan's table."""
@@ -101,6 +102,7 @@ def harmonics(ctx: CheckContext, params: dict) -> None:
         "ramp_kw_s": 50.0,
     },
     resolution_s=None,
+    roles=("controller", "analyser", "recorder"),
 )
 def flicker(ctx: CheckContext, params: dict) -> None:
     """Pst/Plt (IEC 61000-4-15) and dc/dmax/Tmax (IEC 61000-3-3) at the PCC while the container ramps and
@@ -168,6 +170,7 @@ def flicker(ctx: CheckContext, params: dict) -> None:
     measurements={"power_factor_min": ""},
     params={"levels_percent": [100.0, 50.0, 20.0], "settle_s": 20.0},
     resolution_s=None,
+    roles=("controller", "analyser"),
 )
 def power_factor(ctx: CheckContext, params: dict) -> None:
     """Total power factor at the PCC at several load levels (the lowest is the figure)."""
@@ -188,6 +191,7 @@ def power_factor(ctx: CheckContext, params: dict) -> None:
     measurements={"tracking_error_percent": "%", "shares_accepted": "count"},
     params={"levels_percent": [100.0, 50.0], "settle_s": 30.0},
     resolution_s=1.0,  # hash rate against power over tens of seconds
+    roles=("controller", "analyser", "boards"),
 )
 def hashrate_tracking(ctx: CheckContext, params: dict) -> None:
     """Hash rate follows power (MegaWatt-to-MegaHash): |hash share - power share| and shares accepted."""

@@ -152,6 +152,8 @@ class BoardObserver(Protocol):
 
     def pending_changed(self, board: BoardModel, due: float | None) -> None: ...
 
+    def hold_changed(self, board: BoardModel) -> None: ...
+
 
 @dataclass(frozen=True)
 class BoardSnapshot:
@@ -195,6 +197,9 @@ class BoardModel:
         self.active_profile: PowerProfile = self.power.ladder_entry("default")
         self.state = BoardState.OFF
         self.dead = False  # an injected fault: failed for good (die())
+        # Put to sleep through its own API (LuxOS 'curtail sleep' from an operator or pyasic): the controller
+        # leaves it asleep until it is woken through its API, the controller is given a mode, or it is power cycled.
+        self.held_by_operator = False
         self.shutdown_kind = ShutdownKind.NONE
         self._t = clock.now()
         self._powered_on_at: float | None = None
@@ -426,6 +431,7 @@ class BoardModel:
             if self.state is not BoardState.OFF:
                 raise BoardCommandError(f"{self.name}: power on refused, board is {self.state.value}")
             self._powered_on_at = t
+            self._set_hold(False)  # a power cycle boots the firmware afresh: no curtailment survives it
             self._set_state(t, BoardState.BOOTING, reason)
             self._pending = Pending(t + self.profile.boot_s, Transition.BOOT_DONE)
             self._record(t)
@@ -458,6 +464,29 @@ class BoardModel:
                 self._pending and self._pending.transition is Transition.WAKE_DONE
             ):
                 self._pending = Pending(t + self.profile.wake_delay_s, Transition.WAKE_DONE)
+
+    def operator_sleep(self, *, at: float | None = None) -> None:
+        """'curtail sleep' through the board's own API: asleep, and held there against the controller's dispatch."""
+        with self.lock:
+            self.sleep(at=at)
+            self._set_hold(True)
+
+    def operator_wakeup(self, *, at: float | None = None) -> None:
+        """'curtail wakeup' through the board's own API: the operator's hold ends and the board wakes."""
+        with self.lock:
+            self.wakeup(at=at)
+            self._set_hold(False)
+
+    def release_hold(self) -> None:
+        """The controller was given a mode: an explicit command for the whole container overrides the hold."""
+        with self.lock:
+            self._set_hold(False)
+
+    def _set_hold(self, held: bool) -> None:
+        if held is not self.held_by_operator:
+            self.held_by_operator = held
+            if self.observer is not None:
+                self.observer.hold_changed(self)
 
     def set_profile(self, name: str, *, at: float | None = None) -> PowerProfile:
         """Select a profile; a mining board ramps its PLL to the new frequency."""

@@ -193,6 +193,8 @@ class ContainerController:
         if self.droop is not None:
             self.droop.shed = []
         self.ride_through.browned = []
+        for i in list(self.fleet.held):  # an explicit command for the container overrides an operator's curtailment
+            self.boards[i].release_hold()
         self._deadlines = [d for d in self._deadlines if d[1] in ("cycle", "apply_setpoint")]
         if mode is Mode.EMERGENCY_STOP:
             self.trip_cause = TripCause.EMERGENCY_STOP
@@ -385,7 +387,9 @@ class ContainerController:
         """Share the commanded power over the boards: as few as possible, at the highest profile that fits."""
         if self.mode is not Mode.RUN or not self.contactor_closed:
             return
-        available = [b for b in self.boards if b.state in (BoardState.MINING, BoardState.CURTAILED)]
+        available = [
+            b for b in self.boards if b.state in (BoardState.MINING, BoardState.CURTAILED) and not b.held_by_operator
+        ]
         if not available:
             return
         per_board_max = available[0].power.ladder_entry("default").watts
@@ -439,3 +443,7 @@ class ContainerController:
 
     def boards_online(self) -> int:
         return self.fleet.count(BoardState.MINING)
+
+    def boards_held(self) -> int:
+        """Boards curtailed through their own API, which the controller leaves asleep (not dispatched)."""
+        return len(self.fleet.held)

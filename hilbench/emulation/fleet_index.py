@@ -101,6 +101,7 @@ class FleetIndex:
         self._member_of: list[tuple | None] = [None] * len(boards)
         self._state: list[BoardState | None] = [None] * len(boards)
         self.state_counts: Counter[BoardState] = Counter()
+        self.held: set[int] = set()  # boards held asleep by their operator (BoardModel.held_by_operator)
         self.available_version = 0  # bumped whenever a board enters or leaves the controller's available set
         self.last_state_change = -math.inf  # latest plant time at which any board changed state
         self._closed_j = 0.0
@@ -122,6 +123,12 @@ class FleetIndex:
         if due is not None:
             with self._lock:
                 heapq.heappush(self._dues, (due, self._position[id(board)]))
+
+    def hold_changed(self, board: BoardModel) -> None:
+        """A board held (or released) by its operator leaves (or rejoins) the set the controller dispatches."""
+        with self._lock:
+            (self.held.add if board.held_by_operator else self.held.discard)(self._position[id(board)])
+            self.available_version += 1
 
     # ----- groups -----------------------------------------------------------------------------
     def _key(self, i: int, segment: Segment, at: float) -> tuple[tuple, Segment, float]:

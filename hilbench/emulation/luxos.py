@@ -160,9 +160,9 @@ class LuxOSResponder:
     def _curtail(self, params: list[str]) -> dict:
         action = params[1].lower() if len(params) > 1 else ""
         if action == "sleep":
-            self.board.model.sleep()
+            self.board.model.operator_sleep()  # held asleep: the container's controller does not wake it
         elif action == "wakeup":
-            self.board.model.wakeup()
+            self.board.model.operator_wakeup()
         else:
             raise RequestError(cgminer.BAD_PARAMETER, f"Invalid curtail action {action!r}: use sleep or wakeup")
         return self._ok(cgminer.CURTAIL_SENT, "Curtailment command sent", CURTAIL=[{"Action": action, "Status": "OK"}])

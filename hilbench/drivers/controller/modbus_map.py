@@ -114,6 +114,7 @@ class ModbusMapController:
             trip_cause=cause,
             rated_power_w=float(value("rated_power_kw")) * 1000,
             boards_total=int(value("boards_total")),
+            boards_held=int(value("boards_held")) if "boards_held" in self.map.fields else 0,
         )
 
     def safe_state(self) -> None:

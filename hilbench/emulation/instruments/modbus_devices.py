@@ -75,6 +75,7 @@ class ControllerDevice:
             "trip_cause": int(c.trip_cause),
             "rated_power_kw": c.rated_w / 1000,
             "boards_total": len(c.boards),
+            "boards_held": c.boards_held(),
         }
 
     def _holding_values(self) -> dict[str, object]:
