@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 
 from hilbench.emulation.board import BoardCommandError, BoardModel, BoardState, Transition
+from hilbench.emulation.deadlines import Action, Deadline
 from hilbench.emulation.fleet_index import FleetIndex
 from hilbench.emulation.grid import GridSource
 from hilbench.emulation.grid_response import Droop, RideThrough
@@ -119,15 +120,31 @@ class ContainerController:
         self._t = start
         self._uf_since: float | None = None
         self._next_tick: float | None = None
-        self._deadlines: list[tuple[float, str, int]] = []  # (time, action, board index)
+        self._deadlines: list[Deadline] = []
         self._available_version = -1  # the fleet's available-set version at the last dispatch check
         self._state = self._derive_state()
         self.nominal_hz = nominal_hz
         self.nominal_v = nominal_v
         self.ride_through = RideThrough(self, start)
         self.droop = Droop(self, start) if params.droop_volume_kw > 0 else None
+        self._handlers = {
+            Action.TICK: self._on_tick,
+            Action.FLEET: lambda index, t: self._redispatch_when_the_fleet_changes(t),
+            Action.DROOP: lambda index, t: self.droop.apply(t),
+            Action.VOLTAGE: lambda index, t: self.ride_through.on_voltage_change(t),
+            Action.BROWNOUT: lambda index, t: self.ride_through.brown_out(t),
+            Action.RESTART_BOARD: self._on_restart_board,
+            Action.UV_TRIP: self._on_uv_trip,
+            Action.APPLY_SETPOINT: self._on_apply_setpoint,
+            Action.OPEN_CONTACTOR: self._on_open_contactor,
+            Action.STOP_BOARD: self._on_stop_board,
+            Action.WATCHDOG: self._on_watchdog,
+            Action.UF_START: self._on_uf_start,
+            Action.UF_TRIP: self._on_uf_trip,
+            Action.CYCLE: self._on_cycle,
+        }
         if params.cycling_period_s > 0:
-            self._deadlines.append((start + params.cycling_period_s, "cycle", 0))
+            self._deadlines.append(Deadline(start + params.cycling_period_s, Action.CYCLE, 0))
 
     # ----- register writes (plant time ``at``) ---------------------------------------
     def write_setpoint(self, kw: float, at: float) -> None:
@@ -138,9 +155,9 @@ class ContainerController:
             self.last_setpoint_change = at
             poll = self.params.setpoint_poll_s
             if poll > 0:
-                self._deadlines = [d for d in self._deadlines if d[1] != "apply_setpoint"]
+                self.drop_deadlines(Action.APPLY_SETPOINT)
                 self._pending_setpoint_w = kw * 1000
-                self._deadlines.append((at + poll, "apply_setpoint", -1))
+                self._deadlines.append(Deadline(at + poll, Action.APPLY_SETPOINT))
             else:
                 self.setpoint_w = kw * 1000
 
@@ -195,13 +212,13 @@ class ContainerController:
         self.ride_through.browned = []
         for i in list(self.fleet.held):  # an explicit command for the container overrides an operator's curtailment
             self.boards[i].release_hold()
-        self._deadlines = [d for d in self._deadlines if d[1] in ("cycle", "apply_setpoint")]
+        self._deadlines = [d for d in self._deadlines if d.action in (Action.CYCLE, Action.APPLY_SETPOINT)]
         if mode is Mode.EMERGENCY_STOP:
             self.trip_cause = TripCause.EMERGENCY_STOP
-            self._deadlines.append((t + self.params.contactor_open_s, "open_contactor", -1))
+            self._deadlines.append(Deadline(t + self.params.contactor_open_s, Action.OPEN_CONTACTOR))
         elif mode is Mode.GRACEFUL_STOP:
             for i, _ in enumerate(self.boards):
-                self._deadlines.append((t + i * self.params.stop_stagger_s, "stop_board", i))
+                self._deadlines.append(Deadline(t + i * self.params.stop_stagger_s, Action.STOP_BOARD, i))
         elif mode is Mode.OFF:
             self.trip_cause = TripCause.NONE
             self._open_contactor(t)
@@ -222,21 +239,21 @@ class ContainerController:
     def _ramping(self) -> bool:
         return self.mode is Mode.RUN and abs(self.command_w - self.setpoint_w) > 1e-6
 
-    def _next_event(self, t: float) -> tuple[float, str, int] | None:
+    def _next_event(self, t: float) -> Deadline | None:
         candidates = list(self._deadlines)
         if self._ramping():
             period = self.params.control_period_s
             if self._next_tick is None or self._next_tick < self._t - period:
                 self._next_tick = self._t + period  # a ramp starts: first tick one period later
-            candidates.append((self._next_tick, "tick", -1))
+            candidates.append(Deadline(self._next_tick, Action.TICK))
         else:
             self._next_tick = None
         if self.watchdog_s > 0 and self.last_heartbeat is not None and self.mode in (Mode.RUN,):
-            candidates.append((self.last_heartbeat + self.watchdog_s, "watchdog", -1))
+            candidates.append(Deadline(self.last_heartbeat + self.watchdog_s, Action.WATCHDOG))
         if self.mode is Mode.RUN:  # a board finishing its boot or wake gets its share at that moment
             due = self.fleet.next_due()
             if due is not None and self._t < due <= t:
-                candidates.append((due, "fleet", -1))
+                candidates.append(Deadline(due, Action.FLEET))
         uf = self._next_uf_check(t)
         if uf is not None:
             candidates.append(uf)
@@ -247,28 +264,31 @@ class ContainerController:
         due = [c for c in candidates if c[0] <= t]
         return min(due) if due else None
 
-    def _next_uf_check(self, t: float) -> tuple[float, str, int] | None:
+    def _next_uf_check(self, t: float) -> Deadline | None:
         if self.mode is not Mode.RUN or not self.contactor_closed:
             return None
         if self._uf_since is None:
             for when, _, freq, _ in self.grid.change_points(self._t, t):
                 if freq < self.uf_threshold_hz:
-                    return (when, "uf_start", -1)
+                    return Deadline(when, Action.UF_START)
             if self.grid.state_at(self._t)[1] < self.uf_threshold_hz:
-                return (self._t, "uf_start", -1)
+                return Deadline(self._t, Action.UF_START)
             return None
-        return (self._uf_since + self.uf_delay_s, "uf_trip", -1)
+        return Deadline(self._uf_since + self.uf_delay_s, Action.UF_TRIP)
 
     # ----- for the grid responses (hilbench.emulation.grid_response) -------------------------------------
     @property
     def running_mode(self) -> bool:
         return self.mode is Mode.RUN
 
-    def add_deadline(self, when: float, action: str, index: int = -1) -> None:
-        self._deadlines.append((when, action, index))
+    def add_deadline(self, when: float, action: Action, index: int = -1) -> None:
+        self._deadlines.append(Deadline(when, Action(action), index))
 
-    def drop_deadlines(self, *actions: str) -> None:
-        self._deadlines = [d for d in self._deadlines if d[1] not in actions]
+    def drop_deadlines(self, *actions: Action) -> None:
+        self._deadlines = [d for d in self._deadlines if d.action not in actions]
+
+    def _drop_board_deadline(self, action: Action, index: int) -> None:
+        self._deadlines = [d for d in self._deadlines if not (d.action is action and d.index == index)]
 
     def try_command(self, command, *, at: float) -> None:
         self._try(command, at=at)
@@ -307,68 +327,74 @@ class ContainerController:
             self._dispatch(t)
         self._available_version = version
 
-    def _handle(self, action: str, index: int, t: float) -> None:
-        if action == "tick":
-            period = self.params.control_period_s
-            self._next_tick = t + period  # a fixed grid, however often advance() is called
-            step = self.ramp_w_s * period if self.params.honours_ramp_limit else float("inf")
-            delta = self.setpoint_w - self.command_w
-            self.command_w += max(-step, min(step, delta))
-            self._dispatch(t)
-        elif action == "fleet":
-            self._redispatch_when_the_fleet_changes(t)
-        elif action == "droop":
-            self.droop.apply(t)
-        elif action == "voltage":
-            self.ride_through.on_voltage_change(t)
-        elif action == "brownout":
-            self.ride_through.brown_out(t)
-        elif action == "restart_board":
-            self._deadlines = [d for d in self._deadlines if not (d[1] == "restart_board" and d[2] == index)]
-            if self.contactor_closed and self.boards[index].state is BoardState.OFF:
-                self._try(self.boards[index].power_on, at=t)
-        elif action == "uv_trip":
-            self._deadlines = [d for d in self._deadlines if d[1] != "uv_trip"]
-            self.trip_cause = TripCause.UNDER_VOLTAGE
-            self.mode = Mode.EMERGENCY_STOP
-            self._open_contactor(t)
-        elif action == "apply_setpoint":
-            self._deadlines = [d for d in self._deadlines if d[1] != "apply_setpoint"]
-            self.setpoint_w = self._pending_setpoint_w
-        elif action == "open_contactor":
-            self._deadlines = [d for d in self._deadlines if d[1] != "open_contactor"]
-            self._open_contactor(t)
-        elif action == "stop_board":
-            self._deadlines = [d for d in self._deadlines if not (d[1] == "stop_board" and d[2] == index)]
-            self._try(self.boards[index].shutdown, at=t)
-        elif action == "watchdog":
-            self.trip_cause = TripCause.WATCHDOG
-            self.last_heartbeat = None
-            self._apply_mode(Mode.CURTAIL, t)
-        elif action == "uf_start":
-            self._uf_since = t
-        elif action == "uf_trip":
-            still_low = self.grid.state_at(t)[1] < self.uf_threshold_hz
-            recovered = [p for p in self.grid.change_points(self._uf_since, t) if p[2] >= self.uf_threshold_hz]
-            self._uf_since = None
-            if still_low and not recovered:
-                self.trip_cause = TripCause.UNDER_FREQUENCY
-                if self.uf_action == "trip":  # relay -> contactor: the same hardware path as an emergency stop
-                    self.mode = Mode.EMERGENCY_STOP
-                    self._deadlines.append((t + self.params.contactor_open_s, "open_contactor", -1))
-                else:
-                    self.mode = Mode.CURTAIL
-                    for board in self.boards:
-                        self._try(board.sleep, at=t)
-        elif action == "cycle":
-            self._deadlines = [d for d in self._deadlines if d[1] != "cycle"]
-            self._deadlines.append((t + self.params.cycling_period_s, "cycle", 0))
-            board = self.boards[-1]
-            if self.mode is Mode.RUN and self.contactor_closed:
-                if board.state is BoardState.MINING:
+    def _handle(self, action: Action, index: int, t: float) -> None:
+        handler = self._handlers.get(action)
+        if handler is None:  # every action has its handler: one without is a bug, never a silent no-op
+            raise LookupError(f"emulated controller: no handler for deadline action {action!r}")
+        handler(index, t)
+
+    def _on_tick(self, index: int, t: float) -> None:
+        period = self.params.control_period_s
+        self._next_tick = t + period  # a fixed grid, however often advance() is called
+        step = self.ramp_w_s * period if self.params.honours_ramp_limit else float("inf")
+        delta = self.setpoint_w - self.command_w
+        self.command_w += max(-step, min(step, delta))
+        self._dispatch(t)
+
+    def _on_restart_board(self, index: int, t: float) -> None:
+        self._drop_board_deadline(Action.RESTART_BOARD, index)
+        if self.contactor_closed and self.boards[index].state is BoardState.OFF:
+            self._try(self.boards[index].power_on, at=t)
+
+    def _on_uv_trip(self, index: int, t: float) -> None:
+        self.drop_deadlines(Action.UV_TRIP)
+        self.trip_cause = TripCause.UNDER_VOLTAGE
+        self.mode = Mode.EMERGENCY_STOP
+        self._open_contactor(t)
+
+    def _on_apply_setpoint(self, index: int, t: float) -> None:
+        self.drop_deadlines(Action.APPLY_SETPOINT)
+        self.setpoint_w = self._pending_setpoint_w
+
+    def _on_open_contactor(self, index: int, t: float) -> None:
+        self.drop_deadlines(Action.OPEN_CONTACTOR)
+        self._open_contactor(t)
+
+    def _on_stop_board(self, index: int, t: float) -> None:
+        self._drop_board_deadline(Action.STOP_BOARD, index)
+        self._try(self.boards[index].shutdown, at=t)
+
+    def _on_watchdog(self, index: int, t: float) -> None:
+        self.trip_cause = TripCause.WATCHDOG
+        self.last_heartbeat = None
+        self._apply_mode(Mode.CURTAIL, t)
+
+    def _on_uf_start(self, index: int, t: float) -> None:
+        self._uf_since = t
+
+    def _on_uf_trip(self, index: int, t: float) -> None:
+        still_low = self.grid.state_at(t)[1] < self.uf_threshold_hz
+        recovered = [p for p in self.grid.change_points(self._uf_since, t) if p[2] >= self.uf_threshold_hz]
+        self._uf_since = None
+        if still_low and not recovered:
+            self.trip_cause = TripCause.UNDER_FREQUENCY
+            if self.uf_action == "trip":  # relay -> contactor: the same hardware path as an emergency stop
+                self.mode = Mode.EMERGENCY_STOP
+                self._deadlines.append(Deadline(t + self.params.contactor_open_s, Action.OPEN_CONTACTOR))
+            else:
+                self.mode = Mode.CURTAIL
+                for board in self.boards:
                     self._try(board.sleep, at=t)
-                elif board.state is BoardState.CURTAILED:
-                    self._try(board.wakeup, at=t)
+
+    def _on_cycle(self, index: int, t: float) -> None:
+        self.drop_deadlines(Action.CYCLE)
+        self._deadlines.append(Deadline(t + self.params.cycling_period_s, Action.CYCLE, 0))
+        board = self.boards[-1]
+        if self.mode is Mode.RUN and self.contactor_closed:
+            if board.state is BoardState.MINING:
+                self._try(board.sleep, at=t)
+            elif board.state is BoardState.CURTAILED:
+                self._try(board.wakeup, at=t)
 
     def _open_contactor(self, t: float) -> None:
         self.contactor_closed = False

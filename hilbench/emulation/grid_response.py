@@ -6,22 +6,16 @@ contactor), at exact plant times; the controller owns them and asks them for the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from hilbench.emulation.board import BoardState
+from hilbench.emulation.deadlines import Action, ContainerPort, Deadline
 from hilbench.envelope import ResponseCurve
-
-if TYPE_CHECKING:
-    from hilbench.emulation.controller import ContainerController
-
-Event = tuple[float, str, int]
 
 
 class Droop:
     """Below nominal, shed boards through per-board PDU relays in proportion to the response curve, a relay delay
     after each frequency change; restore them (a full boot) as the frequency recovers."""
 
-    def __init__(self, controller: ContainerController, start: float) -> None:
+    def __init__(self, controller: ContainerPort, start: float) -> None:
         p = controller.params
         self.controller = controller
         self.curve = ResponseCurve(
@@ -31,7 +25,7 @@ class Droop:
         self.answering = start  # the change the next droop event answers
         self.shed: list[int] = []  # boards whose relay is open, in order
 
-    def next_event(self, t: float) -> Event | None:
+    def next_event(self, t: float) -> Deadline | None:
         c = self.controller
         if not c.contactor_closed or not c.running_mode:
             return None
@@ -40,7 +34,7 @@ class Droop:
         if not changes:
             return None
         self.answering = changes[0][0]
-        return (self.answering + delay, "droop", -1)
+        return Deadline(self.answering + delay, Action.DROOP)
 
     def apply(self, t: float) -> None:
         """Shed or restore boards so the shed power matches the curve at the frequency now."""
@@ -69,33 +63,33 @@ class RideThrough:
     back above it boots them again, ``restart_stagger_s`` apart.  The controller's own under-voltage protection
     trips the contactor below ``uv_trip_pu`` for ``uv_trip_delay_s``."""
 
-    def __init__(self, controller: ContainerController, start: float) -> None:
+    def __init__(self, controller: ContainerPort, start: float) -> None:
         self.controller = controller
         self.checked = start  # grid voltage changes up to here have been answered
         self.browned: list[int] = []  # boards whose PSU dropped out, to boot again
 
-    def next_event(self, t: float) -> Event | None:
+    def next_event(self, t: float) -> Deadline | None:
         changes = self.controller.grid.change_points(self.checked, t)
-        return (changes[0][0], "voltage", -1) if changes else None
+        return Deadline(changes[0][0], Action.VOLTAGE) if changes else None
 
     def on_voltage_change(self, t: float) -> None:
         c, p = self.controller, self.controller.params
         self.checked = t
         volts, _, on = c.grid.state_at(t)
         level = volts / c.nominal_v if on else 0.0
-        c.drop_deadlines("brownout", "uv_trip")
+        c.drop_deadlines(Action.BROWNOUT, Action.UV_TRIP)
         if level < p.psu_uvlo_pu:
-            c.add_deadline(t + p.psu_holdup_s, "brownout")
+            c.add_deadline(t + p.psu_holdup_s, Action.BROWNOUT)
         if level < p.uv_trip_pu and c.contactor_closed:
-            c.add_deadline(t + p.uv_trip_delay_s, "uv_trip")
+            c.add_deadline(t + p.uv_trip_delay_s, Action.UV_TRIP)
         if level >= p.psu_uvlo_pu and self.browned and c.contactor_closed:
             for k, index in enumerate(self.browned):
-                c.add_deadline(t + k * p.restart_stagger_s, "restart_board", index)
+                c.add_deadline(t + k * p.restart_stagger_s, Action.RESTART_BOARD, index)
             self.browned = []
 
     def brown_out(self, t: float) -> None:
         c = self.controller
-        c.drop_deadlines("brownout")
+        c.drop_deadlines(Action.BROWNOUT)
         for i, board in enumerate(c.boards):
             if board.state is not BoardState.OFF:
                 self.browned.append(i)
