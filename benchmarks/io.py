@@ -20,9 +20,9 @@ from pathlib import Path
 import pyvisa
 from pymodbus.client import ModbusTcpClient
 
-from hilbench.bench import read_bench
 from hilbench.drivers import open_driver
 from hilbench.emulation.bench_runner import EmulatedBench
+from hilbench.spec.bench_file import read_bench
 from hilbench.transports.exchange_log import ExchangeLog
 from hilbench.transports.modbus import ModbusTransport
 from hilbench.transports.visa import VisaTransport

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hilbench.bench import BenchFileError, read_bench
-from hilbench.plans import PlanError, load_plan
+from hilbench.plans.plan import PlanError, load_plan
+from hilbench.spec.bench_file import BenchFileError, read_bench
 from tests.conftest import ROOT
 
 CORPUS = sorted((ROOT / "tests" / "bad_input").glob("*.yaml"))

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from hilbench.bench_check import check_bench
+from hilbench.cli.bench_check import check_bench
 
 
 def free_port() -> int:

@@ -124,8 +124,8 @@ def test_busy_address_is_a_clear_error(tmp_path):
 def test_a_site_spread_over_worker_processes_serves_every_board_and_exports_a_pool(tmp_path):
     """--workers 2: two emulator processes, each its own container on its own /16; every board answers; the pool
     lists both containers' bench files (for hilbench run -n 2 --bench-pool); SIGTERM stops both."""
-    from hilbench.bench import read_bench
-    from hilbench.bench_pool import read_pool
+    from hilbench.bench.pool import read_pool
+    from hilbench.spec.bench_file import read_bench
     from tests.conftest import ROOT
 
     pool = tmp_path / "site.yaml"

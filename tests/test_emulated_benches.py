@@ -9,12 +9,12 @@ import textwrap
 
 import pytest
 
-from hilbench.bench import read_bench
+from hilbench.bench.load_follower import LoadFollower
 from hilbench.drivers import open_driver
 from hilbench.emulation.bench_runner import EmulatedBench
 from hilbench.emulation.board import BoardModel
 from hilbench.emulation.board_profiles import S19J_PRO
-from hilbench.load_follower import LoadFollower
+from hilbench.spec.bench_file import read_bench
 from tests.conftest import ROOT
 
 

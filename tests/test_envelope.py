@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hilbench.envelope import ResponseCurve, StepRequirement, margins, step_envelope
+from hilbench.core.envelope import ResponseCurve, StepRequirement, margins, step_envelope
 
 # NESO DC (shared/reference/grid_response.md s.6): deadband 0.015 Hz, 5 % at 0.2 Hz, 100 % at 0.5 Hz
 DC = ResponseCurve.from_plan([[0.015, 0.0], [0.2, 0.05], [0.5, 1.0]])

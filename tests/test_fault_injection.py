@@ -1,4 +1,4 @@
-"""Injected faults (hilbench.fault_spec, hilbench.emulation.faults): each one ends the check it hits with an error
+"""Injected faults (hilbench.spec.fault_spec, hilbench.emulation.faults): each one ends the check it hits with an error
 that names the instrument, its address and the fault; never a pass, never a hang; the bench ends safe (read back)
 and the checks that follow still run and pass."""
 
@@ -11,10 +11,10 @@ import time
 import pytest
 import yaml
 
-from hilbench.bench import read_bench
 from hilbench.drivers import open_driver
 from hilbench.emulation.bench_runner import EmulatedBench
-from hilbench.fault_spec import FaultSpec, FaultSpecError, parse_fault, parse_faults
+from hilbench.spec.bench_file import read_bench
+from hilbench.spec.fault_spec import FaultSpec, FaultSpecError, parse_fault, parse_faults
 from hilbench.transports.errors import InstrumentConnectionError
 from tests.conftest import ROOT
 

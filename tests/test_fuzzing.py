@@ -19,7 +19,7 @@ from pyvisa.constants import StatusCode
 from pyvisa.errors import VisaIOError
 from pyvisa.util import from_ieee_block
 
-from hilbench.bench import BenchFileError, load_bench, parse_bench
+from hilbench.core.errors import HilbenchError
 from hilbench.drivers.analyser.yokogawa_wt5000 import YokogawaWT5000
 from hilbench.drivers.boards.bm13xx_serial import BM13xxSerialBoard
 from hilbench.drivers.controller.modbus_map import ModbusMapController
@@ -33,11 +33,11 @@ from hilbench.emulation.clock import ManualClock
 from hilbench.emulation.emulated_board import EmulatedBoard
 from hilbench.emulation.luxos import LuxOSResponder
 from hilbench.emulation.scpi_server import ScpiInstrument
-from hilbench.errors import HilbenchError
-from hilbench.plans import PlanError, load_plan
+from hilbench.plans.plan import PlanError, load_plan
 from hilbench.protocols.bm13xx import PREAMBLE, FrameParser, split_responses
 from hilbench.protocols.cgminer import Request, RequestError, parse_request, request_complete
 from hilbench.protocols.register_map import RegisterMap
+from hilbench.spec.bench_file import BenchFileError, load_bench, parse_bench
 from hilbench.transports.modbus import ModbusTransport
 from hilbench.transports.serial_line import SerialTransport
 from hilbench.transports.visa import VisaTransport

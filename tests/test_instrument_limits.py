@@ -7,8 +7,8 @@ import time
 import pytest
 import pyvisa
 
-from hilbench.bench import read_bench
 from hilbench.emulation.bench_runner import EmulatedBench
+from hilbench.spec.bench_file import read_bench
 from tests.conftest import ROOT
 
 
@@ -140,7 +140,7 @@ def test_mso5_refuses_a_curve_before_its_record_is_complete_and_oversized_record
 
 
 def test_mso5_clips_at_full_scale_like_a_real_front_end(emulated):
-    from hilbench.emulation.instruments.mso5 import MSO5
+    from hilbench.emulation.instruments.tektronix_mso5 import MSO5
 
     scope = MSO5(emulated.plant, voltage_full_scale_v=100.0)  # a 100 V range on a 325 V peak
     assert scope.execute(":HORizontal:MODe:SAMPLERate 10000;:HORizontal:MODe:RECOrdlength 200") is None

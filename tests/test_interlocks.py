@@ -1,4 +1,4 @@
-"""Interlocks (hilbench.interlocks): permissives read before any energising command and all the time the run
+"""Interlocks (hilbench.bench.interlocks): permissives read before any energising command and all the time the run
 lives; a lost or unreadable permissive makes the bench safe at once, refuses every further command and stops
 the run; the bench file's section is checked with file and line."""
 
@@ -11,9 +11,9 @@ import time
 import pytest
 import yaml
 
-from hilbench.bench import BenchFileError, load_bench, parse_bench
-from hilbench.interlock_spec import Interlocks, Permissive, ReadingRange
-from hilbench.interlocks import InterlockMonitor, InterlockTripped, PermissiveStatus
+from hilbench.bench.interlocks import InterlockMonitor, InterlockTripped, PermissiveStatus
+from hilbench.spec.bench_file import BenchFileError, load_bench, parse_bench
+from hilbench.spec.interlock_spec import Interlocks, Permissive, ReadingRange
 from tests.conftest import ROOT
 
 
@@ -158,7 +158,7 @@ interlocks:
 
 def test_a_meter_on_a_serial_bus_is_read_through_the_runs_own_driver(tmp_path):
     """One master per RS-485 bus: the monitor must not open a second connection to the port."""
-    from hilbench.roles import MeterReading
+    from hilbench.core.roles import MeterReading
 
     path = tmp_path / "bench.yaml"
     path.write_text(SERIAL_METER_BENCH)

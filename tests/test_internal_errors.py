@@ -8,12 +8,12 @@ import textwrap
 
 import pytest
 
-from hilbench.bench import BenchFileError, parse_bench
+from hilbench.spec.bench_file import BenchFileError, parse_bench
 from tests.conftest import ROOT
 
 BUGGY_TEST = textwrap.dedent(
     """
-    from hilbench.checks.base import check
+    from hilbench.plans.checks.base import check
 
 
     @check("buggy_for_test", measurements={"latency_s": "s"}, params={}, resolution_s=None)
@@ -53,7 +53,7 @@ def test_a_bench_file_with_an_unknown_role_names_the_roles():
 
 
 def test_bench_file_errors_are_hilbench_errors():
-    from hilbench.errors import HilbenchError
+    from hilbench.core.errors import HilbenchError
 
     assert issubclass(BenchFileError, HilbenchError)
     assert ROOT.exists()

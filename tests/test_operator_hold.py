@@ -11,10 +11,10 @@ import time
 import pyasic
 import pytest
 
-from hilbench.bench import read_bench
+from hilbench.core.roles import ControllerMode
 from hilbench.drivers import open_driver
 from hilbench.emulation.bench_runner import EmulatedBench
-from hilbench.roles import ControllerMode
+from hilbench.spec.bench_file import read_bench
 from tests.conftest import ROOT
 
 SCALE = 10.0  # plant seconds per wall second

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hilbench.bench_pool import PoolError, lease_bench, read_pool, worker_address_base
+from hilbench.bench.pool import PoolError, lease_bench, read_pool, worker_address_base
 from tests.conftest import ROOT
 
 
@@ -105,7 +105,7 @@ def test_the_lease_of_a_killed_process_is_reclaimed(tmp_path):
     pool = _pool(tmp_path)
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from hilbench.bench_pool import lease_bench, read_pool; "
+         "import sys, time; from hilbench.bench.pool import lease_bench, read_pool; "
          f"l = lease_bench(read_pool({str(pool)!r})[:1], worker='gw9'); print('held', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip

@@ -5,8 +5,8 @@ import textwrap
 
 import pytest
 
-from hilbench.measurement import ERROR, FAIL, MARGINAL, NOT_APPLICABLE, PASS, Limits, judge
-from hilbench.plans import PlanError, load_plan
+from hilbench.core.measurement import ERROR, FAIL, MARGINAL, NOT_APPLICABLE, PASS, Limits, judge
+from hilbench.plans.plan import PlanError, load_plan
 from hilbench.report.recorder import Recorder
 from tests.conftest import ROOT
 
@@ -87,7 +87,7 @@ def test_no_silent_results():
     import json
     import math
 
-    from hilbench.measurement import ERROR, INFO, NOT_APPLICABLE, Limits, judge
+    from hilbench.core.measurement import ERROR, INFO, NOT_APPLICABLE, Limits, judge
 
     assert judge("c", "thd", 6.9, "%", None).verdict == INFO
     for bad in (math.nan, math.inf, -math.inf):
@@ -99,9 +99,9 @@ def test_no_silent_results():
 
 
 def test_a_record_cut_short_by_a_killed_run_is_reported_not_fatal(tmp_path):
-    from hilbench.measurement import Limits, judge
+    from hilbench.cli.run import summarise
+    from hilbench.core.measurement import Limits, judge
     from hilbench.report.recorder import Recorder, read_records
-    from hilbench.run_cli import summarise
 
     recorder = Recorder(tmp_path)
     recorder.record(judge("c", "x", 1.5, "s", Limits(high=2.0)))

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from hilbench.progress import RunProgress
+from hilbench.pytest_plugin.progress import RunProgress
 from hilbench.report import charts
 
 
 def test_lines_mode_says_each_check_its_phases_at_most_every_ten_seconds_and_the_time_left(monkeypatch):
     clock = [100.0]
-    monkeypatch.setattr("hilbench.progress.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("hilbench.pytest_plugin.progress.time.monotonic", lambda: clock[0])
     lines: list[str] = []
     progress = RunProgress("lines", lines.append, total=3)
     progress.start_check("boot", "boot")

@@ -11,8 +11,8 @@ import time
 import pytest
 import yaml
 
-from hilbench.roles import SafeStateReport
-from hilbench.strategy import BenchStrategy
+from hilbench.bench.strategy import BenchStrategy
+from hilbench.core.roles import SafeStateReport
 from tests.conftest import ROOT
 
 

@@ -5,9 +5,9 @@ import ipaddress
 
 import pytest
 
-from hilbench.bench import BenchFileError, read_bench
-from hilbench.plans import PlanError, load_plan
+from hilbench.plans.plan import PlanError, load_plan
 from hilbench.report.recorder import Recorder
+from hilbench.spec.bench_file import BenchFileError, read_bench
 from tests.conftest import ROOT
 
 PAYLOAD = '!!python/object/apply:os.system ["touch {marker}"]'

@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
+from hilbench.core.measurement import ERROR, PASS, Limits, judge
 from hilbench.emulation.clock import ManualClock
 from hilbench.emulation.lag import LagMeter
-from hilbench.measurement import ERROR, PASS, Limits, judge
-from hilbench.plans import load_plan
-from hilbench.timekeeping import CheckTimekeeping
+from hilbench.plans.plan import load_plan
+from hilbench.plans.timekeeping import CheckTimekeeping
 from tests.conftest import ROOT
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hilbench.plans import PlanError, load_plan
-from hilbench.trajectory import TrajectoryError, frequency_ramp, load_recording, staircase
+from hilbench.plans.plan import PlanError, load_plan
+from hilbench.plans.trajectory import TrajectoryError, frequency_ramp, load_recording, staircase
 
 
 def _write(tmp_path, text: str, name: str = "fault.csv"):

@@ -2,7 +2,7 @@
 
 Drivers register through the ``hilbench.drivers`` entry-point group (name -> class), so a
 third-party package adds a model without touching hilbench.  Every driver class declares
-``role = "<role>"`` and implements that role's protocol (hilbench.roles), plus
+``role = "<role>"`` and implements that role's protocol (hilbench.core.roles), plus
 ``from_spec(spec)`` to build it from a bench file's role.  ``open_driver`` refuses a class that
 does not, naming what is missing.  No driver contains emulation branches.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from hilbench.errors import HilbenchError
-from hilbench.role_spec import RoleSpec
-from hilbench.roles import ROLE_PROTOCOLS, missing_methods
+from hilbench.core.errors import HilbenchError
+from hilbench.core.roles import ROLE_PROTOCOLS, missing_methods
+from hilbench.spec.role_spec import RoleSpec
 
 GROUP = "hilbench.drivers"
 

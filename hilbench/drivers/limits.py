@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hilbench.errors import LimitError
+from hilbench.core.errors import LimitError
 
 
 def check(

@@ -13,7 +13,6 @@ import socket
 import threading
 from dataclasses import fields, replace
 
-from hilbench.bench import Bench, BenchFileError
 from hilbench.emulation.clock import PlantClock
 from hilbench.emulation.controller import ControllerParams
 from hilbench.emulation.descriptors import ensure_descriptor_limit, low_descriptors_kept_free
@@ -26,9 +25,10 @@ from hilbench.emulation.scpi_server import ScpiInstrument, ScpiSocketServer
 from hilbench.emulation.site import EmulatedSite, Endpoint, SiteConfig
 from hilbench.emulation.site_config import emulated_site_config
 from hilbench.emulation.tcp_server import EventLoopThread
-from hilbench.fault_spec import FaultSpec
-from hilbench.interlock_spec import Interlocks
-from hilbench.role_spec import RoleSpec
+from hilbench.spec.bench_file import Bench, BenchFileError
+from hilbench.spec.fault_spec import FaultSpec
+from hilbench.spec.interlock_spec import Interlocks
+from hilbench.spec.role_spec import RoleSpec
 
 HOST = "127.0.0.1"
 

@@ -2,7 +2,7 @@
 real server (SCPI socket or Modbus TCP) that lets requests through until a fault is due, then treats the
 next ones as the fault says.  The drivers connect to the proxy exactly as to the instrument and never know.
 
-Kinds (hilbench.fault_spec): ``delay`` (the request is held past every transport timeout, so its reply
+Kinds (hilbench.spec.fault_spec): ``delay`` (the request is held past every transport timeout, so its reply
 arrives stale), ``timeout`` (the request is swallowed), ``drop`` (the connection is closed),
 ``garbage`` (a reply of bytes that are no reply), ``modbus-exception`` (exception 04, server device
 failure), ``scpi-error`` (the command is refused and -200 "Execution error" queued, as the instrument
@@ -19,8 +19,8 @@ import threading
 from collections.abc import Callable
 
 from hilbench.emulation.clock import Clock
-from hilbench.fault_spec import FaultSpec
 from hilbench.protocols.scpi import ScpiCommandError
+from hilbench.spec.fault_spec import FaultSpec
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ contactor), at exact plant times; the controller owns them and asks them for the
 
 from __future__ import annotations
 
+from hilbench.core.envelope import ResponseCurve
 from hilbench.emulation.board import BoardState
 from hilbench.emulation.deadlines import Action, ContainerPort, Deadline
-from hilbench.envelope import ResponseCurve
 
 
 class Droop:

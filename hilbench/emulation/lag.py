@@ -5,7 +5,7 @@ request - computing the site's power, replaying the controller's ticks, waiting 
 another instrument is served - is plant time that passed before the answer left.  At x50 one millisecond is
 50 ms of plant time: an analyser that should update every 50 ms cannot, and a figure read from it is coarser
 than the check promises.  The meter measures that lag on every plant request; a run opens a window per check,
-records it, and judges the check's figures by it (hilbench.timekeeping: an ``error``, never a DUT verdict).
+records it, and judges the check's figures by it (hilbench.plans.timekeeping: an ``error``, never a DUT verdict).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class LagWindow:
         return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
 
     def summary(self, resolution_s: float | None) -> dict:
-        """What the run records (how it is judged is hilbench.timekeeping's); ``resolution_s`` None: the check's
+        """What the run records (how it is judged is hilbench.plans.timekeeping's); ``resolution_s`` None: the check's
         figures do not depend on the lag."""
         return {
             "time_scale": self.time_scale,

@@ -1,13 +1,13 @@
 """The emulated boards a bench file describes (``roles.<role>.emulated.groups``) as a SiteConfig.
 
-Lives in emulation/ so that parsing a bench file (hilbench.bench) never loads the emulator."""
+Lives in emulation/ so that parsing a bench file (hilbench.spec.bench_file) never loads the emulator."""
 
 from __future__ import annotations
 
 from dataclasses import fields
 
-from hilbench.bench import BenchFileError, _clean, _line
 from hilbench.emulation.site import BoardGroup, SiteConfig, SiteConfigError
+from hilbench.spec.bench_file import BenchFileError, _clean, _line
 
 
 def emulated_site_config(bench: dict, *, boards: int | None = None) -> SiteConfig:

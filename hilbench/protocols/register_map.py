@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from hilbench.errors import HilbenchError
+from hilbench.core.errors import HilbenchError
 
 REFERENCE_MAP = "reference_controller.yaml"
 

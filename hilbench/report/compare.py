@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hilbench.measurement import Limits
+from hilbench.core.measurement import Limits
 from hilbench.report.records import Run
 
 #: a figure whose limits declare no marginal band "moved" when it changed by more than this share of its limit

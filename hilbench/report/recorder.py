@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hilbench.measurement import Measurement
+from hilbench.core.measurement import Measurement
 
 
 def safe_file_name(text: str) -> str:

@@ -13,7 +13,7 @@ import importlib.metadata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hilbench.measurement import Limits, Measurement
+from hilbench.core.measurement import Limits, Measurement
 from hilbench.report.recorder import read_records
 
 #: The record stream's version: raised when a record type or field changes meaning or goes away (a new optional

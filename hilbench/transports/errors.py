@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hilbench.errors import HilbenchError
+from hilbench.core.errors import HilbenchError
 
 
 class InstrumentError(HilbenchError):

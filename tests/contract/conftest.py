@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from hilbench.bench import Bench, read_bench
 from hilbench.drivers import open_driver
 from hilbench.drivers.boards.pyasic_boards import expand_addresses
+from hilbench.spec.bench_file import Bench, read_bench
 from tests.conftest import ROOT
 
 CONTRACT_TIME_SCALE = 10.0

@@ -1,6 +1,6 @@
 import pytest
 
-from hilbench.errors import LimitError
+from hilbench.core.errors import LimitError
 from hilbench.transports.errors import ScpiError
 from hilbench.transports.exchange_log import GLOBAL_LOG
 

@@ -3,8 +3,8 @@ import struct
 import pytest
 from pymodbus.client import ModbusTcpClient
 
-from hilbench.errors import LimitError
-from hilbench.roles import ControllerMode, ControllerState
+from hilbench.core.errors import LimitError
+from hilbench.core.roles import ControllerMode, ControllerState
 from hilbench.transports.errors import ModbusExceptionError
 
 

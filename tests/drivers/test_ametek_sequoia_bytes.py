@@ -6,10 +6,10 @@ rows marked UNVERIFIED follow the manual's SCPI pattern but their page was not r
 import pytest
 import yaml
 
-from hilbench.bench import parse_bench
+from hilbench.core.errors import LimitError
 from hilbench.drivers import open_driver
 from hilbench.drivers.grid.ametek_sequoia import AmetekSequoia
-from hilbench.errors import LimitError
+from hilbench.spec.bench_file import parse_bench
 from hilbench.testing import expected_protocol
 from tests.conftest import ROOT
 

@@ -4,8 +4,8 @@
 
 import pytest
 
+from hilbench.core.errors import LimitError
 from hilbench.drivers.load.chroma_63800 import Chroma63800
-from hilbench.errors import LimitError
 from hilbench.testing import expected_protocol
 from hilbench.transports.errors import MalformedReply
 

@@ -6,8 +6,8 @@ UNVERIFIED: K1's table of contents shows no LIST subsystem (the real-instrument 
 
 import pytest
 
+from hilbench.core.errors import LimitError
 from hilbench.drivers.grid.keysight_ac6900 import KeysightAC6900
-from hilbench.errors import LimitError
 from hilbench.testing import expected_protocol
 
 NO_ERROR = ("SYST:ERR?", '+0,"No error"')  # K1, SYSTem:ERRor? (IEEE 488.2 / SCPI error queue)

@@ -4,10 +4,10 @@ function codes per the Modbus Application Protocol Specification V1.1b3 (6.4 FC0
 
 import pytest
 
+from hilbench.core.errors import LimitError
+from hilbench.core.roles import ControllerMode, ControllerState, TripCause, UnderFrequencyAction
 from hilbench.drivers.controller.modbus_map import ModbusMapController
-from hilbench.errors import LimitError
 from hilbench.protocols.register_map import RegisterMap
-from hilbench.roles import ControllerMode, ControllerState, TripCause, UnderFrequencyAction
 from hilbench.testing import expected_protocol, modbus_read_reply
 from hilbench.transports.errors import ModbusExceptionError
 
@@ -49,14 +49,15 @@ def test_under_frequency_settings():
 
 
 def test_status_is_one_input_register_read():
-    registers = [2, 612, 29, 0, 12_345, 0, 23_456, 4998, 0, 30_000, 0, 975, 30]
-    exchanges = [("01 04 0000 000D", modbus_read_reply(1, 0x04, registers))]  # FC04 from 0, 13 registers
+    registers = [2, 612, 29, 0, 12_345, 0, 23_456, 4998, 0, 30_000, 0, 975, 30, 1]
+    exchanges = [("01 04 0000 000E", modbus_read_reply(1, 0x04, registers))]  # FC04 from 0, 14 registers
     with expected_protocol(controller, exchanges, kind="modbus") as c:
         status = c.read()
     assert status.state is ControllerState.RUNNING and status.trip_cause is TripCause.NONE
     assert status.power_w == pytest.approx(61_200.0) and status.rated_power_w == pytest.approx(97_500.0)
     assert status.last_setpoint_change_s == 12.345 and status.time_s == 30.0
     assert status.grid_frequency_hz == pytest.approx(49.98) and status.boards_total == 30
+    assert status.boards_held == 1  # register 13: curtailed through its own API, not dispatched
 
 
 def test_safe_state_curtails():
@@ -86,7 +87,7 @@ def test_an_exception_response_names_the_device_and_request():
 
 
 def test_identify_reads_the_status_block():
-    registers = [0, 0, 0, 0, 0, 0, 0, 5000, 0, 0, 0, 975, 30]
-    exchanges = [("01 04 0000 000D", modbus_read_reply(1, 0x04, registers))]
+    registers = [0, 0, 0, 0, 0, 0, 0, 5000, 0, 0, 0, 975, 30, 0]
+    exchanges = [("01 04 0000 000E", modbus_read_reply(1, 0x04, registers))]
     with expected_protocol(controller, exchanges, kind="modbus") as c:
         assert c.identify() == "hilbench reference controller (unit 1): rated 97.5 kW, 30 boards, state off"

@@ -24,8 +24,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from hilbench.role_spec import RoleSpec
-from hilbench.roles import AnalyserReading, HarmonicReading, SafeStateReport
+from hilbench.core.roles import AnalyserReading, HarmonicReading, SafeStateReport
+from hilbench.spec.role_spec import RoleSpec
 from hilbench.transports.errors import InstrumentConnectionError, InstrumentError, MalformedReply
 from hilbench.transports.visa import VisaTransport
 

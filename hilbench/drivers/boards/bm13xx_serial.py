@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import time
 
+from hilbench.core.roles import Nonce, SafeStateReport
 from hilbench.hashing.sha256d import hash_value, sha256d
 from hilbench.protocols import bm13xx
-from hilbench.role_spec import RoleSpec
-from hilbench.roles import Nonce, SafeStateReport
+from hilbench.spec.role_spec import RoleSpec
 from hilbench.transports.errors import MalformedReply
 from hilbench.transports.serial_line import SerialTransport
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 
-from hilbench.role_spec import RoleSpec
-from hilbench.roles import BoardReading, SafeStateReport
+from hilbench.core.roles import BoardReading, SafeStateReport
+from hilbench.spec.role_spec import RoleSpec
 from hilbench.transports.errors import InstrumentConnectionError
 
 

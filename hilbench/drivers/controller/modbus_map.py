@@ -7,10 +7,7 @@ kW as the bench files state them."""
 
 from __future__ import annotations
 
-from hilbench.drivers.limits import check
-from hilbench.protocols.register_map import RegisterMap
-from hilbench.role_spec import RoleSpec
-from hilbench.roles import (
+from hilbench.core.roles import (
     ControllerMode,
     ControllerState,
     ControllerStatus,
@@ -18,6 +15,9 @@ from hilbench.roles import (
     TripCause,
     UnderFrequencyAction,
 )
+from hilbench.drivers.limits import check
+from hilbench.protocols.register_map import RegisterMap
+from hilbench.spec.role_spec import RoleSpec
 from hilbench.transports.errors import MalformedReply
 from hilbench.transports.modbus import ModbusTransport
 

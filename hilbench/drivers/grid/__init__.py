@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hilbench.roles import SafeStateReport
+from hilbench.core.roles import SafeStateReport
 from hilbench.transports.visa import VisaTransport
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hilbench.core.roles import GridNominal, GridReading, SafeStateReport
 from hilbench.drivers.grid import read_source_safe_state
 from hilbench.drivers.limits import check
-from hilbench.role_spec import RoleSpec
-from hilbench.roles import GridNominal, GridReading, SafeStateReport
+from hilbench.spec.role_spec import RoleSpec
 from hilbench.transports.visa import VisaTransport
 
 MAX_LIST_POINTS = 32  # p.164 "up to 32 settings (or points) in the list"

@@ -7,10 +7,10 @@ checked against the bench file's limits before anything is sent.
 
 from __future__ import annotations
 
+from hilbench.core.roles import GridNominal, GridReading, SafeStateReport
 from hilbench.drivers.grid import read_source_safe_state
 from hilbench.drivers.limits import check
-from hilbench.role_spec import RoleSpec
-from hilbench.roles import GridNominal, GridReading, SafeStateReport
+from hilbench.spec.role_spec import RoleSpec
 from hilbench.transports.visa import VisaTransport
 
 

@@ -7,9 +7,9 @@ cross-checked with a public Python driver for the 63802 (shared/reference/instru
 
 from __future__ import annotations
 
+from hilbench.core.roles import LoadReading, SafeStateReport
 from hilbench.drivers.limits import check
-from hilbench.role_spec import RoleSpec
-from hilbench.roles import LoadReading, SafeStateReport
+from hilbench.spec.role_spec import RoleSpec
 from hilbench.transports.errors import MalformedReply
 from hilbench.transports.visa import VisaTransport
 

@@ -5,9 +5,9 @@ Register addresses: Eastron SDM630 Modbus protocol sheet (30001 = phase 1 voltag
 
 from __future__ import annotations
 
+from hilbench.core.roles import MeterReading, SafeStateReport
 from hilbench.protocols.sdm630 import BLOCK_COUNT, BLOCK_FIRST, REGISTERS
-from hilbench.role_spec import RoleSpec
-from hilbench.roles import MeterReading, SafeStateReport
+from hilbench.spec.role_spec import RoleSpec
 from hilbench.transports.modbus import ModbusTransport
 
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from hilbench.role_spec import RoleSpec
-from hilbench.roles import SafeStateReport, WaveformCapture
+from hilbench.core.roles import SafeStateReport, WaveformCapture
+from hilbench.spec.role_spec import RoleSpec
 from hilbench.transports.errors import InstrumentTimeout, MalformedReply
 from hilbench.transports.visa import VisaTransport
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from hilbench.interlock_spec import ModbusContact
+from hilbench.spec.interlock_spec import ModbusContact
 
 READ_COILS, READ_DISCRETE, READ_HOLDING = 1, 2, 3
 _FUNCTION_TABLE = {READ_COILS: "coil", READ_DISCRETE: "discrete_input", READ_HOLDING: "holding_register"}

@@ -1,6 +1,0 @@
-"""Checks: reusable procedures that drive the bench and yield measurements (see base.py)."""
-
-from hilbench.checks import frequency_response, grid_events, power, power_quality, ride_through  # noqa: F401
-from hilbench.checks.base import REGISTRY, CheckAborted, CheckContext, Dut
-
-__all__ = ["REGISTRY", "CheckAborted", "CheckContext", "Dut"]

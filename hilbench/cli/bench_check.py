@@ -1,0 +1,119 @@
+"""``hilbench bench check FILE``: connect to every instrument of a bench, print its identity and calibration.
+
+Exit status 0 only if every instrument answered and every calibration is valid.  An emulated
+bench is started first (its instruments have no calibration to expire).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from hilbench.drivers import driver_class, open_driver
+from hilbench.spec.bench_file import Bench, load_bench, parse_bench
+from hilbench.spec.role_spec import RoleSpec
+from hilbench.transports.errors import InstrumentError
+
+#: how long one role may take to answer its identity query in a bench check (connect, query, close)
+DEFAULT_PROBE_TIMEOUT_S = 8.0
+
+
+@dataclass
+class _Probe:
+    """One role's answer to the bench check, filled in by its own thread."""
+
+    identity: str = ""
+    reachable: str = "UNREACHABLE"
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def _bounded(spec: RoleSpec, timeout_s: float) -> RoleSpec:
+    """The role with its transport timeout cut to the probe's: an analyser's 20 s or a scope's 120 s reply time is
+    for long acquisitions, not for ``*IDN?``."""
+    own = float(spec.settings.get("timeout_s", timeout_s))
+    return replace(spec, settings={**spec.settings, "timeout_s": min(own, timeout_s)})
+
+
+def _probe(spec: RoleSpec, timeout_s: float, probe: _Probe) -> None:
+    try:
+        driver = open_driver(_bounded(spec, timeout_s))
+        try:
+            probe.identity = driver.identify()
+        finally:
+            with contextlib.suppress(Exception):
+                driver.close()
+        probe.reachable = "ok"
+    except (InstrumentError, OSError, LookupError, ValueError, ImportError) as exc:
+        probe.identity = str(exc)
+    except Exception as exc:  # a driver's own bug still gets its line, not a traceback over the others
+        probe.identity = f"{type(exc).__name__}: {exc}"
+    finally:
+        probe.done.set()
+
+
+def _probe_all(bench: Bench, timeout_s: float) -> dict[str, _Probe]:
+    """Every role asked at once, each in a daemon thread with one deadline for all: a bench whose instruments are
+    switched off takes one timeout, not one per role, and a hung connection cannot keep the command alive."""
+    probes = {name: _Probe() for name in bench.roles}
+    for name, spec in bench.roles.items():
+        threading.Thread(target=_probe, args=(spec, timeout_s, probes[name]), name=f"probe-{name}", daemon=True).start()
+    deadline = time.monotonic() + timeout_s + 1.0  # the transport's own timeout first; this one for what has none
+    for name, probe in list(probes.items()):
+        if not probe.done.wait(max(0.0, deadline - time.monotonic())):
+            late = probes[name] = _Probe()  # the thread may still answer: its words no longer count
+            late.identity = f"{name} at {bench.roles[name].address}: no answer within {timeout_s:g} s"
+    return probes
+
+
+def _check_roles(bench: Bench, emulated: bool, timeout_s: float = DEFAULT_PROBE_TIMEOUT_S) -> int:
+    failures = 0
+    print(f"bench {bench.name} ({bench.path}){' [emulated]' if emulated else ''}", flush=True)
+    probes = _probe_all(bench, timeout_s)
+    for name, spec in bench.roles.items():
+        identity, reachable = probes[name].identity, probes[name].reachable
+        if reachable != "ok":
+            failures += 1
+            if spec.address not in identity:
+                identity = f"{spec.address}: {identity}"
+            identity += f" (timeout {timeout_s:g} s)"
+        if emulated:
+            calibration = "n/a (emulated)"
+        elif spec.calibration is None:
+            calibration = "no calibration record"
+            if spec.role not in ("boards", "hashboard", "controller"):
+                failures += 1
+        else:
+            calibration = (
+                f"{spec.calibration.status()} (serial {spec.calibration.serial}, "
+                f"certificate {spec.calibration.certificate})"
+            )
+            if not spec.calibration.valid():
+                failures += 1
+        print(f"  {name:<10} {spec.driver:<22} {spec.address:<42} {reachable:<11} {calibration}")
+        print(f"  {'':<10} identity: {identity}")
+        try:
+            unverified = getattr(driver_class(spec.driver), "unverified", ())
+        except LookupError:
+            unverified = ()
+        for command in unverified:
+            print(f"  {'':<10} UNVERIFIED (check on this instrument first): {command}")
+    print("bench check", "passed" if failures == 0 else f"FAILED ({failures} problem(s))")
+    return 0 if failures == 0 else 1
+
+
+def check_bench(
+    path: Path, *, time_scale: float = 10.0, address_base: str | None = None, timeout_s: float | None = None
+) -> int:
+    timeout_s = DEFAULT_PROBE_TIMEOUT_S if timeout_s is None else timeout_s
+    bench = parse_bench(load_bench(path))
+    if not bench.emulated:
+        return _check_roles(bench, emulated=False, timeout_s=timeout_s)
+    from hilbench.emulation.bench_runner import EmulatedBench
+
+    with EmulatedBench(bench, time_scale=time_scale, address_base=address_base) as resolved:
+        sys.stdout.flush()
+        return _check_roles(resolved, emulated=True, timeout_s=timeout_s)

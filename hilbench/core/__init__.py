@@ -1,0 +1,1 @@
+"""The core vocabulary every layer shares: roles, errors, measurements, units, response envelopes."""

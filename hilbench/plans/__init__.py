@@ -1,0 +1,1 @@
+"""Test plans, the checks they run, their timekeeping, and judging a stored run again (replay)."""
