@@ -115,3 +115,12 @@ def test_a_record_cut_short_by_a_killed_run_is_reported_not_fatal(tmp_path):
     assert "measurements.jsonl:3: the last record was cut short" in note
     summary = summarise(path)
     assert summary["checks"] == 1 and any("cut short" in w for w in summary["warnings"])
+
+
+def test_every_check_type_declares_the_roles_it_cannot_run_without():
+    from hilbench.core.roles import ROLE_PROTOCOLS
+    from hilbench.plans.checks import REGISTRY
+
+    for name, spec in REGISTRY.items():
+        assert spec.roles, f"{name} declares no roles: a bench lacking one would be found only mid-run"
+        assert set(spec.roles) <= set(ROLE_PROTOCOLS), (name, spec.roles)

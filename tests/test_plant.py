@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
+from hilbench.core.roles import TripCause
 from hilbench.emulation.board import BoardModel, BoardState
 from hilbench.emulation.board_profiles import S19J_PRO
 from hilbench.emulation.clock import ManualClock
-from hilbench.emulation.controller import ControllerError, ControllerParams, Mode, State, TripCause
+from hilbench.emulation.controller import ControllerError, ControllerParams, Mode, State
 from hilbench.emulation.plant import Plant, PlantParams
 from hilbench.pq import flicker, harmonics
 

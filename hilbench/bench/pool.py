@@ -39,12 +39,14 @@ def worker_index(worker_id: str | None) -> int:
         return 0
 
 
-def worker_address_base(index: int) -> str:
-    """The first LuxOS board address of worker ``index``'s emulated bench: 127.(10 + index).0.2, a /16 of loopback
-    each, so a 1,300-board site fits as well as a container."""
-    if not 0 <= index < 200:
-        raise PoolError(f"worker index {index}: at most 200 emulated benches fit in 127/8 this way")
-    return str(ipaddress.IPv4Address(f"127.{10 + index}.0.2"))
+def worker_address_base(index: int, base: str | None = None) -> str:
+    """The first LuxOS board address of worker ``index``'s emulated bench: a /16 of loopback each (127.(10 + index)
+    .0.2, or ``index`` /16s above ``base``), so a 1,300-board site fits as well as a container."""
+    first = ipaddress.IPv4Address(base or "127.10.0.2")
+    address = first + index * 65536
+    if index < 0 or address not in ipaddress.IPv4Network("127.0.0.0/8"):
+        raise PoolError(f"worker index {index}: its emulated bench would start at {address}, outside loopback 127/8")
+    return str(address)
 
 
 def read_pool(path: Path) -> list[Path]:

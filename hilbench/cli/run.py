@@ -38,6 +38,11 @@ def add_parser(sub) -> None:
         metavar="N",
         help="run the checks on N benches in parallel (pytest-xdist): N emulated ones, or N leased from --bench-pool",
     )
+    p.add_argument(
+        "--address-base",
+        default=None,
+        help="emulated bench: first loopback address of its boards (two runs at once need two; -n adds a /16 each)",
+    )
     p.add_argument("--bench-pool", type=Path, default=None, help="pool file of benches to lease one per worker")
     p.add_argument(
         "--accept-overdue-calibration",
@@ -114,6 +119,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         pytest_args += ["-n", str(args.workers), "--dist", "loadgroup"]
     if args.bench_pool:
         pytest_args += ["--bench-pool", str(args.bench_pool)]
+    if args.address_base:
+        pytest_args += ["--hil-address-base", args.address_base]
     for text in args.inject_fault:
         pytest_args += ["--inject-fault", text]
     if args.accept_overdue_calibration:

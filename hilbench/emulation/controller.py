@@ -13,10 +13,11 @@ import math
 import threading
 from dataclasses import dataclass
 
+from hilbench.core.roles import TripCause
 from hilbench.emulation.board import BoardCommandError, BoardModel, BoardState, Transition
 from hilbench.emulation.deadlines import Action, Deadline
 from hilbench.emulation.fleet_index import FleetIndex
-from hilbench.emulation.grid import GridSource
+from hilbench.emulation.grid import GridModel
 from hilbench.emulation.grid_response import Droop, RideThrough
 
 
@@ -35,14 +36,6 @@ class State(enum.IntEnum):
     CURTAILED = 3
     STOPPING = 4
     TRIPPED = 5
-
-
-class TripCause(enum.IntEnum):
-    NONE = 0
-    EMERGENCY_STOP = 1
-    UNDER_FREQUENCY = 2
-    WATCHDOG = 3
-    UNDER_VOLTAGE = 4
 
 
 @dataclass(frozen=True)
@@ -89,7 +82,7 @@ class ContainerController:
     def __init__(
         self,
         boards: list[BoardModel],
-        grid: GridSource,
+        grid: GridModel,
         params: ControllerParams,
         *,
         start: float,

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from hilbench.emulation.board import BoardModel
-    from hilbench.emulation.grid import GridSource
+    from hilbench.emulation.grid import GridModel
 
 
 class Action(enum.IntEnum):
@@ -47,7 +47,7 @@ class ContainerPort(Protocol):
     """What droop and ride-through use of the controller: its boards, grid, settings, contactor and deadlines."""
 
     boards: list[BoardModel]
-    grid: GridSource
+    grid: GridModel
     nominal_hz: float
     nominal_v: float
     contactor_closed: bool

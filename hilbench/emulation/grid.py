@@ -23,7 +23,7 @@ class Fluctuation:
     changes_per_min: float
 
 
-class GridSource:
+class GridModel:
     """Piecewise-constant voltage (per-phase r.m.s.) and frequency, output on/off, timed steps."""
 
     def __init__(self, voltage_v: float, frequency_hz: float, *, output_on: bool = True) -> None:

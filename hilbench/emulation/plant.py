@@ -18,7 +18,7 @@ import numpy as np
 from hilbench.emulation.board import BoardModel
 from hilbench.emulation.clock import Clock
 from hilbench.emulation.controller import ContainerController, ControllerParams
-from hilbench.emulation.grid import GridSource
+from hilbench.emulation.grid import GridModel
 from hilbench.emulation.lag import LagMeter
 from hilbench.emulation.psu_harmonics import DISPLACEMENT_POWER_FACTOR, PHASES, current_thd, spectrum
 
@@ -96,7 +96,7 @@ class Plant:
         self.lock = threading.RLock()
         self.lag = LagMeter(clock)
         start = clock.now()
-        self.grid = GridSource(params.voltage_v, params.frequency_hz)
+        self.grid = GridModel(params.voltage_v, params.frequency_hz)
         self.boards = boards
         self.controller = ContainerController(
             boards,

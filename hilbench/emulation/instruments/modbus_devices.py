@@ -72,7 +72,7 @@ class ControllerDevice:
             "last_state_change_ms": max(0, round(c.last_state_change * 1000)),
             "grid_frequency_hz": numbers["frequency"],
             "plant_time_ms": round(t * 1000),
-            "trip_cause": int(c.trip_cause),
+            "trip_cause": str(c.trip_cause),  # by name: the map (the site's own, maybe) gives its code
             "rated_power_kw": c.rated_w / 1000,
             "boards_total": len(c.boards),
             "boards_held": c.boards_held(),
@@ -97,7 +97,7 @@ class ControllerDevice:
             f = self.map.fields.get(name)
             if f is None or f.table != table:
                 continue
-            raw = f.encode(value if not f.enum else int(value))
+            raw = f.encode(value if not f.enum or isinstance(value, str) else int(value))
             registers[f.address - start : f.address - start + len(raw)] = raw
 
     async def action(self, function_code, start_address, address, count, registers, set_values):

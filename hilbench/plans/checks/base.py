@@ -17,12 +17,12 @@ from hilbench.bench.strategy import BenchStrategy, CheckAborted
 from hilbench.core.measurement import ERROR, FAIL, Limits, Measurement, judge
 from hilbench.core.roles import Analyser, AnalyserReading, Boards, Controller, GridSource, Load
 from hilbench.core.roles import Recorder as WaveformRecorder
+from hilbench.core.units import SI_PER_UNIT
 from hilbench.report.recorder import Recorder, safe_file_name
 
 __all__ = ["REGISTRY", "CheckAborted", "CheckContext", "Dut", "check", "first_time", "series", "settle_time"]
 
 #: SI value per declared display unit: checks compute in SI, measurements are shown in these units.
-SI_PER_UNIT = {"kW": 1e3, "kWh": 3.6e6, "kW/s": 1e3}
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def check(
     measurements: dict[str, str],
     params: dict[str, object],
     resolution_s: float | None,
-    roles: tuple[str, ...],
+    roles: tuple[str, ...] = (),
 ):
     def register(fn):
         summary = next(iter((fn.__doc__ or "").strip().splitlines()), "")  # a check without a docstring is allowed

@@ -8,11 +8,10 @@ import numpy as np
 
 from hilbench.core.envelope import ResponseCurve, StepRequirement, margins, step_envelope
 from hilbench.core.roles import ControllerMode, UnderFrequencyAction
+from hilbench.core.units import KW
 from hilbench.plans.checks.base import CheckAborted, CheckContext, check, series
 from hilbench.plans.trajectory import TrajectoryError, frequency_ramp, load_recording, staircase
 from hilbench.report import charts
-
-KW = 1000.0
 
 
 @check(

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 
 from hilbench.core.roles import ControllerMode
+from hilbench.core.units import KW
 from hilbench.plans.checks.base import CheckAborted, CheckContext, check, first_time, series, settle_time
 from hilbench.report import charts
 
@@ -28,7 +29,6 @@ def _chart(
 
 
 #: plan parameters in kW and kW/s become W and W/s here
-KW = 1000.0
 
 
 @check(

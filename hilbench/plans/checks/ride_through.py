@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from hilbench.core.roles import ControllerMode, TripCause, UnderFrequencyAction
+from hilbench.core.units import KW
 from hilbench.plans.checks.base import CheckAborted, CheckContext, check, series
 from hilbench.plans.trajectory import Step, load_recording, staircase
 from hilbench.report import charts
 
-KW = 1000.0
 DEFAULT_SAGS = [[0.5, 0.15]]
 
 
