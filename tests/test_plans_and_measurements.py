@@ -7,7 +7,7 @@ import pytest
 
 from hilbench.core.measurement import ERROR, FAIL, MARGINAL, NOT_APPLICABLE, PASS, Limits, judge
 from hilbench.plans.plan import PlanError, load_plan
-from hilbench.report.recorder import Recorder
+from hilbench.report.record_writer import Recorder
 from tests.conftest import ROOT
 
 
@@ -101,7 +101,7 @@ def test_no_silent_results():
 def test_a_record_cut_short_by_a_killed_run_is_reported_not_fatal(tmp_path):
     from hilbench.cli.run import summarise
     from hilbench.core.measurement import Limits, judge
-    from hilbench.report.recorder import Recorder, read_records
+    from hilbench.report.record_writer import Recorder, read_records
 
     recorder = Recorder(tmp_path)
     recorder.record(judge("c", "x", 1.5, "s", Limits(high=2.0)))

@@ -6,7 +6,7 @@ import ipaddress
 import pytest
 
 from hilbench.plans.plan import PlanError, load_plan
-from hilbench.report.recorder import Recorder
+from hilbench.report.record_writer import Recorder
 from hilbench.spec.bench_file import BenchFileError, read_bench
 from tests.conftest import ROOT
 

@@ -14,7 +14,7 @@ from hilbench.cli.report import write_certificate
 from hilbench.drivers import unknown_drivers
 from hilbench.plans.plan import PlanError, load_plan, missing_roles
 from hilbench.report.integrity import seal
-from hilbench.report.recorder import read_records
+from hilbench.report.record_writer import read_records
 from hilbench.report.records import read_run
 from hilbench.spec.bench_file import DEFAULT_BENCH, BenchFileError, read_bench
 from hilbench.spec.fault_spec import FaultSpecError, parse_fault

@@ -23,7 +23,7 @@ from hilbench.plans.checks import REGISTRY
 from hilbench.plans.checks.base import Dut
 from hilbench.plans.checks.harmonic_figures import JUDGING_PARAMS, TableError, capture_from_raw, harmonic_figures
 from hilbench.plans.plan import Plan, PlanCheck, load_plan
-from hilbench.report.recorder import Recorder, read_records, safe_file_name
+from hilbench.report.record_writer import RecordWriter, read_records, safe_file_name
 from hilbench.report.records import RECORD_SCHEMA_VERSION, plan_identity
 
 #: check types whose figures a replay can recompute from the run's raw files, and the parameters it may change
@@ -119,19 +119,19 @@ def replay(run_dir: Path, *, plan_path: Path | None = None, report_dir: Path | N
     if (report_dir / "measurements.jsonl").exists():
         raise ReplayError(f"{report_dir} already holds a run; choose another --report directory")
     report_dir.mkdir(parents=True, exist_ok=True)
-    recorder = Recorder(report_dir)
+    writer = RecordWriter(report_dir)
     notes = [torn] if torn else []
     original = next((r for r in records if r.get("record") == "run_start"), {})
     carried = {k: original.get(k) for k in ("bench", "bench_file", "bench_sha256", "roles", "emulated", "time_scale")}
-    recorder.event(
+    writer.event(
         "run_start", replay_of=str(run_dir), plan=str(plan_path or "the run's own limits"), **carried, replay=True,
         schema_version=RECORD_SCHEMA_VERSION,
     )  # fmt: skip
     if plan is not None:
-        recorder.event("plan", **plan_identity(plan))
+        writer.event("plan", **plan_identity(plan))
     else:
         for record in (r for r in records if r.get("record") == "plan"):
-            recorder.event("plan", **{k: v for k, v in record.items() if k not in ("record", "wall_time")})
+            writer.event("plan", **{k: v for k, v in record.items() if k not in ("record", "wall_time")})
     measured, changes = [], []
     try:
         for stored in checks:
@@ -139,27 +139,27 @@ def replay(run_dir: Path, *, plan_path: Path | None = None, report_dir: Path | N
             if plan is not None and plan_check is None:
                 notes.append(f"{stored.id}: not in {plan_path}; not replayed")
                 continue
-            results = _replay_check(run_dir, stored, plan_check, plan, recorder, notes)
+            results = _replay_check(run_dir, stored, plan_check, plan, writer, notes)
             measured.extend(results)
             before = {m["name"]: m for m in stored.measurements}
             for m in results:
                 old = before.get(m.name)
                 if old is not None and old["verdict"] != m.verdict:
                     changes.append(Change(m.check, m.name, old["verdict"], m.verdict, old["value"], m.value))
-        recorder.event("replay_changes", changes=[dataclasses.asdict(c) for c in changes])
-        recorder.event("run_end")
+        writer.event("replay_changes", changes=[dataclasses.asdict(c) for c in changes])
+        writer.event("run_end")
     finally:
-        recorder.close()
+        writer.close()
     return ReplayResult(report_dir, measured, changes, notes)
 
 
 def _replay_check(
-    run_dir: Path, stored: StoredCheck, plan_check: PlanCheck | None, plan: Plan | None, recorder: Recorder,
+    run_dir: Path, stored: StoredCheck, plan_check: PlanCheck | None, plan: Plan | None, writer: RecordWriter,
     notes: list[str],
 ) -> list[Measurement]:  # fmt: skip
     params = plan_check.params if plan_check else stored.params
     limits = plan_check.limits if plan_check else {k: _limits(v) for k, v in stored.declared.items()}
-    recorder.event("check_start", check=stored.id, type=stored.type, params=params, replay=True,
+    writer.event("check_start", check=stored.id, type=stored.type, params=params, replay=True,
                    declared={k: v.__dict__ for k, v in limits.items() if v is not None})  # fmt: skip
     judging = RECOMPUTABLE.get(stored.type, ())
     changed = sorted(k for k in set(params) | set(stored.params) if params.get(k) != stored.params.get(k))
@@ -197,7 +197,7 @@ def _replay_check(
                 stored.id, name, old["value"], unit, limits.get(name), instrument_time=old.get("instrument_time"),
                 raw=old.get("raw", ""), note=note,
             )  # fmt: skip
-        recorder.record(m)
+        writer.record(m)
         results.append(m)
-    recorder.event("check_end", check=stored.id, verdicts={m.name: m.verdict for m in results})
+    writer.event("check_end", check=stored.id, verdicts={m.name: m.verdict for m in results})
     return results

@@ -6,7 +6,7 @@
   emulated), opened lazily; every exit path returns it to its safe state (time-boxed).
 * Measurements are written to ``<report>/measurements.jsonl`` as they are taken; a measurement
   outside its limits fails the item without any ``assert``.
-* Fixtures for Python tests: ``hil_bench``, ``hil_session``, ``hil_strategy``, ``hil_record`` (the run's
+* Fixtures for Python tests: ``hil_bench``, ``hil_session``, ``hil_strategy``, ``hil_run_record`` (the run's
   measurement record), ``hil_check`` and one per role of hilbench.core.roles.ROLE_PROTOCOLS (``hil_grid``,
   ``hil_analyser``, ``hil_recorder``, ``hil_load``, ``hil_controller``, ``hil_meter``, ``hil_boards``,
   ``hil_hashboard``).  None is autouse.

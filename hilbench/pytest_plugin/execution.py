@@ -26,7 +26,7 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
         plan_check.type,
         runtime.session,
         plan.dut,
-        runtime.recorder,
+        runtime.run_record,
         dict(plan_check.limits),
         progress=progress_sayer(runtime.config),
         strategy=runtime.strategy,
@@ -48,7 +48,7 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
         runtime.strategy.safe_state()
     except Exception as exc:  # a bug in hilbench or in the check: recorded with its traceback, re-raised
         trace = traceback.format_exc()
-        runtime.recorder.event(
+        runtime.run_record.event(
             "internal_error", check=plan_check.id, error=f"{type(exc).__name__}: {exc}", traceback=trace
         )
         ctx.unmeasured(f"INTERNAL ERROR (a hilbench bug, not a bench fault): {type(exc).__name__}: {exc}")
@@ -63,7 +63,7 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
         if timekeeping is not None:  # closed before the charts are drawn: drawing is not the emulator's lag
             run.lag = timekeeping.close()
         for failure in ctx.draw_charts():
-            runtime.recorder.event("chart_failed", check=plan_check.id, error=failure)
+            runtime.run_record.event("chart_failed", check=plan_check.id, error=failure)
         for sink in reversed(sinks):  # ended in reverse, as nested contexts: the progress line last
             sink.check_ended(run)
     return ctx

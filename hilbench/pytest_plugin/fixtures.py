@@ -3,6 +3,8 @@ role."""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from hilbench.bench.session import BenchSession
@@ -13,7 +15,7 @@ from hilbench.plans.checks import REGISTRY
 from hilbench.plans.plan import Plan, PlanCheck
 from hilbench.pytest_plugin.execution import run_check
 from hilbench.pytest_plugin.runtime import RUNTIME_KEY, Runtime
-from hilbench.report.recorder import Recorder
+from hilbench.report.record_writer import RecordWriter
 from hilbench.spec.bench_file import Bench
 
 
@@ -35,8 +37,16 @@ def hil_session(hil_runtime) -> BenchSession:
 
 
 @pytest.fixture(scope="session")
-def hil_record(hil_runtime) -> Recorder:
-    return hil_runtime.recorder
+def hil_run_record(hil_runtime) -> RecordWriter:
+    """The run's record writer (measurements.jsonl); ``hil_recorder`` is the bench's waveform recorder role."""
+    return hil_runtime.run_record
+
+
+@pytest.fixture(scope="session")
+def hil_record(hil_run_record) -> RecordWriter:
+    """Former name of ``hil_run_record`` (too close to ``hil_recorder``); kept working, with a warning."""
+    warnings.warn("hil_record is now hil_run_record", DeprecationWarning, stacklevel=2)
+    return hil_run_record
 
 
 def _role_fixture(role: str):
@@ -88,6 +98,7 @@ __all__ = [
     "hil_bench",
     "hil_check",
     "hil_record",
+    "hil_run_record",
     "hil_runtime",
     "hil_session",
     "hil_strategy",

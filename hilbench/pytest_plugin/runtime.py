@@ -21,7 +21,7 @@ from hilbench.plans.plan import DEFAULT_TIME_SCALE, missing_roles
 from hilbench.pytest_plugin.progress import RunProgress
 from hilbench.pytest_plugin.signals import defer_signals, install_stop_handlers, uninstall_stop_handlers
 from hilbench.report.merge import WORKERS_DIR, merge_worker_runs, worker_run_dir
-from hilbench.report.recorder import Recorder
+from hilbench.report.record_writer import RecordWriter
 from hilbench.report.records import bench_identity
 from hilbench.spec.bench_file import DEFAULT_BENCH, Bench, BenchFileError, read_bench
 from hilbench.spec.fault_spec import FaultSpec, FaultSpecError, parse_fault
@@ -31,13 +31,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Runtime:
-    """The session's bench, its drivers and the recorder; created on first use."""
+    """The session's bench, its drivers and the run record; created on first use."""
 
     config: pytest.Config
     bench: Bench | None = None
     session: BenchSession | None = None
     strategy: BenchStrategy | None = None
-    recorder: Recorder | None = None
+    run_record: RecordWriter | None = None
     emulated: object | None = None
     time_scale: float = DEFAULT_TIME_SCALE
     overdue_accepted: list | None = None
@@ -89,8 +89,8 @@ class Runtime:
             bench = self.emulated.start()
         self.bench, self.time_scale = bench, scale
         run_dir = run_directory(self.config)
-        self.recorder = Recorder(worker_run_dir(run_dir, worker) if worker else run_dir)
-        self.recorder.event(
+        self.run_record = RecordWriter(worker_run_dir(run_dir, worker) if worker else run_dir)
+        self.run_record.event(
             "run_start",
             labgrid_place=self.place.place if self.place else None,
             labgrid_reserved_by=",".join(self.place.filters) if self.place and self.place.filters else None,
@@ -102,14 +102,14 @@ class Runtime:
             **bench_identity(bench),
         )
         for fault in getattr(self.emulated, "fault_specs", ()):
-            self.recorder.event("fault_scheduled", fault=fault.describe(), requests=fault.requests)
+            self.run_record.event("fault_scheduled", fault=fault.describe(), requests=fault.requests)
         self.session = BenchSession(bench)
         self.strategy = BenchStrategy(self.session, progress=progress_sayer(self.config))
         self._start_interlocks(bench)
         self.overdue_accepted = overdue if accepted else []
         self._arm_watchdog(bench)
         if accepted:
-            self.recorder.event("calibration_overdue_accepted", roles=overdue)
+            self.run_record.event("calibration_overdue_accepted", roles=overdue)
 
     safe_records: list | None = None
     heartbeat: Heartbeat | None = None
@@ -125,22 +125,22 @@ class Runtime:
         self.interlocks = InterlockMonitor.for_bench(bench, on_trip=self._interlock_tripped, run_driver=session.driver)
         statuses = self.interlocks.check_now(starting=True)
         for status in statuses:
-            self.recorder.event("interlock", name=status.name, holds=status.holds, detail=status.detail)
+            self.run_record.event("interlock", name=status.name, holds=status.holds, detail=status.detail)
         if self.interlocks.tripped is not None:
             message = f"{bench.path}: nothing was energised: {self.interlocks.trip_message()}"
             self.finish()
             pytest.exit(message, returncode=2)
-        self.recorder.event("interlocks_armed", period_s=bench.interlocks.period_s, permissives=len(statuses))
+        self.run_record.event("interlocks_armed", period_s=bench.interlocks.period_s, permissives=len(statuses))
         session.set_guard(self.interlocks)
         self.interlocks.start()
 
     def _interlock_tripped(self, status) -> None:
         """From the monitor's thread: record, and the bench to its safe state now (the check in progress then
         meets InterlockTripped on its next call and the run stops)."""
-        self.recorder.event("interlock_tripped", name=status.name, detail=status.detail)
+        self.run_record.event("interlock_tripped", name=status.name, detail=status.detail)
         if self.strategy is not None:
             for record in self.strategy.safe_state():
-                self.recorder.event("safe_state", context="interlock trip", **dataclasses.asdict(record))
+                self.run_record.event("safe_state", context="interlock trip", **dataclasses.asdict(record))
 
     def _arm_watchdog(self, bench: Bench) -> None:
         """On a bench outside this process (real, or exported by `hilbench emulate`) the controller's comm-loss
@@ -153,7 +153,7 @@ class Runtime:
         period_s = float(settings.get("heartbeat_period_s", watchdog_s / 4))
         self.heartbeat = Heartbeat(open_driver(bench.role("controller")), watchdog_s=watchdog_s, period_s=period_s)
         self.heartbeat.start()
-        self.recorder.event("watchdog_armed", watchdog_s=watchdog_s, heartbeat_period_s=period_s)
+        self.run_record.event("watchdog_armed", watchdog_s=watchdog_s, heartbeat_period_s=period_s)
 
     def make_safe(self) -> list:
         """Every opened role to its safe state, read back, one ``safe_state`` record each; a second Ctrl-C or a
@@ -164,11 +164,13 @@ class Runtime:
         records = self.strategy.safe_state()
         if self.heartbeat is not None:  # after the safe state: the container is safe whatever the watchdog does next
             self.heartbeat.stop()
-            self.recorder.event("heartbeat_stopped", beats=self.heartbeat.beats, error=str(self.heartbeat.error or ""))
-        if self.recorder is not None:
+            self.run_record.event(
+                "heartbeat_stopped", beats=self.heartbeat.beats, error=str(self.heartbeat.error or "")
+            )
+        if self.run_record is not None:
             for record in records:
-                self.recorder.event("safe_state", **dataclasses.asdict(record))
-            self.recorder.event("identities", identities=self.session.identities)
+                self.run_record.event("safe_state", **dataclasses.asdict(record))
+            self.run_record.event("identities", identities=self.session.identities)
         self.safe_records = records
         return records
 
@@ -184,10 +186,10 @@ class Runtime:
         if self.emulated is not None:
             self.emulated.stop()
             self.emulated = None
-        if self.recorder is not None:
-            self.recorder.event("run_end")
-            self.recorder.close()
-            self.recorder = None
+        if self.run_record is not None:
+            self.run_record.event("run_end")
+            self.run_record.close()
+            self.run_record = None
         if self.lease is not None:
             self.lease.release()
             self.lease = None

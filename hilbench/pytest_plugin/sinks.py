@@ -49,7 +49,7 @@ class RecordSink:
     """The run's record stream: the plan once, ``check_start``, then lag, faults hit and ``check_end``."""
 
     def check_started(self, run: CheckRun) -> None:
-        record, plan = run.runtime.recorder, run.plan
+        record, plan = run.runtime.run_record, run.plan
         if plan.path not in run.runtime.plans_recorded:  # once per plan: what a certificate states it was judged by
             run.runtime.plans_recorded.add(plan.path)
             record.event("plan", **plan_identity(plan))
@@ -64,7 +64,7 @@ class RecordSink:
         )
 
     def check_ended(self, run: CheckRun) -> None:
-        record = run.runtime.recorder
+        record = run.runtime.run_record
         if run.lag is not None:
             record.event("emulation_lag", check=run.check.id, **run.lag)
         for hit in getattr(run.runtime.emulated, "fault_log", [])[run.faults_before :]:

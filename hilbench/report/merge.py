@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from hilbench.report.recorder import read_records
+from hilbench.report.record_writer import read_records
 
 WORKERS_DIR = "workers"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hilbench.core.measurement import Limits, Measurement
-from hilbench.report.recorder import read_records
+from hilbench.report.record_writer import read_records
 
 #: The record stream's version: raised when a record type or field changes meaning or goes away (a new optional
 #: field or record type keeps it).

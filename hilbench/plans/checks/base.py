@@ -1,4 +1,4 @@
-"""What every check gets: the bench's drivers, the DUT ratings, the recorder, its declared limits.
+"""What every check gets: the bench's drivers, the DUT ratings, the run record (RecordWriter), its declared limits.
 
 A check is a function ``run(ctx, params)`` registered with ``@check(type, measurements, params)``;
 its measurement names and units, and its parameters with defaults, are data the plan loader
@@ -16,9 +16,9 @@ from hilbench.bench.session import BenchSession
 from hilbench.bench.strategy import BenchStrategy, CheckAborted
 from hilbench.core.measurement import ERROR, FAIL, Limits, Measurement, judge
 from hilbench.core.roles import Analyser, AnalyserReading, Boards, Controller, GridSource, Load
-from hilbench.core.roles import Recorder as WaveformRecorder
+from hilbench.core.roles import RecordWriter as WaveformRecorder
 from hilbench.core.units import SI_PER_UNIT
-from hilbench.report.recorder import Recorder, safe_file_name
+from hilbench.report.record_writer import RecordWriter, safe_file_name
 
 __all__ = ["REGISTRY", "CheckAborted", "CheckContext", "Dut", "check", "first_time", "series", "settle_time"]
 
@@ -78,7 +78,7 @@ class CheckContext:
     check_type: str
     session: BenchSession
     dut: Dut
-    recorder: Recorder
+    run_record: RecordWriter
     limits: dict[str, Limits]
     attachments: list[tuple[str, str | bytes, str]] = field(default_factory=list)  # (name, content, mime)
     pending_charts: list[tuple[str, Callable[[], bytes]]] = field(default_factory=list)
@@ -109,7 +109,7 @@ class CheckContext:
 
     @property
     def waveform_recorder(self) -> WaveformRecorder:
-        """The bench's recorder role (``ctx.recorder`` is the run's measurement record)."""
+        """The bench's recorder role (``ctx.run_record`` is the run's measurement record)."""
         return self.strategy.recorder
 
     @property
@@ -166,7 +166,7 @@ class CheckContext:
             extra=extra,
         )
         self.measured.append(m)
-        self.recorder.record(m)
+        self.run_record.record(m)
         return m
 
     def unmeasured(self, reason: str) -> None:
@@ -195,9 +195,9 @@ class CheckContext:
                 failed.append(f"{name}: {type(exc).__name__}: {exc}")
                 continue
             relative = f"raw/{safe_file_name(f'{self.check_id}-{name}')}.png"
-            (self.recorder.run_dir / relative).write_bytes(png)
+            (self.run_record.run_dir / relative).write_bytes(png)
             self.attachments.append((name, png, "image/png"))
-            self.recorder.event("chart", check=self.check_id, name=name, file=relative)
+            self.run_record.event("chart", check=self.check_id, name=name, file=relative)
         self.pending_charts.clear()
         return failed
 

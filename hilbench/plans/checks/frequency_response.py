@@ -94,7 +94,7 @@ def frequency_response(ctx: CheckContext, params: dict) -> None:
     envelope = step_envelope(requirements, value_margin=value_margin, time_margin=time_margin)
     judged = (t >= start) & (t < at)
     result = envelope.judge(t[judged], p[judged])
-    raw = ctx.recorder.save_raw(ctx.check_id, "record", time=t, p_total=p, frequency=f, start=start)
+    raw = ctx.run_record.save_raw(ctx.check_id, "record", time=t, p_total=p, frequency=f, start=start)
     ctx.measure("outside_envelope_percent", result.outside_percent, raw=raw, note=f"{result.samples} updates judged")
     ctx.measure(
         "first_violation_s",

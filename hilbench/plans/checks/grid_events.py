@@ -48,7 +48,7 @@ def frequency_event(ctx: CheckContext, params: dict) -> None:
     event = float(t[steady[-1]]) if seen is not None and steady.size else seen
     target = before * (1 - params["reduction_percent"] / 100)
     reduced = first_time(t, (p <= target) & (t >= (event if event is not None else t[0])))
-    raw = ctx.recorder.save_raw(ctx.check_id, "record", time=t, p_total=p, frequency=f)
+    raw = ctx.run_record.save_raw(ctx.check_id, "record", time=t, p_total=p, frequency=f)
     ctx.measure(
         "response_time_s",
         None if event is None or reduced is None else reduced - event,

@@ -51,7 +51,7 @@ def boot(ctx: CheckContext, params: dict) -> None:
     samples += ctx.trend(3.0, "after boot")
     t, p = series(samples)
     reached = first_time(t, p >= target)
-    raw = ctx.recorder.save_raw(ctx.check_id, "trend", time=t, p_total=p, command=commanded)
+    raw = ctx.run_record.save_raw(ctx.check_id, "trend", time=t, p_total=p, command=commanded)
     ctx.measure("boot_time_s", reached - commanded, instrument_time=reached, raw=raw)
     window = t <= reached
     energy_j = float(np.trapezoid(p[window], t[window])) if window.sum() > 1 else 0.0
@@ -88,7 +88,7 @@ def step_response(ctx: CheckContext, params: dict) -> None:
     movement = first_time(t, moved)
     band = params["band_percent"] / 100 * ctx.rated_w
     settled = settle_time(t, p, target, band, commanded)
-    raw = ctx.recorder.save_raw(ctx.check_id, "trend", time=t, p_total=p, command=commanded, target=target)
+    raw = ctx.run_record.save_raw(ctx.check_id, "trend", time=t, p_total=p, command=commanded, target=target)
     ctx.measure("latency_s", None if movement is None else movement - commanded, instrument_time=movement, raw=raw)
     ctx.measure("settling_time_s", settled, raw=raw, note="" if settled is not None else "never stayed in the band")
     beyond = (p - target) if step > 0 else (target - p)
@@ -132,7 +132,7 @@ def ramp(ctx: CheckContext, params: dict) -> None:
     ctx.measure("min_power_percent", level / ctx.rated_w * 100, note="includes the container's auxiliaries")
     samples = down + up + bottom
     t, p = series(samples)
-    ctx.recorder.save_raw(ctx.check_id, "trend", time=t, p_total=p)
+    ctx.run_record.save_raw(ctx.check_id, "trend", time=t, p_total=p)
     _chart(ctx, "ramp", samples, [])
     ctx.controller.set_power(ctx.rated_w)
 
@@ -184,7 +184,7 @@ def shutdown(ctx: CheckContext, params: dict) -> None:
     samples += ctx.trend(2.0, "after stop")
     t, p = series(samples)
     below = first_time(t, p < threshold)
-    raw = ctx.recorder.save_raw(
+    raw = ctx.run_record.save_raw(
         ctx.check_id,
         "trend",
         time=t,

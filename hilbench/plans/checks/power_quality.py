@@ -25,7 +25,7 @@ def _harmonic_results(ctx: CheckContext, level: float, capture_s: float):
     reading per update over ``capture_s``, each taken as a window)."""
     if ctx.session.has_role("recorder"):
         capture = ctx.waveform_recorder.acquire(capture_s)
-        raw = ctx.recorder.save_raw(
+        raw = ctx.run_record.save_raw(
             ctx.check_id,
             f"waveforms-{level:g}",
             voltage=capture.voltage,
@@ -47,7 +47,7 @@ def _harmonic_results(ctx: CheckContext, level: float, capture_s: float):
     current = np.stack([r.current_a for r in readings], axis=1)  # (3, windows, orders)
     voltage = np.stack([r.voltage_v for r in readings], axis=1)
     times = np.array([r.time for r in readings])
-    raw = ctx.recorder.save_raw(ctx.check_id, f"harmonics-{level:g}", current=current, voltage=voltage, time=times)
+    raw = ctx.run_record.save_raw(ctx.check_id, f"harmonics-{level:g}", current=current, voltage=voltage, time=times)
     source = f"analyser harmonic measurement: {ctx.session.identities.get('analyser', 'unidentified')}"
     f = ctx.dut.frequency_hz
     return as_result(current, times, f), as_result(voltage, times, f), raw, source
@@ -127,7 +127,7 @@ def flicker(ctx: CheckContext, params: dict) -> None:
 
     ctx.progress(f"{ctx.check_id}: recording {params['duration_s']:g} s of waveforms (plant time) for flicker")
     capture = ctx.waveform_recorder.acquire(params["duration_s"], during=operating_sequence)
-    raw = ctx.recorder.save_raw(
+    raw = ctx.run_record.save_raw(
         ctx.check_id, "voltage", voltage=capture.voltage.astype(np.float32), fs=capture.fs, t0=capture.t0
     )
     psts, plts, changes = [], [], []

@@ -83,7 +83,7 @@ def ride_through(ctx: CheckContext, params: dict) -> None:
     begins = [s.start_s for k, s in enumerate(steps) if disturbed[k] and (k == 0 or not disturbed[k - 1])]
     returns = [s.start_s for k, s in enumerate(steps) if k and disturbed[k - 1] and not disturbed[k]]
     recoveries = _recoveries(t, p, start, begins, returns, params["recover_percent"] / 100 * baseline)
-    raw = ctx.recorder.save_raw(ctx.check_id, "record", time=t, p_total=p, voltage_pu=u, frequency=f, start=start)
+    raw = ctx.run_record.save_raw(ctx.check_id, "record", time=t, p_total=p, voltage_pu=u, frequency=f, start=start)
     ctx.measure(
         "boards_lost", max(0, online_before - status.boards_online), raw=raw, note=f"{online_before} online before"
     )

@@ -20,7 +20,9 @@ def safe_file_name(text: str) -> str:
     return name or "_"
 
 
-class Recorder:
+class RecordWriter:
+    """Writes the run's record stream (not to be confused with the bench's ``recorder`` role, a waveform recorder)."""
+
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
         (self.run_dir / "raw").mkdir(parents=True, exist_ok=True)
