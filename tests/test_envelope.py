@@ -8,7 +8,7 @@ import pytest
 
 from hilbench.core.envelope import ResponseCurve, StepRequirement, margins, step_envelope
 
-# NESO DC (shared/reference/grid_response.md s.6): deadband 0.015 Hz, 5 % at 0.2 Hz, 100 % at 0.5 Hz
+# NESO DC (docs/references/grid_response.md s.6): deadband 0.015 Hz, 5 % at 0.2 Hz, 100 % at 0.5 Hz
 DC = ResponseCurve.from_plan([[0.015, 0.0], [0.2, 0.05], [0.5, 1.0]])
 
 

@@ -1,4 +1,4 @@
-"""``hilbench demo``: the README's main job until the plan runner exists.
+"""``hilbench demo``: a short tour of the emulated boards' protocols (the main job is ``hilbench run``).
 
 Starts the emulated container from the bench file, then drives it over the real
 protocols the way a lab tool would: reads every board's power and hash rate over the

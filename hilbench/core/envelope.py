@@ -7,7 +7,7 @@ expected trajectory, widened by value and time margins of 1.5 x the measurement 
 as data, with no instrument in it: a check builds the envelope from its plan parameters before it looks at the
 trace, so the same envelope serves the live check, a replay and the report's chart.
 
-Source of the method: shared/reference/grid_response.md section 6 (IEEE 1547-2018 Table 3 accuracies, SVP's
+Source of the method: docs/references/grid_response.md section 6 (IEEE 1547-2018 Table 3 accuracies, SVP's
 envelope); the NESO Dynamic Containment curve in the plans is that section's table.
 """
 

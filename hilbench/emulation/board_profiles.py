@@ -2,7 +2,7 @@
 
 Each figure carries its source.  Where no primary source exists the value is marked
 ASSUMED and chosen to be plausible; tests depend only on the model being self-consistent.
-Sources: shared/reference/grid_response.md section 4 (LuxOS profile steps, S19j Pro
+Sources: docs/references/grid_response.md section 4 (LuxOS profile steps, S19j Pro
 frequencies, ESP-Miner PLL ramp) and miner_protocols.md B.6 (BM1370 defaults).
 """
 

@@ -2,7 +2,7 @@
 
 Answers the command set unmodified pyasic 0.79.0 uses (detection, get_data, curtail
 sleep/wakeup with sessions, set_power_limit through profiles and ATM), with the reply
-shapes of shared/reference/miner_protocols.md A.3-A.4.  Privileged commands take the
+shapes of docs/references/miner_protocols.md A.3-A.4.  Privileged commands take the
 session id as their first parameter.  Any rejected command gets a STATUS "E" reply and
 leaves the board untouched.  ``hilshares`` is a hilbench extension (not LuxOS) that
 returns the board's recent shares so a test can re-verify them with hashlib.
@@ -40,7 +40,8 @@ class _Session:
 
 
 class LuxOSResponder:
-    """Stateless wire handling around one board's state; thread-safe."""
+    """The LuxOS API of one board: it holds the session (one at a time, expiring when idle) and the ATM setting, and
+    forwards commands to the board model; thread-safe."""
 
     def __init__(self, board: EmulatedBoard, *, session_idle_min_wall_s: float = SESSION_IDLE_MIN_WALL_S) -> None:
         self.board = board

@@ -1,7 +1,7 @@
 """Input-current spectrum of the miners' power supplies, as a function of their loading.
 
 Source and status: no APW12 / Whatsminer P-series harmonic data sheet exists in any source
-we could read (shared/reference/grid_response.md section 4: "Power factor and THD figures
+we could read (docs/references/grid_response.md section 4: "Power factor and THD figures
 ... UNVERIFIED").  The two spectra here are textbook shapes, marked ASSUMED:
   * ``active_pfc``: a boost-PFC server supply: current THD about 4 % at full load, rising
     towards light load (PFC control loses accuracy), 3rd harmonic dominant - the usual shape

@@ -1,6 +1,6 @@
 """IEC 61000-4-15 Ed.2 flickermeter, blocks 1-5, vectorised.
 
-Signal chain (shared/reference/pq_reference.md section 1):
+Signal chain (docs/references/pq_reference.md section 1):
   B1 normalise -> B2 square -> B3 LP 35/42 Hz (6th-order Butterworth) + HP 0.05 Hz (1st order)
   + lamp weighting -> B4 square, 300 ms first-order smoothing, x S -> Pinst -> B5 Pst, Plt.
 

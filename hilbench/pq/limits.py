@@ -1,7 +1,7 @@
 """Harmonic and voltage-change limit tables as data, and their evaluation.
 
-The numbers live in ``hilbench/pq/data/*.json`` (copied from shared/reference, each table
-with its sources, edition and verification status).  This module only reads them.  A
+The numbers live in ``hilbench/pq/data/*.json``, each table with its sources, edition and verification status
+(summarised in docs/references/pq_reference.md s.4).  This module only reads them.  A
 table whose numbers could not be verified (IEC 61000-3-12) is marked ``verified=False``:
 its evaluation can fail, but never passes ("unverified" instead of "pass").
 

@@ -1,7 +1,7 @@
 """BM13xx (BM1366 / BM1368 / BM1370) UART framing, shared by the serial driver and the chip emulator.
 
 Source: ESP-Miner ``components/asic`` (bm13xx.c, bm1370.c, crc.c) as summarised in
-shared/reference/miner_protocols.md section B, checked against its frame vectors.
+docs/references/miner_protocols.md section B, checked against its frame vectors.
 
 Host -> chip:  55 AA | header | length | data | crc
     header = TYPE | GROUP | CMD; length = frame length - 2

@@ -4,7 +4,7 @@ One request per connection: JSON ``{"command": "...", "parameter": "..."}`` or t
 ``command|parameter``; the reply is JSON terminated by a NUL byte, then the server closes.
 ``a+b`` asks for several commands at once; the reply nests each one's reply under its
 name in a one-element list (cgminer api.c head_join/tail_join).  Source: cgminer
-API-README and api.c, LuxOS API docs, via shared/reference/miner_protocols.md A.1-A.3.
+API-README and api.c, LuxOS API docs, via docs/references/miner_protocols.md A.1-A.3.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-# cgminer api.c message codes (shared/reference/miner_protocols.md A.2).
+# cgminer api.c message codes (docs/references/miner_protocols.md A.2).
 POOL = 7
 DEVS = 9
 SUMMARY = 11

@@ -1,7 +1,7 @@
 """Stratum v1 header assembly: from a ``mining.notify`` job to the 80-byte block header.
 
 Rules follow ESP-Miner's ``stratum/mining.c`` and the public Stratum v1 / BIP 310 / BIP 320
-conventions (see ``shared/reference/miner_protocols.md`` section C).
+conventions (see ``docs/references/miner_protocols.md`` section C).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """BM13xx hash-board driver, byte for byte on the serial line.  Frames from ESP-Miner (bm13xx.c, bm1370.c),
-summarised with verified examples in shared/reference/miner_protocols.md B.2-B.5."""
+summarised with verified examples in docs/references/miner_protocols.md B.2-B.5."""
 
 import binascii
 import struct

@@ -1,6 +1,6 @@
 """Keysight AC6900 driver, byte for byte, without an emulator.
 
-Sources (shared/reference/instrument_commands.md): K1 = Keysight AC6900 Series Operating and Programming
+Sources (docs/references/instrument_commands.md): K1 = Keysight AC6900 Series Operating and Programming
 Guide; VOLT/FREQ/OUTP/MEAS rows "likely" (consistent with the AC6800B guide).  The LIST rows are
 UNVERIFIED: K1's table of contents shows no LIST subsystem (the real-instrument fidelity issue replaces them)."""
 

@@ -1,5 +1,5 @@
 """Yokogawa WT5000 driver, byte for byte.  W5 = IM WT5000-17EN (communication interface user's manual),
-command groups COMMunicate, RATE, NUMeric (pp.4-4, 4-7 per shared/reference/instrument_commands.md),
+command groups COMMunicate, RATE, NUMeric (pp.4-4, 4-7 per docs/references/instrument_commands.md),
 INTEGrate, HOLD, WAVeform, STATus.  Rows marked UNVERIFIED are known doubts the real-instrument
 fidelity issue resolves."""
 

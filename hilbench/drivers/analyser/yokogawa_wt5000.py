@@ -2,7 +2,7 @@
 
 Command set: WT5000 Communication Interface User's Manual, IM WT5000-17EN (COMMunicate, RATE,
 NUMeric, INTEGrate, HOLD, WAVeform, STATus groups), with what the manual's own pages could not be
-read for taken from the WT-series communication manuals (shared/reference/instrument_commands.md)
+read for taken from the WT-series communication manuals (docs/references/instrument_commands.md)
 and listed in ``UNVERIFIED``.  Elements 1-3 are wired to the three phases; SIGMA is their sum.
 Waveforms are not read from here: ``:WAVeform:SEND?`` returns the display record (about 2002 points,
 min/max pairs per raster: Features Guide IM WT5000-01EN p.11-5), not samples; raw records come from

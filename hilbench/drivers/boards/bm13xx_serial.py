@@ -1,7 +1,7 @@
 """A BM1366/BM1368/BM1370 hash board on a serial line (pyserial), speaking the chips' own framing.
 
 Framing and init sequence: ESP-Miner components/asic (bm13xx.c, bm1370.c), summarised in
-shared/reference/miner_protocols.md section B; codec in hilbench.protocols.bm13xx.
+docs/references/miner_protocols.md section B; codec in hilbench.protocols.bm13xx.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Commands: Chroma 63800 Series Operation & Programming Manual p.8-13 (``[LOAD:]MODE
 CURR|POW|VOLT|RES|RLC|RLCP|INRUSH|RECT``; ``[:LOAD]:POW``; ``:LOAD ON|OFF``; ``:MEAS:POW:REAL?``),
-cross-checked with a public Python driver for the 63802 (shared/reference/instrument_commands.md).
+cross-checked with a public Python driver for the 63802 (docs/references/instrument_commands.md).
 """
 
 from __future__ import annotations

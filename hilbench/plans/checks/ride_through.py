@@ -1,7 +1,7 @@
 """Ride-through: the grid source plays a disturbance - voltage sags, frequency excursions, or a recorded fault
 (CSV/NPY, a fault recorder's export) - and the container must stay connected and its consumption recover to most
 of what it was soon after the supply returns (ERCOT's proposed rule for Large Electronic Loads: >= 90 % of the
-pre-disturbance load within 1 s of the POI voltage returning to >= 0.9 pu; shared/reference/grid_response.md
+pre-disturbance load within 1 s of the POI voltage returning to >= 0.9 pu; docs/references/grid_response.md
 section 6).  Boards that did drop out must come back no faster than the site's ramp allows.  Judged on the
 analyser's own stored updates."""
 
