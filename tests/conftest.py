@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +52,46 @@ def loopback_block(boards: int = 250) -> str:
 def loopback_base() -> str:
     """A loopback block of its own for this test's emulated boards (first address)."""
     return loopback_block()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then closed): a connection there is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def loopback_lab_bench(tmp_path: Path) -> Path:
+    """instruments/lab-example.yaml with every network address moved to a refusing loopback port: a test of a real
+    bench's paths never dials the example's lab addresses (nor any address off this machine)."""
+    bench = yaml.safe_load((ROOT / "instruments" / "lab-example.yaml").read_text())
+    port = closed_port()
+    for spec in bench["roles"].values():
+        address = str(spec["address"])
+        if address.startswith("TCPIP"):
+            spec["address"] = f"TCPIP0::127.0.0.1::{port}::SOCKET"
+        elif address.startswith("tcp://"):
+            spec["address"] = f"tcp://127.0.0.1:{port}"
+        elif address[0].isdigit():  # the boards' IP range
+            spec["address"] = "127.0.0.1"
+    for permissive in bench.get("interlocks", {}).get("permissives", []):
+        if "modbus" in permissive:
+            permissive["modbus"]["address"] = f"tcp://127.0.0.1:{port}"
+    path = tmp_path / "lab-on-loopback.yaml"
+    path.write_text(yaml.safe_dump(bench, sort_keys=False))
+    return path
+
+
+EXAMPLE_MODEL = "example-el1000"  # the third-party instrument model in tests/thirdparty_model
+
+
+@pytest.fixture(scope="session")
+def example_installed() -> None:
+    """The example third-party model is installed (the README's test command installs it)."""
+    from importlib.metadata import entry_points
+
+    if EXAMPLE_MODEL not in {ep.name for ep in entry_points(group="hilbench.drivers")}:
+        pytest.fail("the example third-party model is not installed: pip install ./tests/thirdparty_model")
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,13 @@ import pyvisa
 
 from hilbench.emulation.bench_runner import EmulatedBench
 from hilbench.spec.bench_file import read_bench
-from tests.conftest import ROOT
+from tests.conftest import ROOT, loopback_block
 
 
 @pytest.fixture(scope="module")
 def emulated():
     bench = EmulatedBench(
-        read_bench(ROOT / "instruments" / "emulated.yaml"), time_scale=10.0, address_base="127.0.48.2"
+        read_bench(ROOT / "instruments" / "emulated.yaml"), time_scale=10.0, address_base=loopback_block()
     )
     bench.start()
     yield bench

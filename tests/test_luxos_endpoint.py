@@ -3,6 +3,7 @@
 import asyncio
 import json
 import socket
+from ipaddress import IPv4Address
 
 import pyasic
 import pytest
@@ -11,9 +12,10 @@ from hilbench.emulation.board import BoardState
 from hilbench.emulation.site import BoardGroup, EmulatedSite, SiteConfig
 from hilbench.hashing.sha256d import NONCE_SPACE, hash_value, sha256d
 from hilbench.transports.tcp_json import exchange, query
+from tests.conftest import loopback_block
 
-BASE = "127.0.20.2"
-HOSTS = ["127.0.20.2", "127.0.20.3"]
+BASE = loopback_block()  # this module's boards, on a block no other test (or xdist worker) uses
+HOSTS = [BASE, str(IPv4Address(BASE) + 1)]
 
 
 @pytest.fixture(scope="module")

@@ -19,60 +19,6 @@ def _records(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "measurements.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.slow
-def test_two_workers_two_emulated_benches_one_run_directory(tmp_path):
-    run_dir = tmp_path / "run"
-    result = subprocess.run(
-        [sys.executable, "-m", "hilbench.cli", "run", str(ROOT / "test_plans" / "mw2mh_100kw.yaml"), "-n", "2",
-         "-k", "boot or step or emergency or graceful", "--report", str(run_dir)],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0 and "PLAN PASSED" in result.stdout, result.stdout[-3000:]
-    records = _records(run_dir)
-    starts = {r["worker"]: r for r in records if r["record"] == "run_start"}
-    assert set(starts) == {"gw0", "gw1"}  # two benches, each started by its worker
-    checks = {r["check"]: r["worker"] for r in records if r["record"] == "check_start"}
-    assert set(checks) == {"boot", "step-down-50", "step-up-100", "emergency-stop", "graceful-stop"}
-    assert set(checks.values()) == {"gw0", "gw1"}  # spread over both
-    for r in records:
-        if r["record"] == "measurement" and r["raw"]:
-            assert (run_dir / r["raw"]).exists(), r["raw"]  # raw paths point into the worker's directory
-        if r["record"] == "chart":
-            assert (run_dir / r["file"]).exists(), r["file"]
-    assert "Verdict: PASSED" in (run_dir / "certificate.html").read_text()  # one certificate over both workers
-    safe = [r for r in records if r["record"] == "safe_state"]
-    assert {r["worker"] for r in safe} == {"gw0", "gw1"} and all(r["confirmed"] is not False for r in safe)
-    junit = (run_dir / "junit.xml").read_text()
-    assert junit.count("<testcase") == 5 and "<failure" not in junit
-    assert any((run_dir / "allure-results").glob("*-result.json"))
-    assert [r["wall_time"] for r in records] == sorted(r["wall_time"] for r in records)
-
-
-SAME_BENCH = """\
-plan: one-bench
-same_bench: true
-dut: {rated_kw: 97.5, boards: 30, voltage_v: 400, frequency_hz: 50}
-checks:
-  - {id: first, type: shutdown, params: {mode: emergency}, limits: {emergency_time_s: {max: 2}}}
-  - {id: second, type: shutdown, params: {mode: emergency}, limits: {emergency_time_s: {max: 2}}}
-  - {id: third, type: shutdown, params: {mode: emergency}, limits: {emergency_time_s: {max: 2}}}
-"""
-
-
-@pytest.mark.slow
-def test_a_plan_that_needs_one_bench_stays_on_one_worker(tmp_path):
-    plan = tmp_path / "plan.yaml"
-    plan.write_text(SAME_BENCH)
-    run_dir = tmp_path / "run"
-    result = subprocess.run(
-        [sys.executable, "-m", "hilbench.cli", "run", str(plan), "-n", "2", "--report", str(run_dir)],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:]
-    workers = [r["worker"] for r in _records(run_dir) if r["record"] == "check_start"]
-    assert len(workers) == 3 and len(set(workers)) == 1, workers
-
-
 def test_each_worker_gets_its_own_loopback_block():
     assert worker_address_base(0) == "127.10.0.2" and worker_address_base(3) == "127.13.0.2"
     with pytest.raises(PoolError):

@@ -7,7 +7,7 @@ import pytest
 
 from hilbench.core.measurement import ERROR, FAIL, MARGINAL, NOT_APPLICABLE, PASS, Limits, judge
 from hilbench.plans.plan import PlanError, load_plan
-from hilbench.report.record_writer import Recorder
+from hilbench.report.record_writer import RecordWriter
 from tests.conftest import ROOT
 
 
@@ -70,7 +70,7 @@ def test_limits_verdicts():
 
 
 def test_recorder_writes_each_measurement_at_once(tmp_path):
-    recorder = Recorder(tmp_path)
+    recorder = RecordWriter(tmp_path)
     recorder.event("check_start", check="c", declared={"x": {"high": 2.0}})
     recorder.record(judge("c", "x", 1.5, "s", Limits(high=2.0)))
     lines = (tmp_path / "measurements.jsonl").read_text().splitlines()  # readable before close: flushed
@@ -101,9 +101,9 @@ def test_no_silent_results():
 def test_a_record_cut_short_by_a_killed_run_is_reported_not_fatal(tmp_path):
     from hilbench.cli.run import summarise
     from hilbench.core.measurement import Limits, judge
-    from hilbench.report.record_writer import Recorder, read_records
+    from hilbench.report.record_writer import RecordWriter, read_records
 
-    recorder = Recorder(tmp_path)
+    recorder = RecordWriter(tmp_path)
     recorder.record(judge("c", "x", 1.5, "s", Limits(high=2.0)))
     recorder.record(judge("c", "y", 0.5, "s", Limits(high=2.0)))
     recorder.close()

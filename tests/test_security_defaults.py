@@ -6,9 +6,9 @@ import ipaddress
 import pytest
 
 from hilbench.plans.plan import PlanError, load_plan
-from hilbench.report.record_writer import Recorder
+from hilbench.report.record_writer import RecordWriter
 from hilbench.spec.bench_file import BenchFileError, read_bench
-from tests.conftest import ROOT
+from tests.conftest import ROOT, loopback_block
 
 PAYLOAD = '!!python/object/apply:os.system ["touch {marker}"]'
 
@@ -29,7 +29,7 @@ def test_yaml_tags_that_would_run_code_are_refused(tmp_path):
 
 
 def test_report_files_stay_inside_the_run_directory(tmp_path):
-    recorder = Recorder(tmp_path / "run")
+    recorder = RecordWriter(tmp_path / "run")
     relative = recorder.save_raw("../../escape", "../../../etc/passwd", x=[1.0])
     written = (tmp_path / "run" / relative).resolve()
     assert written.is_file() and (tmp_path / "run" / "raw").resolve() in written.parents
@@ -39,7 +39,7 @@ def test_report_files_stay_inside_the_run_directory(tmp_path):
 def test_emulated_instruments_listen_on_loopback_only():
     from hilbench.emulation.bench_runner import EmulatedBench
 
-    with EmulatedBench(read_bench(ROOT / "instruments" / "emulated.yaml"), address_base="127.0.52.2") as bench:
+    with EmulatedBench(read_bench(ROOT / "instruments" / "emulated.yaml"), address_base=loopback_block()) as bench:
         for role, spec in bench.roles.items():
             address = spec.address
             if address.startswith("/dev/"):

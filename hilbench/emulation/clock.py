@@ -43,6 +43,11 @@ class PlantClock:
     def epoch(self) -> float:
         return self._start_epoch + self.now()
 
+    @property
+    def started_at(self) -> float:
+        """Unix time of plant time zero: a record's wall time w is plant time (w - started_at) x time_scale."""
+        return self._start_epoch
+
     def wall_seconds(self, plant_seconds: float) -> float:
         """How long the host waits for ``plant_seconds`` of plant time to pass."""
         return max(0.0, plant_seconds) / self.time_scale

@@ -99,6 +99,7 @@ class Runtime:
             bench_file=bench.path,
             emulated=bench.emulated,
             time_scale=scale if bench.emulated else 1.0,
+            plant_started_at=getattr(getattr(self.emulated, "clock", None), "started_at", None),
             **bench_identity(bench),
         )
         for fault in getattr(self.emulated, "fault_specs", ()):

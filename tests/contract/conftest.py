@@ -14,7 +14,7 @@ import pytest
 from hilbench.drivers import open_driver
 from hilbench.drivers.boards.pyasic_boards import expand_addresses
 from hilbench.spec.bench_file import Bench, read_bench
-from tests.conftest import ROOT
+from tests.conftest import ROOT, loopback_block
 
 CONTRACT_TIME_SCALE = 10.0
 
@@ -42,7 +42,7 @@ def hil_bench(request):
         return
     from hilbench.emulation.bench_runner import EmulatedBench
 
-    emulated = EmulatedBench(bench, time_scale=CONTRACT_TIME_SCALE, address_base="127.0.40.2")
+    emulated = EmulatedBench(bench, time_scale=CONTRACT_TIME_SCALE, address_base=loopback_block())
     request.config.stash[_EMULATED] = emulated
     yield emulated.start()
     emulated.stop()

@@ -11,7 +11,7 @@ from hilbench.drivers import open_driver
 from hilbench.drivers.grid.ametek_sequoia import AmetekSequoia
 from hilbench.spec.bench_file import parse_bench
 from hilbench.testing import expected_protocol
-from tests.conftest import ROOT
+from tests.conftest import ROOT, loopback_block
 
 NO_ERROR = ("SYST:ERR?", '0,"No error"')  # SYSTem:ERRor? (SCPI error queue), UNVERIFIED page
 LIMITS = {"min_voltage_v": 180.0, "max_voltage_v": 265.0, "min_frequency_hz": 45.0, "max_frequency_hz": 65.0}
@@ -131,7 +131,7 @@ def test_the_model_runs_a_frequency_step_on_its_emulator_in_a_whole_bench():
     raw["roles"]["grid"]["driver"] = "ametek-sequoia"
     raw["roles"]["boards"]["emulated"]["groups"][0]["count"] = 3
     raw["__path__"] = "sequoia-bench"
-    with EmulatedBench(parse_bench(raw), time_scale=10.0, address_base="127.0.47.2") as bench:
+    with EmulatedBench(parse_bench(raw), time_scale=10.0, address_base=loopback_block()) as bench:
         grid_driver, analyser = open_driver(bench.role("grid")), open_driver(bench.role("analyser"))
         try:
             assert "SQ90" in grid_driver.identify()

@@ -16,7 +16,7 @@ from hilbench.bench.session import BenchSession
 from hilbench.bench.strategy import BenchStrategy, CheckAborted
 from hilbench.core.measurement import ERROR, FAIL, Limits, Measurement, judge
 from hilbench.core.roles import Analyser, AnalyserReading, Boards, Controller, GridSource, Load
-from hilbench.core.roles import RecordWriter as WaveformRecorder
+from hilbench.core.roles import Recorder as WaveformRecorder
 from hilbench.core.units import SI_PER_UNIT
 from hilbench.report.record_writer import RecordWriter, safe_file_name
 

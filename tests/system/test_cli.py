@@ -5,13 +5,15 @@ import signal
 import subprocess
 import sys
 import textwrap
+from ipaddress import IPv4Address
 
 import pytest
 
 from hilbench.transports.tcp_json import TcpJsonError, query
+from tests.conftest import loopback_block
 
 
-def bench_file(tmp_path, base="127.0.30.2", count=3):
+def bench_file(tmp_path, base, count=3):
     path = tmp_path / "bench.yaml"
     path.write_text(
         textwrap.dedent(f"""\
@@ -54,17 +56,18 @@ def read_until_ready(proc):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_emulate_prints_endpoints_serves_and_stops_cleanly(tmp_path, sig):
-    proc = start("--bench", str(bench_file(tmp_path)), "--boards", "2", "--time-scale", "50")
+def test_emulate_prints_endpoints_serves_and_stops_cleanly(tmp_path, sig, loopback_base):
+    second = str(IPv4Address(loopback_base) + 1)
+    proc = start("--bench", str(bench_file(tmp_path, loopback_base)), "--boards", "2", "--time-scale", "50")
     try:
         lines = read_until_ready(proc)
         endpoints = lines[:-1]
         assert lines[-1]["ready"] is True
         assert [e["protocol"] for e in endpoints] == ["luxos-cgminer-rpc"] * 2 + ["bm13xx-serial"]
         assert {"role", "name", "protocol", "address"} <= set(endpoints[0])
-        assert endpoints[0]["address"] == "127.0.30.2:4028" and endpoints[1]["address"] == "127.0.30.3:4028"
+        assert endpoints[0]["address"] == f"{loopback_base}:4028" and endpoints[1]["address"] == f"{second}:4028"
         assert endpoints[2]["address"].startswith("/dev/")
-        assert query("127.0.30.3", 4028, "power")["POWER"][0]["Watts"] == 3250
+        assert query(second, 4028, "power")["POWER"][0]["Watts"] == 3250
         proc.send_signal(sig)
         assert proc.wait(timeout=10) == 0
     finally:
@@ -103,8 +106,8 @@ def test_bad_bench_files_name_file_line_and_field(tmp_path, content, message):
     assert message in result.stderr and str(path) in result.stderr
 
 
-def test_busy_address_is_a_clear_error(tmp_path):
-    path = bench_file(tmp_path, base="127.0.31.2", count=1)
+def test_busy_address_is_a_clear_error(tmp_path, loopback_base):
+    path = bench_file(tmp_path, loopback_base, count=1)
     first = start("--bench", str(path))
     try:
         read_until_ready(first)
@@ -115,7 +118,7 @@ def test_busy_address_is_a_clear_error(tmp_path):
             timeout=30,
         )
         assert second.returncode == 1
-        assert "cannot listen on 127.0.31.2:4028" in second.stderr
+        assert f"cannot listen on {loopback_base}:4028" in second.stderr
     finally:
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=10) == 0
@@ -129,15 +132,16 @@ def test_a_site_spread_over_worker_processes_serves_every_board_and_exports_a_po
     from tests.conftest import ROOT
 
     pool = tmp_path / "site.yaml"
+    base = IPv4Address(loopback_block(boards=65536 + 256))  # two /16s: the second worker's boards one /16 up
     proc = start("--bench", str(ROOT / "instruments" / "emulated.yaml"), "--boards", "7", "--workers", "2",
-                 "--address-base", "127.0.91.2", "--time-scale", "10", "--export-pool", str(pool))  # fmt: skip
+                 "--address-base", str(base), "--time-scale", "10", "--export-pool", str(pool))  # fmt: skip
     try:
         lines = read_until_ready(proc)
         assert lines[-1] == {"ready": True, "workers": 2, "boards": 7}
         luxos = [e for e in lines[:-1] if e["protocol"] == "luxos-cgminer-rpc"]
         by_worker = {w: [e["address"] for e in luxos if e["worker"] == w] for w in (1, 2)}
-        assert by_worker[1] == [f"127.0.91.{i}:4028" for i in range(2, 6)]  # 4 + 3 boards, one /16 apart
-        assert by_worker[2] == [f"127.1.91.{i}:4028" for i in range(2, 5)]
+        assert by_worker[1] == [f"{base + i}:4028" for i in range(4)]  # 4 + 3 boards, one /16 apart
+        assert by_worker[2] == [f"{base + 65536 + i}:4028" for i in range(3)]
         for address in (by_worker[1][0], by_worker[1][-1], by_worker[2][0], by_worker[2][-1]):
             host, port = address.split(":")
             assert query(host, int(port), "summary")["SUMMARY"][0]["GHS 5s"] > 0
@@ -147,6 +151,6 @@ def test_a_site_spread_over_worker_processes_serves_every_board_and_exports_a_po
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
         with pytest.raises(TcpJsonError):
-            query("127.1.91.2", 4028, "summary", timeout=2)  # the workers stopped with it
+            query(str(base + 65536), 4028, "summary", timeout=2)  # the workers stopped with it
     finally:
         proc.kill()
