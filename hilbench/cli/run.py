@@ -31,6 +31,10 @@ def add_parser(sub) -> None:
     p.add_argument("-k", dest="keyword", default=None, help="only checks matching this pytest -k expression")
     p.add_argument("--quiet", action="store_true", help="no progress while the run runs: the summary at its end")
     p.add_argument(
+        "-v", "--verbose", action="store_true", help="pytest's own output too (its progress, summary and failures)"
+    )
+    p.add_argument("--debug", action="store_true", help="as --verbose, with full tracebacks and live log lines")
+    p.add_argument(
         "-n",
         dest="workers",
         type=int,
@@ -93,7 +97,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         str(args.plan),
         "-p",
         "no:cacheprovider",
-        "-q",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",  # hilbench is imported before pytest starts: nothing to rewrite
         "--rootdir",
         str(Path.cwd()),
         "--hil-report",
@@ -109,6 +114,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     ]
     progress = "none" if args.quiet else "live" if sys.stdout.isatty() else "lines"
     pytest_args += ["--hil-progress", progress]
+    if args.debug:
+        pytest_args += ["-v", "--tb=long", "-o", "log_cli=true", "-o", "log_cli_level=INFO"]
+    elif args.verbose:
+        pytest_args += ["-v"]
+    else:  # one clean sequence: progress, the table, the safe states, the verdict (pytest's refusals still show)
+        pytest_args += ["-qq", "--hil-quiet-pytest", "--tb=no", "-rN", "--disable-warnings", "--no-header"]
+        pytest_args += ["-o", "console_output_style=classic"]
     if args.bench:
         pytest_args += ["--bench", str(args.bench)]
     if args.time_scale:

@@ -19,7 +19,7 @@ The plugin is split by job: ``options``, ``runtime`` (the run's lifecycle), ``si
 ``xdist``.  pytest reads hooks and fixtures from this module, so they are gathered here.
 """
 
-from hilbench.pytest_plugin.collection import pytest_collect_file, pytest_collection_finish
+from hilbench.pytest_plugin.collection import pytest_collect_file, pytest_collection_finish, pytest_report_teststatus
 from hilbench.pytest_plugin.execution import run_check
 from hilbench.pytest_plugin.fixtures import *  # noqa: F403  (hil_* fixtures, one per role among them)
 from hilbench.pytest_plugin.options import pytest_addoption
@@ -33,6 +33,7 @@ __all__ = [
     "pytest_collection_finish",
     "pytest_configure",
     "pytest_configure_node",
+    "pytest_report_teststatus",
     "pytest_sessionfinish",
     "pytest_unconfigure",
     "pytest_xdist_make_scheduler",

@@ -86,3 +86,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     runtime = session.config.stash[RUNTIME_KEY]
     runtime.selected_checks = [item.check for item in session.items if isinstance(item, CheckItem)]
     runtime.progress.total = len(runtime.selected_checks)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+    """Under ``--hil-quiet-pytest`` a plan check's report has no progress letter ("." or "F"): `hilbench run` shows
+    its own progress, and pytest's letters used to land in the middle of its lines."""
+    if not config.getoption("--hil-quiet-pytest") or not report.nodeid or "::" not in report.nodeid:
+        return None
+    if report.when == "call" or report.failed or report.skipped:
+        return report.outcome if report.when == "call" else ("error" if report.failed else "skipped"), "", ""
+    return "", "", ""

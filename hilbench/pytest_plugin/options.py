@@ -62,6 +62,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="live: one status area on a terminal; lines: a line per check and phase (default); none: quiet",
     )
     group.addoption(
+        "--hil-quiet-pytest",
+        action="store_true",
+        default=False,
+        help="leave pytest's own progress letters, summary line and safe-state lines out: the caller (hilbench run) "
+        "prints its own table, safe states and verdict",
+    )
+    group.addoption(
         "--hil-report",
         action="store",
         default=None,

@@ -273,9 +273,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     records = runtime.make_safe()
     unsafe = [r for r in records if r.confirmed is False]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    for record in records:
-        line = f"safe state: {record.describe()}"
-        reporter.write_line(line) if reporter is not None else print(line)
+    if not session.config.getoption("--hil-quiet-pytest"):  # hilbench run prints them in its summary, once
+        for record in records:
+            line = f"safe state: {record.describe()}"
+            reporter.write_line(line) if reporter is not None else print(line)
     if unsafe and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

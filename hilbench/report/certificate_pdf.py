@@ -11,11 +11,36 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from hilbench.report.certificate import Certificate
 
 RED = colors.HexColor("#b71c1c")
+
+#: reportlab's base fonts (Helvetica) hold Latin-1 only: a plan named 一次調整力 came out as black boxes.  Text
+#: beyond Latin-1 is set in Adobe's Japanese CID font (kanji, kana and most CJK ideographs; reportlab ships its
+#: metrics, and PDF viewers supply the glyphs, so nothing is downloaded or embedded).
+CJK_FONT = "HeiseiKakuGo-W5"
+
+
+def _text(value: object) -> str:
+    """``value`` as Paragraph markup: escaped, and every run of characters beyond Latin-1 in the CJK font."""
+    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    out, run = [], []
+    for char in str(value):
+        if ord(char) > 0xFF:
+            run.append(char)
+            continue
+        if run:
+            out.append(f'<font name="{CJK_FONT}">{escape("".join(run))}</font>')
+            run = []
+        out.append(escape(char))
+    if run:
+        out.append(f'<font name="{CJK_FONT}">{escape("".join(run))}</font>')
+    return "".join(out)
 
 
 def render_pdf(cert: Certificate, path: Path) -> None:
@@ -41,11 +66,11 @@ def render_pdf(cert: Certificate, path: Path) -> None:
         story += [banner, Spacer(1, 4 * mm)]
     verdict_colour = "#1b5e20" if cert.passed else "#b71c1c"
     story += [
-        Paragraph(escape(cert.title), styles["Title"]),
+        Paragraph(_text(cert.title), styles["Title"]),
         Paragraph(f'<font color="{verdict_colour}"><b>Verdict: {cert.verdict}</b></font>', styles["Heading2"]),
     ]
-    story += [Paragraph(escape(reason), small) for reason in cert.reasons]
-    story.append(Paragraph(escape(f"Run from {cert.started} to {cert.ended}."), styles["BodyText"]))
+    story += [Paragraph(_text(reason), small) for reason in cert.reasons]
+    story.append(Paragraph(_text(f"Run from {cert.started} to {cert.ended}."), styles["BodyText"]))
     for heading, pairs in (("Device under test", cert.dut), ("Plan", cert.plans), ("Bench", cert.bench)):
         story += [
             Paragraph(heading, styles["Heading2"]),
@@ -66,9 +91,9 @@ def render_pdf(cert: Certificate, path: Path) -> None:
     )
     story.append(Paragraph("Measurements", styles["Heading2"]))
     for section in cert.checks:
-        story.append(Paragraph(escape(f"{section.id} ({section.type})"), styles["Heading3"]))
+        story.append(Paragraph(_text(f"{section.id} ({section.type})"), styles["Heading3"]))
         if section.error:
-            story.append(Paragraph(escape(f"The check did not end cleanly: {section.error}"), small))
+            story.append(Paragraph(_text(f"The check did not end cleanly: {section.error}"), small))
         rows = [["measurement", "value", "unit", "limit", "verdict", "note"]]
         rows += [[r.name, r.value, r.unit, r.limit, r.verdict, r.note] for r in section.rows]
         bad = [k + 1 for k, r in enumerate(section.rows) if r.verdict in ("fail", "error")]
@@ -94,7 +119,7 @@ def render_pdf(cert: Certificate, path: Path) -> None:
 
 
 def _table(rows, style, widths, *, header: bool = False, red_rows=()) -> Table:
-    cells = [[Paragraph(escape(str(cell)), style) for cell in row] for row in rows]
+    cells = [[Paragraph(_text(cell), style) for cell in row] for row in rows]
     table = Table(cells, colWidths=widths, repeatRows=1 if header else 0)
     commands = [("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]
     if header:
