@@ -26,10 +26,25 @@ HERE = Path(__file__).resolve().parent
 MW2MH = ROOT / "test_plans" / "mw2mh_100kw.yaml"
 
 
+#: the longest runs (`pytest --durations`, 2 cores: 90-120 s each), started first so that xdist's workers
+#: (``--dist worksteal``) finish together instead of one waiting out a long run at the end
+LONGEST_FIRST = ("mw2mh_passes", "mw2mh_fails", "soluna", "rides_through", "ercot_ffr", "time_scale_1_and_20")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        if HERE not in Path(item.path).resolve().parents:
+            return (2, 0)
+        return (
+            (0, next(k for k, w in enumerate(LONGEST_FIRST) if w in item.name))
+            if any(w in item.name for w in LONGEST_FIRST)
+            else (1, 0)
+        )
+
     for item in items:
         if HERE in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.slow)
+    items.sort(key=rank)  # stable: the rest keep their order
 
 
 @dataclass
