@@ -18,7 +18,7 @@ from hilbench.emulation.controller import ControllerParams
 from hilbench.emulation.descriptors import ensure_descriptor_limit, low_descriptors_kept_free
 from hilbench.emulation.faults import FaultyLink, ScheduledFault
 from hilbench.emulation.instruments.interlock_panel import InterlockPanel
-from hilbench.emulation.instruments.modbus_devices import ModbusDeviceServer
+from hilbench.emulation.instruments.modbus_server import ModbusDeviceServer
 from hilbench.emulation.plant import Plant, PlantParams
 from hilbench.emulation.registry import emulator_factory
 from hilbench.emulation.scpi_server import ScpiInstrument, ScpiSocketServer

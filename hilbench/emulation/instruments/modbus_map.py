@@ -1,49 +1,21 @@
-"""Modbus TCP emulators on pymodbus's server: the container controller (map-driven) and an
-Eastron SDM630 energy meter.  Reads are filled from the plant at the moment of the request;
-writes go to the controller, which refuses out-of-range values with exception 3.
-"""
+"""Emulator of the ``modbus-map-controller`` model (drivers/controller/modbus_map.py): the container controller
+behind its register map, on pymodbus's server.  Reads are filled from the plant at the moment of the request; writes
+go to the controller, which refuses out-of-range values with exception 3."""
 
 from __future__ import annotations
 
 import asyncio
-import struct
 from collections.abc import Callable
 
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
-from pymodbus.simulator import DataType, SimData, SimDevice
+from pymodbus.simulator import SimDevice
 
 from hilbench.emulation.controller import ControllerError
+from hilbench.emulation.instruments.modbus_server import READ_HOLDING, READ_INPUT, register_blocks
 from hilbench.emulation.plant import Plant
 from hilbench.protocols.register_map import RegisterMap, RegisterMapError
-from hilbench.protocols.sdm630 import REGISTERS
 
-READ_HOLDING, READ_INPUT = 3, 4
 MAP_SIZE = 32
-
-
-def _blocks(size: int) -> tuple:
-    zero = [SimData(0, count=1, values=False, datatype=DataType.BITS)]
-    regs = [SimData(0, count=size, values=0, datatype=DataType.REGISTERS)]
-    return zero, list(zero), regs, [SimData(0, count=size, values=0, datatype=DataType.REGISTERS)]
-
-
-class ModbusDeviceServer:
-    """One pymodbus TCP server for one emulated device."""
-
-    def __init__(self, device: SimDevice, host: str, port: int) -> None:
-        self.host, self.port, self.device = host, port, device
-        self._server: ModbusTcpServer | None = None
-
-    async def start(self) -> None:
-        """Runs on the emulation loop (pymodbus binds its transport to the running loop)."""
-        self._server = ModbusTcpServer(self.device, address=(self.host, self.port))
-        await self._server.serve_forever(background=True)
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            await self._server.shutdown()
-            self._server = None
 
 
 class ControllerDevice:
@@ -58,7 +30,7 @@ class ControllerDevice:
         self.ignore_setpoint: Callable[[], bool] | None = None
 
     def sim_device(self) -> SimDevice:
-        return SimDevice(self.map.unit, simdata=_blocks(MAP_SIZE), action=self.action)
+        return SimDevice(self.map.unit, simdata=register_blocks(MAP_SIZE), action=self.action)
 
     def _input_values(self) -> dict[str, object]:
         t = self.plant.advance()
@@ -151,52 +123,6 @@ class ControllerDevice:
                 c.write_uf(action="trip" if raw == 0 else "curtail", at=at)
 
 
-class SDM630Device:
-    """Energy meter at the PCC."""
-
-    def __init__(self, plant: Plant, unit: int = 1) -> None:
-        self.plant, self.unit = plant, unit
-
-    def sim_device(self) -> SimDevice:
-        return SimDevice(self.unit, simdata=_blocks(0x50), action=self.action)
-
-    async def action(self, function_code, start_address, address, count, registers, set_values):
-        if set_values is not None:
-            return ExcCodes.ILLEGAL_FUNCTION  # the meter's measurement registers are read-only
-        if function_code != READ_INPUT:
-            return None
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self._fill, start_address, registers)
-
-    def _fill(self, start_address: int, registers: list[int]) -> None:
-        t = self.plant.advance()
-        n = self.plant.numeric(t)
-        values = {
-            "v1": n["urms"][0],
-            "v2": n["urms"][1],
-            "v3": n["urms"][2],
-            "i1": n["irms"][0],
-            "i2": n["irms"][1],
-            "i3": n["irms"][2],
-            "p1": n["p"][0],
-            "p2": n["p"][1],
-            "p3": n["p"][2],
-            "p_total": n["p_total"],
-            "frequency": n["frequency"],
-            "import_kwh": self.plant.energy_j(t) / 3.6e6,
-        }
-        for name, offset in REGISTERS.items():
-            hi, lo = struct.unpack(">HH", struct.pack(">f", float(values[name])))
-            registers[offset - start_address] = hi
-            registers[offset - start_address + 1] = lo
-        return None
-
-
 def emulate_controller(plant: Plant, spec) -> ControllerDevice:
     """Entry point of the ``hilbench.emulators`` group for the ``modbus-map-controller`` model."""
     return ControllerDevice(plant, RegisterMap.load(spec.settings.get("map")))
-
-
-def emulate_sdm630(plant: Plant, spec) -> SDM630Device:
-    """Entry point of the ``hilbench.emulators`` group for the ``eastron-sdm630`` model."""
-    return SDM630Device(plant, int(spec.settings.get("unit", 1)))
