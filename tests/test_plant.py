@@ -192,3 +192,45 @@ def test_droop_answers_each_frequency_change_once_whatever_its_time_stamp():
     assert change + 0.2 - 0.2 < change  # the case itself
     at(clock, plant, 4.5)
     assert plant.controller.droop.checked == change and len(plant.controller.droop.shed) == 8
+
+
+SAFE = (State.CURTAILED, State.OFF, State.TRIPPED)
+
+
+@pytest.mark.parametrize(
+    "into",
+    ["booting", "running", "ramping", "stopping", "tripped", "off"],
+)
+def test_curtail_is_obeyed_in_every_controller_state(into):
+    """A real container must obey curtail whatever it is doing: within the boards' curtail latency (1 s) and their
+    longest transition, the state is one the controller role declares safe, and the power is standby."""
+    clock, plant = make_plant()
+    c = plant.controller
+    if into == "booting":  # off, then run: every board boots (75 s)
+        c.write_mode(int(Mode.OFF), at=1.0)
+        at(clock, plant, 10.0)
+        c.write_mode(int(Mode.RUN), at=11.0)
+        at(clock, plant, 20.0)
+    elif into == "ramping":
+        c.write_setpoint(20.0, at=1.0)
+        at(clock, plant, 2.0)
+    elif into == "stopping":
+        c.write_mode(int(Mode.GRACEFUL_STOP), at=1.0)
+        at(clock, plant, 3.0)
+    elif into == "tripped":
+        c.write_mode(int(Mode.EMERGENCY_STOP), at=1.0)
+        at(clock, plant, 5.0)
+    elif into == "off":
+        c.write_mode(int(Mode.OFF), at=1.0)
+        at(clock, plant, 10.0)
+    t = clock.now()
+    expected = {"booting": State.BOOTING, "running": State.RUNNING, "ramping": State.RUNNING,
+                "stopping": State.STOPPING, "tripped": State.TRIPPED, "off": State.OFF}[into]  # fmt: skip
+    assert c.state is expected
+    c.write_mode(int(Mode.CURTAIL), at=t)
+    numbers = at(clock, plant, t + 2.0)  # the curtail latency, and a margin
+    if into == "stopping":  # boards already shutting down finish their stop (graceful: 60 s), none restarts
+        numbers = at(clock, plant, t + 200.0)
+    assert c.state in SAFE, (into, c.state)
+    assert numbers["p_total"] < 0.05 * c.rated_w, (into, numbers["p_total"])
+    assert c.boards_online() == 0

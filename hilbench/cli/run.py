@@ -68,7 +68,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         plan = load_plan(args.plan)
         for text in args.inject_fault:
             parse_fault(text)
-        if not (args.bench and is_labgrid_bench(str(args.bench))):  # a labgrid place is resolved by the run
+        # a labgrid place and a pool's leased benches are resolved by the run (the plugin judges them as early)
+        if not args.bench_pool and not (args.bench and is_labgrid_bench(str(args.bench))):
             bench = read_bench(args.bench or DEFAULT_BENCH)  # a bad bench file is refused here, before anything starts
             if args.inject_fault and not bench.emulated:
                 raise FaultSpecError(

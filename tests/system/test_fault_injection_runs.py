@@ -111,8 +111,8 @@ def test_a_fault_after_every_figure_was_taken_still_fails_the_check(tmp_path):
     assert clean.returncode == 0, clean.stdout[-3000:]
     start = next(r for r in clean.records if r["record"] == "run_start")
     last = next(r for r in clean.records if r["record"] == "measurement" and r["name"] == "min_power_percent")
-    at = (last["wall_time"] - start["plant_started_at"]) * start["time_scale"] - 15.0
-    fault = f"controller:timeout@{at:.1f}"
+    at = round((last["wall_time"] - start["plant_started_at"]) * start["time_scale"] - 15.0, 1)
+    fault = f"controller:timeout@{at:g}"  # as the fault describes itself in the record
     proc = run_plan(MW2MH, tmp_path / "run", "-k", "ramp", "--inject-fault", fault, timeout=300)
     records = proc.records
     end = next(r for r in records if r["record"] == "check_end" and r["check"] == "ramp-range")
