@@ -11,7 +11,7 @@ from hilbench.drivers import open_driver
 from hilbench.emulation.bench_runner import EmulatedBench
 from hilbench.spec.bench_file import read_bench
 from hilbench.spec.fault_spec import FaultSpec, FaultSpecError, parse_fault, parse_faults
-from hilbench.transports.errors import InstrumentConnectionError
+from hilbench.transports.errors import InstrumentConnectionError, InstrumentError
 from tests.conftest import ROOT
 
 
@@ -62,3 +62,46 @@ def test_a_dead_board_is_named_and_the_others_are_still_curtailed(loopback_base)
         assert dead.dead and dead.current_wall_w() == pytest.approx(0.0, abs=1e-6)
     finally:
         emulated.stop()
+
+
+def _read(driver):
+    return driver.read()
+
+
+def _command(driver):  # a setting: a SCPI instrument refuses a command, not a query
+    return driver.set_voltage(230.0)
+
+
+@pytest.mark.parametrize(
+    "fault, role, words, send",
+    [
+        ("grid:scpi-error@0", "grid", "instrument error -200, 'Execution error; injected fault", _command),
+        ("grid:garbage@0", "grid", "reply is not text", _read),
+        ("controller:modbus-exception@0", "controller", "Modbus exception 4 (device failure)", _read),
+    ],
+    ids=["scpi-error", "garbage", "modbus-exception"],
+)
+def test_a_link_fault_meets_the_driver_through_the_fault_proxy_and_then_clears(
+    loopback_base, fault, role, words, send
+):
+    """The emulator's fault proxy in front of the real server (in this process): the driver's next request meets
+    the fault with an error naming the instrument; after the fault's requests the instrument answers again."""
+    bench = read_bench(ROOT / "instruments" / "emulated.yaml")
+    spec = parse_fault(fault)
+    with EmulatedBench(bench, time_scale=20, faults=(spec,), address_base=loopback_base) as resolved:
+        driver = open_driver(resolved.role(role))
+        try:
+            with pytest.raises(InstrumentError, match=re.escape(words)) as caught:
+                for _ in range(spec.requests + 1):  # a fault may let a first exchange through, never all of them
+                    send(driver)
+            assert role in str(caught.value)
+            for _ in range(spec.requests + 1):  # the fault's requests spent: it answers again
+                try:
+                    send(driver)
+                    break
+                except InstrumentError:
+                    continue
+            else:
+                pytest.fail(f"{role} never answered again after {fault}")
+        finally:
+            driver.close()
