@@ -81,9 +81,7 @@ def _command(driver):  # a setting: a SCPI instrument refuses a command, not a q
     ],
     ids=["scpi-error", "garbage", "modbus-exception"],
 )
-def test_a_link_fault_meets_the_driver_through_the_fault_proxy_and_then_clears(
-    loopback_base, fault, role, words, send
-):
+def test_a_link_fault_meets_the_driver_through_the_fault_proxy_and_then_clears(loopback_base, fault, role, words, send):
     """The emulator's fault proxy in front of the real server (in this process): the driver's next request meets
     the fault with an error naming the instrument; after the fault's requests the instrument answers again."""
     bench = read_bench(ROOT / "instruments" / "emulated.yaml")
