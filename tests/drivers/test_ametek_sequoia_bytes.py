@@ -28,12 +28,12 @@ def test_identify():
 
 def test_the_first_setpoint_couples_the_phases():
     exchanges = [
-        ("INST:COUP ALL", None),  # INSTrument:COUPle ALL: a setpoint applies to every phase (UNVERIFIED page)
-        ("VOLT 225.00", None),  # [SOURce:]VOLTage[:LEVel] (UNVERIFIED page; maximum via VOLT? MAX, p.155)
+        ("INST:COUP ALL", None),  # INSTrument:COUPle ALL: a setpoint applies to every phase (p.67)
+        ("VOLT 225.00", None),  # [SOURce:]VOLTage[:LEVel] (p.16 example; maximum via VOLT? MAX, p.155)
         NO_ERROR,
-        ("FREQ 50.200", None),  # [SOURce:]FREQuency (UNVERIFIED page)
+        ("FREQ 50.200", None),  # [SOURce:]FREQuency (p.16 example)
         NO_ERROR,
-        ("OUTP ON", None),  # OUTPut[:STATe] ON (p.19)
+        ("OUTP ON", None),  # OUTPut[:STATe] ON (p.67 "inst:coup all;outp 1")
         NO_ERROR,
     ]
     with expected_protocol(grid, exchanges) as g:
@@ -42,8 +42,9 @@ def test_the_first_setpoint_couples_the_phases():
         g.output(True)
 
 
-def test_read_selects_each_phase():
+def test_read_selects_each_phase_with_the_phases_decoupled():
     exchanges = [
+        ("INST:COUP NONE", None),  # coupled, every phase may read as phase A (public drivers decouple first)
         ("INST:NSEL 1", None),  # INSTrument:NSELect picks the phase measured (pp.57, 64)
         ("MEAS:VOLT:AC?", "229.80"),  # MEASure[:SCALar]:VOLTage[:AC]? (p.64)
         ("MEAS:POW?", "32500.0"),  # MEASure[:SCALar]:POWer[:AC]? (UNVERIFIED page)
@@ -58,6 +59,30 @@ def test_read_selects_each_phase():
     assert reading.voltage_v == 229.8 and reading.frequency_hz == 50.0 and reading.power_w == 97_500.0
 
 
+def test_a_setpoint_after_a_read_couples_the_phases_again():
+    exchanges = [
+        ("INST:COUP ALL", None),
+        ("VOLT 230.00", None),
+        NO_ERROR,
+        ("INST:COUP NONE", None),
+        ("INST:NSEL 1", None),
+        ("MEAS:VOLT:AC?", "230.00"),
+        ("MEAS:POW?", "32500.0"),
+        ("INST:NSEL 2", None),
+        ("MEAS:POW?", "32500.0"),
+        ("INST:NSEL 3", None),
+        ("MEAS:POW?", "32500.0"),
+        ("MEAS:FREQ?", "50.000"),
+        ("INST:COUP ALL", None),  # decoupled by the read: coupled again before the setpoint
+        ("FREQ 50.000", None),
+        NO_ERROR,
+    ]
+    with expected_protocol(grid, exchanges) as g:
+        g.set_voltage(230.0)
+        g.read()
+        g.set_frequency(50.0)
+
+
 def test_step_list_and_trigger():
     exchanges = [
         ("INST:COUP ALL", None),
@@ -68,7 +93,7 @@ def test_step_list_and_trigger():
         ("LIST:STEP AUTO", None),  # dwell-paced list (p.165)
         ("VOLT:MODE LIST", None),  # p.164 step 1
         ("FREQ:MODE LIST", None),
-        ("TRIG:SOUR BUS", None),  # TRIGger:SOURce; BUS UNVERIFIED (p.168 shows IMMediate)
+        ("TRIG:SOUR BUS", None),  # TRIGger:SOURce BUS: *TRG starts the list (p.167)
         ("INIT", None),  # INITiate arms the trigger system (p.168)
         NO_ERROR,
         ("*TRG", None),  # a single trigger (p.168)
@@ -161,3 +186,40 @@ def test_safe_state_is_read_back_from_the_setpoints_and_modes():
     with expected_protocol(grid, exchanges) as g:
         report = g.read_safe_state()
     assert report.safe and report.detail.startswith("output OFF")  # an output that is off is safe in any mode
+
+
+def test_the_emulator_reads_phase_a_while_coupled_and_the_driver_decouples_first():
+    """Through plain pyvisa on an unbalanced container (4 boards: two on phase A): coupled, phase B reads as phase A,
+    as public drivers report of the instrument; decoupled, each phase reads its own; the driver's power is the sum
+    of the three decoupled phases."""
+    import pyvisa
+
+    from hilbench.emulation.bench_runner import EmulatedBench
+
+    raw = yaml.safe_load((ROOT / "instruments" / "emulated.yaml").read_text())
+    raw["roles"]["grid"]["driver"] = "ametek-sequoia"
+    raw["roles"]["boards"]["emulated"]["groups"][0]["count"] = 4
+    raw["__path__"] = "sequoia-bench"
+    with EmulatedBench(parse_bench(raw), time_scale=10.0, address_base=loopback_block()) as bench:
+        source = pyvisa.ResourceManager("@py").open_resource(
+            bench.role("grid").address, read_termination="\n", write_termination="\n", timeout=5000
+        )
+        try:
+
+            def phase_power(phase: int) -> float:
+                source.write(f"INST:NSEL {phase}")
+                return float(source.query("MEAS:POW?"))
+
+            source.write("INST:COUP ALL")
+            coupled = [phase_power(p) for p in (1, 2, 3)]
+            source.write("INST:COUP NONE")
+            decoupled = [phase_power(p) for p in (1, 2, 3)]
+        finally:
+            source.close()
+        assert coupled[1] == pytest.approx(coupled[0], rel=0.02)  # phase B read as phase A
+        assert decoupled[0] > 1.5 * decoupled[1]  # two boards on A, one on B
+        driver = open_driver(bench.role("grid"))
+        try:
+            assert driver.read().power_w == pytest.approx(sum(decoupled), rel=0.02)
+        finally:
+            driver.close()

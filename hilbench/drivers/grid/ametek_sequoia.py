@@ -3,7 +3,9 @@
 Sized for a 100 kW container by multi-chassis configurations.  Commands: Sequoia Series Programming
 Manual (AMETEK, 231 pages), cited per command below; rows marked UNVERIFIED follow the manual's
 SCPI pattern but their own page was not read.  Three-phase: ``INST:COUP ALL`` makes a setpoint apply
-to every phase; measurements are per phase, selected with ``INST:NSEL``.  Lists hold at most 32 points
+to every phase (p.67); measurements are per phase, selected with ``INST:NSEL`` with the phases decoupled
+(``INST:COUP NONE``): coupled, every phase may read as phase A (public drivers decouple first; Sandia's
+``gridsim_ametek.py``, a secondary source, docs/references/instrument_commands.md).  Lists hold at most 32 points
 (p.164; p.92 says 100: the stricter figure is used until checked on the instrument).
 """
 
@@ -23,10 +25,8 @@ MAX_LIST_POINTS = 32  # p.164 "up to 32 settings (or points) in the list"
 class AmetekSequoia:
     role = "grid"
     unverified = (
-        "INST:COUP ALL",
-        "VOLT <v> and FREQ <f> pages",
         "MEAS:POW? and MEAS:FREQ? pages",
-        "TRIG:SOUR BUS (p.168 shows IMMediate)",
+        "INST:COUP NONE before per-phase reads (public drivers; the manual's page not read)",
         "SYST:ERR? as the error query",
     )
 
@@ -64,7 +64,8 @@ class AmetekSequoia:
         return check(hertz, self.limits, "min_frequency_hz", "max_frequency_hz", "frequency", "Hz", self.name)
 
     def _program(self, *commands: str) -> None:
-        """Setpoints go to all three phases: couple them once (INSTrument:COUPle ALL, UNVERIFIED page)."""
+        """Setpoints go to all three phases: couple them first (INSTrument:COUPle ALL, p.67 "inst:coup all;outp 1";
+        a per-phase read decouples them)."""
         if not self._coupled:
             commands = ("INST:COUP ALL", *commands)
         self.transport.configure(*commands)
@@ -74,17 +75,20 @@ class AmetekSequoia:
         return GridNominal(self.nominal_v, self.nominal_hz)
 
     def set_voltage(self, volts: float) -> None:
-        self._program(f"VOLT {self._v(volts):.2f}")  # [SOURce:]VOLTage[:LEVel], UNVERIFIED page (cf. p.155)
+        self._program(f"VOLT {self._v(volts):.2f}")  # [SOURce:]VOLTage[:LEVel] (p.16 "VOLTage 115;FREQuency 60")
 
     def set_frequency(self, hertz: float) -> None:
-        self._program(f"FREQ {self._f(hertz):.3f}")  # [SOURce:]FREQuency, UNVERIFIED page
+        self._program(f"FREQ {self._f(hertz):.3f}")  # [SOURce:]FREQuency (p.16 example)
 
     def output(self, on: bool) -> None:
-        self._program(f"OUTP {'ON' if on else 'OFF'}")  # OUTPut[:STATe] ON (p.19)
+        self._program(f"OUTP {'ON' if on else 'OFF'}")  # OUTPut[:STATe] (p.67 "inst:coup all;outp 1")
 
     def read(self) -> GridReading:
-        """Phase 1 voltage, the output frequency and the sum of the three phases' power."""
+        """Phase 1 voltage, the output frequency and the sum of the three phases' power, each phase read with the
+        phases decoupled (coupled, every phase may read as phase A)."""
         power = 0.0
+        self.transport.write("INST:COUP NONE")  # INSTrument:COUPle NONE: measurements per phase again
+        self._coupled = False  # the next setpoint couples them again
         for phase in (1, 2, 3):
             self.transport.write(f"INST:NSEL {phase}")  # INSTrument:NSELect selects the phase measured (p.57, p.64)
             if phase == 1:
@@ -110,7 +114,7 @@ class AmetekSequoia:
             "LIST:STEP AUTO",  # dwell-paced (p.165)
             "VOLT:MODE LIST",  # (p.164 step 1)
             "FREQ:MODE LIST",
-            "TRIG:SOUR BUS",  # TRIGger:SOURce, BUS UNVERIFIED (p.168 shows IMMediate)
+            "TRIG:SOUR BUS",  # TRIGger:SOURce BUS: *TRG starts it (p.167)
             "INIT",  # INITiate: the trigger system waits for the trigger (p.168)
         )
 

@@ -4,7 +4,9 @@ Keeps the documented limits of the Sequoia Series Programming Manual: lists of a
 (p.164), dwell 0.001-9E4 s and count 1-2E8 (p.93), all active lists of one length or one point
 (p.92), a running list left only by ABORt (p.168), the 333 V range (p.160).  The frequency range
 is ASSUMED (45-500 Hz) until read from the manual's specifications.  Measurements are per phase,
-selected by INSTrument:NSELect (pp.57, 64).
+selected by INSTrument:NSELect (pp.57, 64); while the phases are coupled (INST:COUP ALL) every phase reads as
+phase A, as public drivers report of the instrument (they send INST:COUP NONE first: a secondary source, the
+manual's page not read), so a driver that reads coupled phases meets it here as on the bench.
 """
 
 from __future__ import annotations
@@ -43,9 +45,9 @@ class Sequoia(ScpiInstrument):
         self.add("[SOURce:]FREQuency[:CW]?", lambda a, g: f"{self._state()[1]:.3f}")
         self.add("OUTPut[:STATe]", lambda a, g: self.plant.grid.set_output(parse_bool(a[0]), at=self._now()))
         self.add("OUTPut[:STATe]?", lambda a, g: str(int(self._state()[2])))
-        self.add("MEASure[:SCALar]:VOLTage[:AC]?", lambda a, g: f"{self._measure()['urms'][self.phase - 1]:.2f}")
-        self.add("MEASure[:SCALar]:CURRent[:AC]?", lambda a, g: f"{self._measure()['irms'][self.phase - 1]:.3f}")
-        self.add("MEASure[:SCALar]:POWer[:AC][:REAL]?", lambda a, g: f"{self._measure()['p'][self.phase - 1]:.1f}")
+        self.add("MEASure[:SCALar]:VOLTage[:AC]?", lambda a, g: f"{self._phase_value('urms'):.2f}")
+        self.add("MEASure[:SCALar]:CURRent[:AC]?", lambda a, g: f"{self._phase_value('irms'):.3f}")
+        self.add("MEASure[:SCALar]:POWer[:AC][:REAL]?", lambda a, g: f"{self._phase_value('p'):.1f}")
         self.add("MEASure[:SCALar]:FREQuency?", lambda a, g: f"{self._measure()['frequency']:.3f}")
         self.add("[SOURce:]LIST:DWELl", lambda a, g: self._set_list("dwell", a, DWELL_RANGE))
         self.add("[SOURce:]LIST:VOLTage[:LEVel]", lambda a, g: self._set_list("volt", a, VOLTAGE_RANGE))
@@ -75,6 +77,10 @@ class Sequoia(ScpiInstrument):
 
     def _measure(self) -> dict:
         return self.plant.numeric(self._now())
+
+    def _phase_value(self, quantity: str) -> float:
+        """The selected phase's reading, or phase A's while the phases are coupled."""
+        return self._measure()[quantity][0 if self.coupled else self.phase - 1]
 
     def _three_phase(self) -> None:
         """The plant's grid is one three-phase source: a setpoint for one phase alone is not modelled."""
