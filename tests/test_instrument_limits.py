@@ -127,16 +127,16 @@ def test_wt5000_waveform_send_is_the_display_record_not_samples(scpi):
 
 
 def test_mso5_refuses_a_curve_before_its_record_is_complete_and_oversized_records(scpi):
-    scope = scpi("recorder")
+    scope = scpi("recorder")  # its errors are events (EVMsg?: SCPI magnitudes), it has no SYST:ERR?
     scope.write(":HORizontal:MODe:RECOrdlength 70000000")
-    assert error(scope) == -222  # beyond the memory
+    assert error(scope, "EVMsg?") == 222  # beyond the memory
     scope.write(":HORizontal:MODe:SAMPLERate 1000;:HORizontal:MODe:RECOrdlength 5000;:ACQuire:STATE RUN")
     scope.write(":TRIGger FORCe")  # 5 s of plant time at 1 kS/s
     scope.write(":DATa:SOUrce CH1")
     scope.write(":CURVe?")
-    assert error(scope) == -221  # still acquiring: no record to transfer
+    assert error(scope, "EVMsg?") == 221  # still acquiring: no record to transfer
     scope.write(":DATa:SOUrce CH8")  # not wired on this bench
-    assert error(scope) == 0
+    assert error(scope, "EVMsg?") == 0
 
 
 def test_mso5_clips_at_full_scale_like_a_real_front_end(emulated):

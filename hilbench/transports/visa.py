@@ -13,12 +13,12 @@ import time
 import pyvisa
 from pyvisa import errors as visa_errors
 
+from hilbench.transports.error_reporting import ErrorReporting, ScpiErrorQueue
 from hilbench.transports.errors import (
     InstrumentConnectionError,
     InstrumentError,
     InstrumentTimeout,
     MalformedReply,
-    ScpiError,
 )
 from hilbench.transports.exchange_log import GLOBAL_LOG, ExchangeLog
 
@@ -76,6 +76,8 @@ class VisaTransport:
         self.name, self.resource = name, resource
         self.retries = retries
         self.error_query = error_query
+        #: how this instrument reports a failed command; a driver whose manual defines another mechanism sets its own
+        self.errors: ErrorReporting = ScpiErrorQueue(error_query)
         self.log = log
         self._timeout_s, self._backend = timeout_s, backend
         # one exchange at a time: the safe state and the interlock monitor may use a driver from their own threads
@@ -210,22 +212,11 @@ class VisaTransport:
             self.check_errors(";".join(commands))
 
     def check_errors(self, context: str) -> None:
-        reply = self.query(self.error_query)
-        code_text, _, message = reply.partition(",")
-        try:
-            code = int(code_text)
-        except ValueError:
-            raise MalformedReply(
-                self.name, self.resource, self.error_query, f"expected '<code>,\"<message>\"', got {reply[:60]!r}"
-            ) from None
-        if code != 0:
-            self.drain_errors()
-            raise ScpiError(self.name, self.resource, context, code, message.strip().strip('"'))
+        """The instrument's own error report after ``context`` (ScpiError when it reports one)."""
+        self.errors.check(self, context)
 
-    def drain_errors(self, limit: int = 20) -> None:
-        for _ in range(limit):
-            if self.query(self.error_query).startswith(("0,", "+0,")):
-                return
+    def drain_errors(self) -> None:
+        self.errors.drain(self)
 
     def close(self) -> None:
         try:

@@ -9,9 +9,9 @@ import pytest
 
 from hilbench.drivers.recorder.tektronix_mso5 import TektronixMSO5
 from hilbench.testing import expected_protocol
-from hilbench.transports.errors import MalformedReply
+from hilbench.transports.errors import MalformedReply, ScpiError
 
-NO_ERROR = ("SYST:ERR?", '0,"No error"')  # UNVERIFIED error query for the 5 Series
+NO_ERROR = ("*ESR?", "0")  # the event status register: no error bit (077-1305-02 section 3)
 
 
 ARM = [  # a single-sequence record of 4 points at 1 kS/s, started now
@@ -91,3 +91,46 @@ def test_records_beyond_the_memory_are_refused_before_sending():
 def test_safe_state_stops_acquiring():
     with expected_protocol(recorder, [(":ACQuire:STATE STOP", None)]) as r:
         r.safe_state()
+
+
+def test_an_error_is_read_from_the_event_status_register_and_the_event_queue():
+    """077-1305-02 section 3: a command error sets *ESR? bit 5 (32); ALLEv? then lists the events."""
+    exchanges = [
+        *ARM[:6],
+        ("*ESR?", "32"),
+        ("ALLEv?", '222,"Data out of range; :HORizontal:MODe:RECOrdlength 4",1,"No events to report - new events"'),
+    ]
+    refused = pytest.raises(ScpiError, match=r"instrument error 222, 'Data out of range; :HORizontal:MODe:RECO")
+    with expected_protocol(recorder, exchanges) as r, refused:
+        r.acquire(0.004)
+
+
+def test_the_emulated_scope_answers_no_syst_err_and_reports_it_as_an_event():
+    """Through plain pyvisa: SYST:ERR? is not in the 4/5/6 Series' command set, so it gets no reply (a driver that
+    asks it times out, as on the scope) and leaves event 113 in the queue, behind *ESR?'s command-error bit."""
+    import pyvisa
+
+    from hilbench.emulation.instruments.tektronix_mso5 import MSO5
+    from hilbench.emulation.scpi_server import ScpiSocketServer
+    from hilbench.emulation.tcp_server import EventLoopThread
+    from tests.test_plant import make_plant
+
+    _, plant = make_plant(boards=3)
+    loop = EventLoopThread()
+    server = ScpiSocketServer(MSO5(plant), "127.0.0.1", 0)
+    loop.call(server.start())
+    try:
+        scope = pyvisa.ResourceManager("@py").open_resource(
+            f"TCPIP0::127.0.0.1::{server.port}::SOCKET", read_termination="\n", write_termination="\n", timeout=500
+        )
+        with pytest.raises(pyvisa.errors.VisaIOError):
+            scope.query("SYST:ERR?")
+        scope.timeout = 5000
+        assert int(scope.query("*ESR?")) & 32  # command error
+        assert scope.query("ALLEv?").startswith('113,"Undefined header')
+        assert scope.query("ALLEv?").startswith('0,"No events')
+        assert int(scope.query("*ESR?")) == 0
+        scope.close()
+    finally:
+        loop.call(server.stop())
+        loop.close()

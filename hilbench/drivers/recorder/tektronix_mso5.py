@@ -5,7 +5,9 @@ permanently (bench settings ``channels``: quantity -> channel number).  Waveform
 Tektronix programmer manuals give it (MSO4000/DPO4000 Programmer Manual 071-2133, Waveform Transfer
 group: DATa:SOUrce/ENCdg/WIDth/STARt/STOP, WFMOutpre:XINcr/XZEro/YMUlt/YOFf/YZEro, CURVe?, and
 p.2-484: value = (code - YOFf) x YMUlt + YZEro; the 5 Series keeps the group, Appendix D).  The
-horizontal and acquisition commands of the 5 Series were not read: ``UNVERIFIED``.
+horizontal and acquisition commands of the 5 Series were not read: ``UNVERIFIED``.  Errors are read as the
+4/5/6 Series report them (Programmer Manual 077-1305-02, section 3 "Status and Events"): ``*ESR?``, then the event
+queue ``ALLEv?``; ``SYST:ERR?`` is not in their command set and gets no reply.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from hilbench.core.roles import SafeStateReport, WaveformCapture
 from hilbench.spec.role_spec import RoleSpec
+from hilbench.transports.error_reporting import EventStatusQueue
 from hilbench.transports.errors import InstrumentTimeout, MalformedReply
 from hilbench.transports.visa import VisaTransport
 
@@ -30,7 +33,7 @@ class TektronixMSO5:
     unverified = (
         ":HORizontal:MODe MANual, :HORizontal:MODe:SAMPLERate, :HORizontal:MODe:RECOrdlength (5 Series pages)",
         ":ACQuire:STOPAfter SEQuence, :ACQuire:STATE RUN|STOP|?, :TRIGger FORCe (5 Series pages)",
-        "SYST:ERR? as the error query",
+        "replies read without headers (HEADer OFF) for *ESR?, ALLEv? and :ACQuire:STATE?",
     )
 
     def __init__(
@@ -42,6 +45,7 @@ class TektronixMSO5:
         name: str = "recorder",
     ) -> None:
         self.transport, self.name = transport, name
+        self.transport.errors = EventStatusQueue()  # *ESR? + ALLEv? (077-1305-02 section 3), never SYST:ERR?
         self.channels = dict(channels or DEFAULT_CHANNELS)
         unknown = set(self.channels) - set(QUANTITIES)
         if unknown or not all(1 <= n <= 8 for n in self.channels.values()):

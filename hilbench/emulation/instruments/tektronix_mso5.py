@@ -5,6 +5,11 @@ SEQuence``), at most MAX_RECORD points per channel, 16-bit signed data scaled by
 YMUlt/YOFf/YZEro (value = (code - YOFf) x YMUlt + YZEro, MSO4000/DPO4000 Programmer Manual p.2-484), codes
 clipped at the channel's full scale as a real front end clips, and ``CURVe?`` refused until the
 record is complete.  Channel wiring from the bench file (``channels``: quantity -> channel number).
+
+Errors as the 4/5/6 Series report them (Programmer Manual 077-1305-02, section 3 "Status and Events"): the event
+status register (``*ESR?``) and the event queue (``ALLEv?``, ``EVMsg?``, ``EVENT?``; event codes are the SCPI
+magnitudes, 0 meaning no event).  ``SYST:ERR?`` is not in their command set: as an undefined header it gets no
+reply and puts event 113 in the queue, so a driver that asks it times out here as on the scope.
 """
 
 from __future__ import annotations
@@ -27,7 +32,12 @@ SAMPLE_RATES = (1e3, 6.25e9)  # ASSUMED bounds
 QUANTITIES = ("U1", "U2", "U3", "I1", "I2", "I3")
 
 
+NO_EVENTS = '0,"No events to report - queue empty"'
+
+
 class MSO5(ScpiInstrument):
+    error_queries = ()  # no SYST:ERR?: the event queue below instead
+
     def __init__(
         self,
         plant: Plant,
@@ -44,6 +54,9 @@ class MSO5(ScpiInstrument):
         self.quantity_of = {int(n): q for q, n in wiring.items()}
         self.full_scale = {q: voltage_full_scale_v if q.startswith("U") else current_full_scale_a for q in QUANTITIES}
         self.reset()
+        self.add("ALLEv?", lambda a, g: ",".join(self._events()) or NO_EVENTS)
+        self.add("EVMsg?", lambda a, g: (self._events(1) or [NO_EVENTS])[0])
+        self.add("EVENT?", lambda a, g: (self._events(1) or [NO_EVENTS])[0].split(",", 1)[0])
         self.add(":ACQuire:STATE", self._acquire_state)
         self.add(":ACQuire:STATE?", lambda a, g: "1" if self._running() else "0")
         self.add(":ACQuire:MODe", lambda a, g: self._only(a, ("SAM", "SAMPLE"), "acquisition mode"))
@@ -63,6 +76,14 @@ class MSO5(ScpiInstrument):
         self.add(":WFMOutpre:YOFf?", lambda a, g: "0.0E+0")
         self.add(":WFMOutpre:YZEro?", lambda a, g: "0.0E+0")
         self.add(":CURVe?", self._curve)
+
+    def _events(self, count: int | None = None) -> list[str]:
+        """Queued errors as the scope's events: '<code>,"<message>"' with the SCPI code's magnitude."""
+        events = []
+        while self._errors and (count is None or len(events) < count):
+            code, _, message = self._errors.popleft().partition(",")
+            events.append(f"{abs(int(code))},{message}")
+        return events
 
     def reset(self) -> None:
         self.rate = 10_000.0
