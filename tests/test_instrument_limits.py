@@ -130,7 +130,8 @@ def test_mso5_refuses_a_curve_before_its_record_is_complete_and_oversized_record
     scope = scpi("recorder")  # its errors are events (EVMsg?: SCPI magnitudes), it has no SYST:ERR?
     scope.write(":HORizontal:MODe:RECOrdlength 70000000")
     assert error(scope, "EVMsg?") == 222  # beyond the memory
-    scope.write(":HORizontal:MODe:SAMPLERate 1000;:HORizontal:MODe:RECOrdlength 5000;:ACQuire:STATE RUN")
+    scope.write(":HORizontal:MODe:SAMPLERate 1000;:HORizontal:MODe:RECOrdlength 5000;:HORizontal:POSition 0")
+    scope.write(":ACQuire:STATE RUN")
     scope.write(":TRIGger FORCe")  # 5 s of plant time at 1 kS/s
     scope.write(":DATa:SOUrce CH1")
     scope.write(":CURVe?")
@@ -144,6 +145,7 @@ def test_mso5_clips_at_full_scale_like_a_real_front_end(emulated):
 
     scope = MSO5(emulated.plant, voltage_full_scale_v=100.0)  # a 100 V range on a 325 V peak
     assert scope.execute(":HORizontal:MODe:SAMPLERate 10000;:HORizontal:MODe:RECOrdlength 200") is None
+    scope.execute(":HORizontal:POSition 0")  # trigger at the first point: a FORCe counts at once
     scope.execute(":ACQuire:STATE RUN")
     scope.execute(":TRIGger FORCe")
     time.sleep(0.05)  # 0.02 s of plant time at x10

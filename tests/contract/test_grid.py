@@ -15,8 +15,11 @@ def test_identity_and_setpoints(hil_driver, hil_expected):
     grid.set_frequency(hil_expected.nominal_hz + 0.2)
     assert grid.read().frequency_hz == pytest.approx(hil_expected.nominal_hz + 0.2, abs=0.05)
     grid.safe_state()
+    assert grid.read_safe_state().safe  # the source's own report: fixed mode, setpoints back at nominal
     reading = grid.read()
-    assert reading.voltage_v == pytest.approx(hil_expected.nominal_v, rel=0.02)
+    # measured behind the cable drop of whatever the container draws now: other tests on this bench (under xdist,
+    # in any order) may have left it booting towards full power, where the drop reaches ~3 %
+    assert reading.voltage_v == pytest.approx(hil_expected.nominal_v, rel=0.05)
     assert reading.frequency_hz == pytest.approx(hil_expected.nominal_hz, abs=0.05)
 
 

@@ -21,8 +21,11 @@ ARM = [  # a single-sequence record of 4 points at 1 kS/s, started now
     (":HORizontal:MODe MANual", None),
     (":HORizontal:MODe:SAMPLERate 1.000000E+03", None),
     (":HORizontal:MODe:RECOrdlength 4", None),
+    (":HORizontal:POSition 0", None),  # the trigger at the first point (UNVERIFIED page)
     NO_ERROR,
     (":ACQuire:STATE RUN", None),
+    (":TRIGger:STATE?", "ARMED"),  # still filling the pre-trigger part: a FORCe now would be ignored
+    (":TRIGger:STATE?", "READY"),
     (":TRIGger FORCe", None),  # start now, not on an edge
 ]
 
@@ -96,7 +99,7 @@ def test_safe_state_stops_acquiring():
 def test_an_error_is_read_from_the_event_status_register_and_the_event_queue():
     """077-1305-02 section 3: a command error sets *ESR? bit 5 (32); ALLEv? then lists the events."""
     exchanges = [
-        *ARM[:6],
+        *ARM[:7],
         ("*ESR?", "32"),
         ("ALLEv?", '222,"Data out of range; :HORizontal:MODe:RECOrdlength 4",1,"No events to report - new events"'),
     ]
@@ -130,6 +133,56 @@ def test_the_emulated_scope_answers_no_syst_err_and_reports_it_as_an_event():
         assert scope.query("ALLEv?").startswith('113,"Undefined header')
         assert scope.query("ALLEv?").startswith('0,"No events')
         assert int(scope.query("*ESR?")) == 0
+        scope.close()
+    finally:
+        loop.call(server.stop())
+        loop.close()
+
+
+def test_a_record_that_starts_before_its_trigger_is_refused():
+    """The record's own trigger time (XZEro) says where the trigger sits: a record starting before it would put
+    part of the capture before during() began."""
+    exchanges = [*ARM, (":ACQuire:STATE?", "0"), *transfer(1, [0, 0, 0, 0], "1.0E-2")]
+    exchanges[exchanges.index((":WFMOutpre:XZEro?", "0.0E+0"))] = (":WFMOutpre:XZEro?", "-2.0E-3")
+    refused = pytest.raises(MalformedReply, match=r"starts 0.002 s before its trigger")
+    with expected_protocol(recorder, exchanges) as r, refused:
+        r.acquire(0.004)
+
+
+def test_the_emulated_scope_ignores_a_force_until_the_pre_trigger_part_has_filled():
+    """Through plain pyvisa on the plant's clock: at the default 50 % position a 2 s record needs 1 s of pre-trigger
+    fill (ARMED) before a FORCe counts (READY); the record then starts 1 s before its trigger (XZEro -1 s).  At
+    position 0 it is READY at once and the record starts at the trigger."""
+    import pyvisa
+
+    from hilbench.emulation.instruments.tektronix_mso5 import MSO5
+    from hilbench.emulation.scpi_server import ScpiSocketServer
+    from hilbench.emulation.tcp_server import EventLoopThread
+    from tests.test_plant import make_plant
+
+    clock, plant = make_plant(boards=3)
+    loop = EventLoopThread()
+    server = ScpiSocketServer(MSO5(plant), "127.0.0.1", 0)
+    loop.call(server.start())
+    try:
+        scope = pyvisa.ResourceManager("@py").open_resource(
+            f"TCPIP0::127.0.0.1::{server.port}::SOCKET", read_termination="\n", write_termination="\n", timeout=5000
+        )
+        clock._now = 10.0
+        scope.write(":HORizontal:MODe:SAMPLERate 1000;:HORizontal:MODe:RECOrdlength 2000;:ACQuire:STATE RUN")
+        scope.write(":TRIGger FORCe")  # at once: ignored
+        assert scope.query(":TRIGger:STATE?") == "ARMED"
+        clock._now = 11.0  # the 1 s pre-trigger part filled
+        assert scope.query(":TRIGger:STATE?") == "READY"
+        scope.write(":TRIGger FORCe")
+        assert scope.query(":TRIGger:STATE?") == "TRIGGER"
+        clock._now = 12.5
+        assert scope.query(":TRIGger:STATE?") == "SAVE" and float(scope.query(":WFMOutpre:XZEro?")) == -1.0
+        scope.write(":HORizontal:POSition 0;:ACQuire:STATE RUN")
+        assert scope.query(":TRIGger:STATE?") == "READY"
+        scope.write(":TRIGger FORCe")
+        clock._now = 15.0
+        assert float(scope.query(":WFMOutpre:XZEro?")) == 0.0
         scope.close()
     finally:
         loop.call(server.stop())

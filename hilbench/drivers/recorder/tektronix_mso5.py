@@ -33,6 +33,7 @@ class TektronixMSO5:
     unverified = (
         ":HORizontal:MODe MANual, :HORizontal:MODe:SAMPLERate, :HORizontal:MODe:RECOrdlength (5 Series pages)",
         ":ACQuire:STOPAfter SEQuence, :ACQuire:STATE RUN|STOP|?, :TRIGger FORCe (5 Series pages)",
+        ":HORizontal:POSition 0 and :TRIGger:STATE? READY before FORCe (5 Series help, TDS5000B guide: secondary)",
         "replies read without headers (HEADer OFF) for *ESR?, ALLEv? and :ACQuire:STATE?",
     )
 
@@ -83,8 +84,10 @@ class TektronixMSO5:
             ":HORizontal:MODe MANual",
             f":HORizontal:MODe:SAMPLERate {self.sample_rate_hz:.6E}",
             f":HORizontal:MODe:RECOrdlength {points}",
+            ":HORizontal:POSition 0",  # the trigger at the record's first point: nothing recorded before during()
         )
         self.transport.write(":ACQuire:STATE RUN")
+        self._wait_ready()  # a FORCe before the pre-trigger part has filled is ignored by the scope
         self.transport.write(":TRIGger FORCe")  # start the record now, not on a signal edge
         if during is not None:
             during()
@@ -96,6 +99,14 @@ class TektronixMSO5:
         voltage = np.vstack([data[q][0] if q in data else empty for q in ("U1", "U2", "U3")])
         current = np.vstack([data[q][0] if q in data else empty for q in ("I1", "I2", "I3")])
         return WaveformCapture(t0, fs, voltage, current)
+
+    def _wait_ready(self, timeout_s: float = 10.0) -> None:
+        """Poll the trigger state until the scope takes a trigger (READY)."""
+        deadline = time.monotonic() + timeout_s
+        while (state := self.transport.query(":TRIGger:STATE?").strip().upper()) != "READY":
+            if time.monotonic() > deadline:
+                raise InstrumentTimeout(self.name, self.transport.resource, ":TRIGger:STATE?", f"still {state}")
+            time.sleep(0.01)
 
     def _wait_done(self, duration_s: float) -> None:
         """Poll the acquisition state until the single sequence is complete (0)."""
@@ -124,6 +135,11 @@ class TektronixMSO5:
             raise MalformedReply(
                 self.name, self.transport.resource, f"CURVe? CH{channel}", f"{len(codes)} points at {xincr} s"
             )
+        if xzero < -xincr:  # the record's own trigger time: it must not start before the trigger
+            raise MalformedReply(
+                self.name, self.transport.resource, f"WFMOutpre:XZEro? CH{channel}",
+                f"the record starts {-xzero:.6g} s before its trigger (trigger position not at 0 %)",
+            )  # fmt: skip
         return (codes - yoff) * ymult + yzero, xincr, xzero
 
     def safe_state(self) -> None:

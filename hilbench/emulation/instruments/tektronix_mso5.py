@@ -10,6 +10,12 @@ Errors as the 4/5/6 Series report them (Programmer Manual 077-1305-02, section 3
 status register (``*ESR?``) and the event queue (``ALLEv?``, ``EVMsg?``, ``EVENT?``; event codes are the SCPI
 magnitudes, 0 meaning no event).  ``SYST:ERR?`` is not in their command set: as an undefined header it gets no
 reply and puts event 113 in the queue, so a driver that asks it times out here as on the scope.
+
+The trigger as the 5 Series help and the TDS5000B guide describe it (secondary sources, UNVERIFIED on the 5 Series
+pages): ``HORizontal:POSition`` (percent of the record before the trigger, 50 by default) sets the pre-trigger
+part; after ``:ACQuire:STATE RUN`` the scope fills it (``TRIGger:STATE?`` ARMED) before it takes a trigger
+(READY), and a ``TRIGger FORCe`` before then is ignored.  The record then starts the pre-trigger part before the
+trigger, which ``WFMOutpre:XZEro?`` reports (time of the first point relative to the trigger).
 """
 
 from __future__ import annotations
@@ -65,13 +71,16 @@ class MSO5(ScpiInstrument):
         self.add(":HORizontal:MODe:SAMPLERate", self._set_rate)
         self.add(":HORizontal:MODe:RECOrdlength", self._set_length)
         self.add(":TRIGger", self._trigger)
+        self.add(":TRIGger:STATE?", lambda a, g: self._trigger_state())
+        self.add(":HORizontal:POSition", self._set_position)
+        self.add(":HORizontal:POSition?", lambda a, g: f"{self.position:g}")
         self.add(":DATa:SOUrce", self._set_source)
         self.add(":DATa:ENCdg", lambda a, g: self._only(a, ("SRI", "SRIBINARY"), "encoding"))
         self.add(":DATa:WIDth", lambda a, g: self._only(a, ("2",), "width"))
         self.add(":DATa:STARt", lambda a, g: setattr(self, "start", int(parse_number(a[0]))))
         self.add(":DATa:STOP", lambda a, g: setattr(self, "stop", int(parse_number(a[0]))))
         self.add(":WFMOutpre:XINcr?", lambda a, g: f"{1 / self.rate:.9E}")
-        self.add(":WFMOutpre:XZEro?", lambda a, g: "0.0E+0")
+        self.add(":WFMOutpre:XZEro?", lambda a, g: f"{-self.pretrigger_s:.9E}")
         self.add(":WFMOutpre:YMUlt?", lambda a, g: f"{self._ymult():.9E}")
         self.add(":WFMOutpre:YOFf?", lambda a, g: "0.0E+0")
         self.add(":WFMOutpre:YZEro?", lambda a, g: "0.0E+0")
@@ -86,6 +95,8 @@ class MSO5(ScpiInstrument):
         return events
 
     def reset(self) -> None:
+        self.position = 50.0  # percent of the record before the trigger (the scope's default)
+        self.pretrigger_s = 0.0  # of the record being (or last) taken
         self.rate = 10_000.0
         self.length = 10_000
         self.armed_at: float | None = None
@@ -125,10 +136,31 @@ class MSO5(ScpiInstrument):
             raise ScpiCommandError(ILLEGAL_PARAMETER_VALUE, "only :TRIGger FORCe is modelled")
         self._force()
 
+    def _set_position(self, args, groups) -> None:
+        position = parse_number(args[0]) if args else -1.0
+        if not 0.0 <= position <= 100.0:
+            raise ScpiCommandError(DATA_OUT_OF_RANGE, f"horizontal position {position:g} %: 0..100")
+        self.position = position
+
+    def _pretrigger(self) -> float:
+        return self.position / 100 * self.length / self.rate
+
+    def _trigger_state(self) -> str:
+        now = self.plant.clock.now()
+        if self.window is not None:
+            return "TRIGGER" if self._running() else "SAVE"
+        if self.armed_at is None:
+            return "SAVE"
+        return "READY" if now >= self.armed_at + self._pretrigger() else "ARMED"
+
     def _force(self) -> None:
         if self.armed_at is None:
             raise ScpiCommandError(SETTINGS_CONFLICT, "not acquiring: :ACQuire:STATE RUN first")
-        start = self.plant.clock.now()
+        if self.window is not None or self._trigger_state() != "READY":
+            return  # still filling the pre-trigger part (or already triggered): the scope ignores it
+        now = self.plant.clock.now()
+        self.pretrigger_s = self._pretrigger()
+        start = now - self.pretrigger_s
         self.window = (start, start + self.length / self.rate)
 
     def _running(self) -> bool:
