@@ -108,9 +108,9 @@ def test_an_error_is_read_from_the_event_status_register_and_the_event_queue():
         r.acquire(0.004)
 
 
-def test_the_emulated_scope_answers_no_syst_err_and_reports_it_as_an_event():
-    """Through plain pyvisa: SYST:ERR? is not in the 4/5/6 Series' command set, so it gets no reply (a driver that
-    asks it times out, as on the scope) and leaves event 113 in the queue, behind *ESR?'s command-error bit."""
+@pytest.fixture
+def emulated_scope():
+    """The MSO5 emulator on its own socket, on a plant whose clock the test moves by hand; (clock, pyvisa resource)."""
     import pyvisa
 
     from hilbench.emulation.instruments.tektronix_mso5 import MSO5
@@ -118,25 +118,35 @@ def test_the_emulated_scope_answers_no_syst_err_and_reports_it_as_an_event():
     from hilbench.emulation.tcp_server import EventLoopThread
     from tests.test_plant import make_plant
 
-    _, plant = make_plant(boards=3)
+    clock, plant = make_plant(boards=3)
     loop = EventLoopThread()
     server = ScpiSocketServer(MSO5(plant), "127.0.0.1", 0)
     loop.call(server.start())
+    scope = pyvisa.ResourceManager("@py").open_resource(
+        f"TCPIP0::127.0.0.1::{server.port}::SOCKET", read_termination="\n", write_termination="\n", timeout=5000
+    )
     try:
-        scope = pyvisa.ResourceManager("@py").open_resource(
-            f"TCPIP0::127.0.0.1::{server.port}::SOCKET", read_termination="\n", write_termination="\n", timeout=500
-        )
-        with pytest.raises(pyvisa.errors.VisaIOError):
-            scope.query("SYST:ERR?")
-        scope.timeout = 5000
-        assert int(scope.query("*ESR?")) & 32  # command error
-        assert scope.query("ALLEv?").startswith('113,"Undefined header')
-        assert scope.query("ALLEv?").startswith('0,"No events')
-        assert int(scope.query("*ESR?")) == 0
-        scope.close()
+        yield clock, scope
     finally:
+        scope.close()
         loop.call(server.stop())
         loop.close()
+
+
+def test_the_emulated_scope_answers_no_syst_err_and_reports_it_as_an_event(emulated_scope):
+    """Through plain pyvisa: SYST:ERR? is not in the 4/5/6 Series' command set, so it gets no reply (a driver that
+    asks it times out, as on the scope) and leaves event 113 in the queue, behind *ESR?'s command-error bit."""
+    import pyvisa
+
+    _, scope = emulated_scope
+    scope.timeout = 500
+    with pytest.raises(pyvisa.errors.VisaIOError):
+        scope.query("SYST:ERR?")
+    scope.timeout = 5000
+    assert int(scope.query("*ESR?")) & 32  # command error
+    assert scope.query("ALLEv?").startswith('113,"Undefined header')
+    assert scope.query("ALLEv?").startswith('0,"No events')
+    assert int(scope.query("*ESR?")) == 0
 
 
 def test_a_record_that_starts_before_its_trigger_is_refused():
@@ -149,41 +159,23 @@ def test_a_record_that_starts_before_its_trigger_is_refused():
         r.acquire(0.004)
 
 
-def test_the_emulated_scope_ignores_a_force_until_the_pre_trigger_part_has_filled():
+def test_the_emulated_scope_ignores_a_force_until_the_pre_trigger_part_has_filled(emulated_scope):
     """Through plain pyvisa on the plant's clock: at the default 50 % position a 2 s record needs 1 s of pre-trigger
     fill (ARMED) before a FORCe counts (READY); the record then starts 1 s before its trigger (XZEro -1 s).  At
     position 0 it is READY at once and the record starts at the trigger."""
-    import pyvisa
-
-    from hilbench.emulation.instruments.tektronix_mso5 import MSO5
-    from hilbench.emulation.scpi_server import ScpiSocketServer
-    from hilbench.emulation.tcp_server import EventLoopThread
-    from tests.test_plant import make_plant
-
-    clock, plant = make_plant(boards=3)
-    loop = EventLoopThread()
-    server = ScpiSocketServer(MSO5(plant), "127.0.0.1", 0)
-    loop.call(server.start())
-    try:
-        scope = pyvisa.ResourceManager("@py").open_resource(
-            f"TCPIP0::127.0.0.1::{server.port}::SOCKET", read_termination="\n", write_termination="\n", timeout=5000
-        )
-        clock._now = 10.0
-        scope.write(":HORizontal:MODe:SAMPLERate 1000;:HORizontal:MODe:RECOrdlength 2000;:ACQuire:STATE RUN")
-        scope.write(":TRIGger FORCe")  # at once: ignored
-        assert scope.query(":TRIGger:STATE?") == "ARMED"
-        clock._now = 11.0  # the 1 s pre-trigger part filled
-        assert scope.query(":TRIGger:STATE?") == "READY"
-        scope.write(":TRIGger FORCe")
-        assert scope.query(":TRIGger:STATE?") == "TRIGGER"
-        clock._now = 12.5
-        assert scope.query(":TRIGger:STATE?") == "SAVE" and float(scope.query(":WFMOutpre:XZEro?")) == -1.0
-        scope.write(":HORizontal:POSition 0;:ACQuire:STATE RUN")
-        assert scope.query(":TRIGger:STATE?") == "READY"
-        scope.write(":TRIGger FORCe")
-        clock._now = 15.0
-        assert float(scope.query(":WFMOutpre:XZEro?")) == 0.0
-        scope.close()
-    finally:
-        loop.call(server.stop())
-        loop.close()
+    clock, scope = emulated_scope
+    clock._now = 10.0
+    scope.write(":HORizontal:MODe:SAMPLERate 1000;:HORizontal:MODe:RECOrdlength 2000;:ACQuire:STATE RUN")
+    scope.write(":TRIGger FORCe")  # at once: ignored
+    assert scope.query(":TRIGger:STATE?") == "ARMED"
+    clock._now = 11.0  # the 1 s pre-trigger part filled
+    assert scope.query(":TRIGger:STATE?") == "READY"
+    scope.write(":TRIGger FORCe")
+    assert scope.query(":TRIGger:STATE?") == "TRIGGER"
+    clock._now = 12.5
+    assert scope.query(":TRIGger:STATE?") == "SAVE" and float(scope.query(":WFMOutpre:XZEro?")) == -1.0
+    scope.write(":HORizontal:POSition 0;:ACQuire:STATE RUN")
+    assert scope.query(":TRIGger:STATE?") == "READY"
+    scope.write(":TRIGger FORCe")
+    clock._now = 15.0
+    assert float(scope.query(":WFMOutpre:XZEro?")) == 0.0
