@@ -17,7 +17,7 @@ from hilbench.emulation.bench_runner import EmulatedBench
 from hilbench.spec.bench_file import read_bench
 from tests.conftest import ROOT
 
-SCALE = 10.0  # plant seconds per wall second
+SCALE = 20.0  # plant seconds per wall second
 
 
 @pytest.fixture
