@@ -75,7 +75,6 @@ class VisaTransport:
         hilbench.testing.expected_protocol gives); otherwise ``resource`` is opened through ``backend``."""
         self.name, self.resource = name, resource
         self.retries = retries
-        self.error_query = error_query
         #: how this instrument reports a failed command; a driver whose manual defines another mechanism sets its own
         self.errors: ErrorReporting = ScpiErrorQueue(error_query)
         self.log = log

@@ -79,15 +79,19 @@ checks:
 """
 
 
-def test_verdicts_and_timings_agree_between_time_scale_1_and_20(tmp_path):
-    plan = tmp_path / "short.yaml"
-    plan.write_text(SHORT)
+def at_1_and_20(tmp_path, plan_text: str):
+    """The plan run in real time and at x20 on the default bench; both must pass.  Their measurements."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(plan_text)
     bench = ROOT / "instruments" / "emulated.yaml"
     real_time = run_plan(plan, tmp_path / "x1", "--time-scale", "1", bench=bench)
-    at_1 = real_time.measurements
     fast = run_plan(plan, tmp_path / "x20", "--time-scale", "20", bench=bench)
-    at_20 = fast.measurements
     assert real_time.returncode == fast.returncode == 0, real_time.stdout[-2000:] + fast.stdout[-2000:]
+    return real_time.measurements, fast.measurements
+
+
+def test_verdicts_and_timings_agree_between_time_scale_1_and_20(tmp_path):
+    at_1, at_20 = at_1_and_20(tmp_path, SHORT)
     v1 = {(m["check"], m["name"]): (m["value"], m["verdict"]) for m in at_1}
     v20 = {(m["check"], m["name"]): (m["value"], m["verdict"]) for m in at_20}
     assert v1.keys() == v20.keys()
@@ -121,14 +125,7 @@ def test_sub_second_response_from_the_stored_record_is_the_same_at_time_scale_1_
     under-frequency response at x20 is the one at x1 to within the record's resolution: one update, plus one
     more because the container's relay decides on its controller's 100 ms tick, so the true response itself
     moves by up to 0.1 s with where the frequency step falls between ticks (both runs meet that at random)."""
-    plan = tmp_path / "uf.yaml"
-    plan.write_text(FREQUENCY_ONLY)
-    bench = ROOT / "instruments" / "emulated.yaml"
-    real_time = run_plan(plan, tmp_path / "x1", "--time-scale", "1", bench=bench)
-    at_1 = real_time.measurements
-    fast = run_plan(plan, tmp_path / "x20", "--time-scale", "20", bench=bench)
-    at_20 = fast.measurements
-    assert real_time.returncode == fast.returncode == 0, real_time.stdout[-2000:] + fast.stdout[-2000:]
+    at_1, at_20 = at_1_and_20(tmp_path, FREQUENCY_ONLY)
     (r1,) = [m["value"] for m in at_1 if m["name"] == "response_time_s"]
     (r20,) = [m["value"] for m in at_20 if m["name"] == "response_time_s"]
     assert 0.1 < r1 < 1.0

@@ -101,19 +101,20 @@ class TektronixMSO5:
         return WaveformCapture(t0, fs, voltage, current)
 
     def _wait_ready(self, timeout_s: float = 10.0) -> None:
-        """Poll the trigger state until the scope takes a trigger (READY)."""
-        deadline = time.monotonic() + timeout_s
-        while (state := self.transport.query(":TRIGger:STATE?").strip().upper()) != "READY":
-            if time.monotonic() > deadline:
-                raise InstrumentTimeout(self.name, self.transport.resource, ":TRIGger:STATE?", f"still {state}")
-            time.sleep(0.01)
+        """Until the scope takes a trigger (READY): a FORCe while it still fills the pre-trigger part is ignored."""
+        self._poll_until(":TRIGger:STATE?", ("READY",), timeout_s)
 
     def _wait_done(self, duration_s: float) -> None:
-        """Poll the acquisition state until the single sequence is complete (0)."""
-        deadline = time.monotonic() + 2 * duration_s + 30.0
-        while self.transport.query(":ACQuire:STATE?").strip() not in ("0", "STOP"):
+        """Until the single sequence is complete (acquisition state 0)."""
+        self._poll_until(":ACQuire:STATE?", ("0", "STOP"), 2 * duration_s + 30.0)
+
+    def _poll_until(self, query: str, accepted: tuple[str, ...], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while (reply := self.transport.query(query).strip().upper()) not in accepted:
             if time.monotonic() > deadline:
-                raise InstrumentTimeout(self.name, self.transport.resource, ":ACQuire:STATE?", "never ended")
+                raise InstrumentTimeout(
+                    self.name, self.transport.resource, query, f"still {reply} after {timeout_s:g} s"
+                )
             time.sleep(0.01)
 
     def _transfer(self, channel: int, points: int) -> tuple[np.ndarray, float, float]:
