@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", type=_positive, default=15.0, help="wall seconds (default: %(default)s)")
     demo.set_defaults(func=cmd_demo)
 
-    bench = sub.add_parser("bench", help="bench files: check")
+    bench = sub.add_parser("bench", help="bench files: check, probe")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
     check = bench_sub.add_parser("check", help="connect to every instrument, print identity and calibration")
     check.add_argument("file", type=Path)
@@ -200,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds each instrument may take to answer; all are asked at once (default: 8)",
     )
     check.set_defaults(func=cmd_bench_check)
+    from hilbench.cli.bench_probe import add_parser as add_bench_probe
+
+    add_bench_probe(bench_sub)
 
     from hilbench.cli.analyse import add_parser as add_analyse
     from hilbench.cli.compare import add_parser as add_compare

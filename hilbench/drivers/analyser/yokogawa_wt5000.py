@@ -20,22 +20,45 @@ from __future__ import annotations
 
 import ftplib
 import math
+import time
 from collections.abc import Callable
 
 import numpy as np
 
 from hilbench.core.roles import AnalyserReading, HarmonicReading, SafeStateReport
+from hilbench.core.unverified import ProbeCall, Query, Unverified
 from hilbench.spec.role_spec import RoleSpec
 from hilbench.transports.errors import InstrumentConnectionError, InstrumentError, MalformedReply
 from hilbench.transports.visa import VisaTransport
 
-#: commands whose syntax or behaviour on the WT5000 was taken from sibling manuals, for a lab engineer to check
+#: commands whose syntax or behaviour on the WT5000 was taken from sibling manuals, for the probe to settle
 UNVERIFIED = (
-    ":STATus:FILTer1 FALL / :COMMunicate:WAIT 1 (WT-series pattern)",
-    ":INTEGrate:STOP before :INTEGrate:RESet (refused while running on WT-series)",
-    "ITIMe in whole seconds (WT1600, WT3000E)",
-    ":STORe:INTerval/COUNt/FILE:NAME/STARt/STATe? and the CSV columns of a stored record (WT500/WT1800 pattern)",
-    ":NUMeric:LIST:ORDer/SELect/NUMber/ITEM/VALue? and its reply layout (total, DC, 1..N per item; WT-series)",
+    Unverified(
+        "update_wait",
+        ":STATus:FILTer1 FALL, :COMMunicate:WAIT 1, :STATus:EESR? (one wait per data update)",
+        "the WT-series pattern (WT1800E, WT3000); the WT5000's own pages not read",
+        probe=(Query(":STATus:FILTer1?"), ProbeCall("probe_update_period")),
+    ),
+    Unverified(
+        "integration",
+        ":INTEGrate:STOP before :INTEGrate:RESet, :INTEGrate:STARt, ITIMe in whole seconds",
+        "refused while running and whole-second ITIMe on the WT1600 and WT3000E; not read for the WT5000",
+        probe=(Query(":INTEGrate:STATe?"), ProbeCall("probe_integration_time")),
+    ),
+    Unverified(
+        "store_record",
+        ":STORe:INTerval/COUNt/FILE:NAME/STARt/STATe? and the stored file's layout (fetched over FTP)",
+        "the WT500/WT1800 pattern; the WT5000's store pages not read",
+        methods=("record",),
+        probe=(ProbeCall("probe_store"),),
+    ),
+    Unverified(
+        "harmonic_list",
+        ":NUMeric:LIST:ORDer/SELect/NUMber/ITEM/VALue? and its reply layout (total, DC, 1..N per item)",
+        "the WT-series list-data pattern; not read for the WT5000",
+        methods=("harmonics",),
+        probe=(Query("*OPT?"), Query(":NUMeric:LIST:ORDer?"), Query(":NUMeric:LIST:SELect?")),
+    ),
 )
 
 ITEMS = [
@@ -80,6 +103,7 @@ class YokogawaWT5000:
         self.missed_updates = 0
         self._options: str | None = None
         self._list_order: int | None = None
+        self.last_store_header = ""  # the first line of the last stored file read (for the probe's evidence)
 
     @classmethod
     def from_spec(cls, spec: RoleSpec) -> YokogawaWT5000:
@@ -239,8 +263,50 @@ class YokogawaWT5000:
             raise MalformedReply(self.name, self.transport.resource, ":STORe:STATe?", f"store did not end: {state!r}")
         return self._parse_store(self.fetch_file(f"{self.store_file}.CSV"), start)
 
+    # ----- the commissioning probe's measurements (hilbench bench probe) ---------------------------------------
+    def probe_update_period(self, updates: int = 20) -> dict[str, str]:
+        """How long ``updates`` waits for the next update take on the host's clock: their mean is the update period
+        the instrument keeps (``:RATE``), and the longest shows whether the wait ever slept through an update."""
+        self.setup()
+        gaps, last = [], time.monotonic()
+        for _ in range(updates):
+            self.read()
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+        return {
+            "rate_s": f"{self.update_rate_s:g}",
+            "mean_wait_s": f"{sum(gaps[1:]) / (len(gaps) - 1):.4f}",
+            "longest_wait_s": f"{max(gaps[1:]):.4f}",
+        }
+
+    def probe_integration_time(self, seconds: float = 1.5) -> dict[str, str]:
+        """The integration time (ITIMe) as it reads over ``seconds`` of updates: whole seconds or finer."""
+        self.setup()
+        readings = (self._next_update(":NUMeric:NORMal:VALue?", len(ITEMS)) for _ in self._updates_in(seconds))
+        values = sorted({values[0] for values in readings})  # ITIMe is item 1
+        whole = all(float(v).is_integer() for v in values)
+        resolution = "whole seconds" if whole else "finer than a second"
+        return {"itime_values": ", ".join(f"{v:g}" for v in values), "resolution": resolution}
+
+    def _updates_in(self, seconds: float) -> range:
+        return range(max(2, math.ceil(seconds / self.update_rate_s)))
+
+    def probe_store(self, seconds: float = 2.0) -> dict[str, str]:
+        """A ``seconds`` record through the store, timed from the first store command to the file read, with the
+        file's own first line (its header)."""
+        started = time.monotonic()
+        samples = self.record(seconds)
+        return {
+            "samples": str(len(samples)),
+            "expected_samples": str(max(1, math.ceil(seconds / self.update_rate_s - 1e-9))),
+            "record_and_fetch_s": f"{time.monotonic() - started:.3f}",
+            "header": self.last_store_header,
+        }
+
     def _parse_store(self, text: str, start: float) -> list[AnalyserReading]:
         rows = [line.split(",") for line in text.strip().splitlines()]
+        self.last_store_header = ",".join(rows[0]) if rows else ""
         expected = ["Store No.", *(f"{fn.upper()}-{el.upper()}" for fn, el in ITEMS)]
         if not rows or [c.strip().upper() for c in rows[0]] != [c.upper() for c in expected]:
             raise MalformedReply(

@@ -1,26 +1,54 @@
 """Keysight AC6900 series programmable AC source as the grid simulator (VISA, SCPI).
 
-Commands: Keysight AC6900 Series Operating and Programming Guide ([SOURce:]VOLTage,
-FREQuency, OUTPut, MEASure, LIST subsystem with transient triggering).  Setpoints are
-checked against the bench file's limits before anything is sent.
+Commands: Keysight AC6900 Series Operating and Programming Guide (K1 in docs/references/instrument_commands.md):
+``[SOURce:]VOLTage``, ``FREQuency``, ``OUTPut``, ``MEASure`` (rows consistent with the AC6800B guide).  Setpoints
+are checked against the bench file's limits before anything is sent, never clipped.
+
+Step programs are refused: the ``LIST:...`` commands hilbench used to send are the older 6811C-6813C syntax, K1's
+contents list no LIST subsystem, and its Kikusui relatives program sequences through ``PROGram`` and a
+``TRIGger:PROGram``/``SEQuence`` trigger model whose AC6900 pages could not be read.  Guessing would play a
+disturbance nobody programmed, so a check that needs a step program is refused before anything is energised
+(``unavailable``); use a grid source whose list commands are cited (``ametek-sequoia``).
 """
 
 from __future__ import annotations
 
+from hilbench.core.errors import HilbenchError
 from hilbench.core.roles import GridNominal, GridReading, SafeStateReport
+from hilbench.core.unverified import Query, Unverified
 from hilbench.drivers.grid import read_source_safe_state
 from hilbench.drivers.limits import check
 from hilbench.spec.role_spec import RoleSpec
 from hilbench.transports.visa import VisaTransport
 
+STEP_PROGRAMS_UNAVAILABLE = (
+    "the AC6900's step programs are not implemented: its guide's sequence commands (PROGram / TRIGger:PROGram, "
+    "as on its Kikusui relatives) could not be read, and the 6811C-6813C LIST syntax is not sent to it; "
+    "use a grid source whose list commands are cited (driver ametek-sequoia)"
+)
+
+
+class StepProgramUnavailable(HilbenchError, NotImplementedError):
+    """A step program asked of a source whose sequence commands hilbench does not know."""
+
 
 class KeysightAC6900:
     role = "grid"
-    #: the guide's table of contents shows no LIST subsystem (instrument_commands.md K1): check these first
     unverified = (
-        "LIST:DWEL/VOLT/FREQ/COUN, VOLT:MODE LIST, FREQ:MODE LIST, TRIG:TRAN:SOUR BUS, INIT:TRAN (step programs)",
-        "SYST:ERR? as the error query",
+        Unverified(
+            "error_query",
+            "SYST:ERR?",
+            "the SCPI error queue; K1's page for it was not read",
+            probe=(Query("SYST:ERR?"),),
+        ),
+        Unverified(
+            "setpoint_readback",
+            "VOLT?, FREQ?, OUTP? (the safe state's read-back)",
+            "query forms of the K1 setpoint commands; their pages were not read",
+            probe=(Query("VOLT?"), Query("FREQ?"), Query("OUTP?")),
+        ),
     )
+    unavailable = {"program_steps": STEP_PROGRAMS_UNAVAILABLE, "fluctuate": STEP_PROGRAMS_UNAVAILABLE}
 
     def __init__(
         self,
@@ -55,13 +83,13 @@ class KeysightAC6900:
         return check(hertz, self.limits, "min_frequency_hz", "max_frequency_hz", "frequency", "Hz", self.name)
 
     def set_voltage(self, volts: float) -> None:
-        self.transport.configure(f"VOLT {self._v(volts):.4f}")
+        self.transport.configure(f"VOLT {self._v(volts):.4f}")  # K1 [SOURce:]VOLTage[:LEVel][:IMMediate]
 
     def set_frequency(self, hertz: float) -> None:
-        self.transport.configure(f"FREQ {self._f(hertz):.4f}")
+        self.transport.configure(f"FREQ {self._f(hertz):.4f}")  # K1 [SOURce:]FREQuency[:CW]
 
     def output(self, on: bool) -> None:
-        self.transport.configure(f"OUTP {'ON' if on else 'OFF'}")
+        self.transport.configure(f"OUTP {'ON' if on else 'OFF'}")  # K1 OUTPut[:STATe]
 
     def nominal(self) -> GridNominal:
         """The bench file's nominal supply (settings.nominal_voltage_v / nominal_frequency_hz)."""
@@ -69,59 +97,30 @@ class KeysightAC6900:
 
     def read(self) -> GridReading:
         return GridReading(
-            self.transport.query_float("MEAS:VOLT?"),
-            self.transport.query_float("MEAS:FREQ?"),
-            self.transport.query_float("MEAS:POW?"),
+            self.transport.query_float("MEAS:VOLT?"),  # K1 MEASure[:SCALar]:VOLTage[:AC]?
+            self.transport.query_float("MEAS:FREQ?"),  # K1 MEASure[:SCALar]:FREQuency?
+            self.transport.query_float("MEAS:POW?"),  # K1 MEASure[:SCALar]:POWer[:AC][:REAL]?
         )
 
     def program_steps(self, steps: list[tuple[float, float, float]], *, repeat: int = 1) -> None:
-        """Load timed steps (dwell s, volts, hertz) into the LIST subsystem and arm it (bus trigger)."""
-        if not steps:
-            raise ValueError(f"{self.name}: a step program needs at least one step")
-        for _, volts, hertz in steps:
-            self._v(volts)
-            self._f(hertz)
-        dwell = ",".join(f"{d:.4f}" for d, _, _ in steps)
-        volts = ",".join(f"{v:.4f}" for _, v, _ in steps)
-        hertz = ",".join(f"{f:.4f}" for _, _, f in steps)
-        self.transport.configure(
-            f"LIST:DWEL {dwell}",
-            f"LIST:VOLT {volts}",
-            f"LIST:FREQ {hertz}",
-            f"LIST:COUN {repeat}",
-            "VOLT:MODE LIST",
-            "FREQ:MODE LIST",
-            "TRIG:TRAN:SOUR BUS",
-            "INIT:TRAN",
-        )
+        """Refused, nothing sent (see the module's docstring)."""
+        raise StepProgramUnavailable(f"{self.name} ({self.transport.resource}): {STEP_PROGRAMS_UNAVAILABLE}")
 
     def trigger(self) -> None:
-        """Start the armed program now (one short write, so the caller's time stamp is tight)."""
-        self.transport.write("*TRG")
-
-    def run_steps(self, steps: list[tuple[float, float, float]], *, repeat: int = 1) -> None:
-        """Program and start timed steps at once."""
-        self.program_steps(steps, repeat=repeat)
-        self.trigger()
-        self.transport.check_errors("LIST start")
+        """Refused like the program it would start."""
+        raise StepProgramUnavailable(f"{self.name} ({self.transport.resource}): {STEP_PROGRAMS_UNAVAILABLE}")
 
     def fluctuate(self, depth_percent: float, changes_per_min: float, duration_s: float) -> None:
-        """Rectangular voltage fluctuation around nominal: +-depth/2, changes_per_min changes, for duration_s."""
-        half = 60.0 / changes_per_min
-        high = self.nominal_v * (1 + depth_percent / 200)
-        low = self.nominal_v * (1 - depth_percent / 200)
-        cycles = max(1, int(duration_s / (2 * half)))
-        self.run_steps([(half, high, self.nominal_hz), (half, low, self.nominal_hz)], repeat=cycles)
+        """A fluctuation is a step program: refused."""
+        raise StepProgramUnavailable(f"{self.name} ({self.transport.resource}): {STEP_PROGRAMS_UNAVAILABLE}")
 
     def safe_state(self) -> None:
-        """Back to nominal voltage and frequency (the DUT keeps a healthy supply)."""
-        self.transport.configure(
-            "VOLT:MODE FIX", "FREQ:MODE FIX", f"VOLT {self.nominal_v:.4f}", f"FREQ {self.nominal_hz:.4f}"
-        )
+        """Back to nominal voltage and frequency (the DUT keeps a healthy supply); no program ever runs here."""
+        self.transport.configure(f"VOLT {self.nominal_v:.4f}", f"FREQ {self.nominal_hz:.4f}")
 
     def read_safe_state(self) -> SafeStateReport:
-        """Output off, or fixed at the bench file's nominal voltage and frequency (K1 VOLT?, FREQ?, OUTP?, MODE?)."""
-        return read_source_safe_state(self.transport, self.nominal_v, self.nominal_hz)
+        """Output off, or at the bench file's nominal voltage and frequency (VOLT?, FREQ?, OUTP?)."""
+        return read_source_safe_state(self.transport, self.nominal_v, self.nominal_hz, list_modes=False)
 
     def close(self) -> None:
         self.transport.close()

@@ -8,6 +8,7 @@ cross-checked with a public Python driver for the 63802 (docs/references/instrum
 from __future__ import annotations
 
 from hilbench.core.roles import LoadReading, SafeStateReport
+from hilbench.core.unverified import Query, Unverified
 from hilbench.drivers.limits import check
 from hilbench.spec.role_spec import RoleSpec
 from hilbench.transports.errors import MalformedReply
@@ -16,7 +17,11 @@ from hilbench.transports.visa import VisaTransport
 
 class Chroma63800:
     role = "load"
-    unverified = ("SYST:ERR? as the error query",)
+    unverified = (
+        Unverified(
+            "error_query", "SYST:ERR?", "the SCPI error queue; its page was not read", probe=(Query("SYST:ERR?"),)
+        ),
+    )
 
     def __init__(self, transport: VisaTransport, *, limits: dict | None = None, name: str = "load") -> None:
         self.transport, self.limits, self.name = transport, limits or {}, name

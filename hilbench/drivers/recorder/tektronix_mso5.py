@@ -18,6 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from hilbench.core.roles import SafeStateReport, WaveformCapture
+from hilbench.core.unverified import ProbeCall, Query, Unverified
 from hilbench.spec.role_spec import RoleSpec
 from hilbench.transports.error_reporting import EventStatusQueue
 from hilbench.transports.errors import InstrumentTimeout, MalformedReply
@@ -31,10 +32,20 @@ MAX_RECORD = 62_500_000  # points per channel, standard memory (UNVERIFIED: opti
 class TektronixMSO5:
     role = "recorder"
     unverified = (
-        ":HORizontal:MODe MANual, :HORizontal:MODe:SAMPLERate, :HORizontal:MODe:RECOrdlength (5 Series pages)",
-        ":ACQuire:STOPAfter SEQuence, :ACQuire:STATE RUN|STOP|?, :TRIGger FORCe (5 Series pages)",
-        ":HORizontal:POSition 0 and :TRIGger:STATE? READY before FORCe (5 Series help, TDS5000B guide: secondary)",
-        "replies read without headers (HEADer OFF) for *ESR?, ALLEv? and :ACQuire:STATE?",
+        Unverified(
+            "acquisition",
+            ":HORizontal:MODe MANual, :HORizontal:MODe:SAMPLERate, :HORizontal:MODe:RECOrdlength, :ACQuire:STOPAfter "
+            "SEQuence, :ACQuire:STATE RUN|STOP|?, :HORizontal:POSition 0, :TRIGger:STATE? READY, :TRIGger FORCe",
+            "5 Series pages not read; trigger position and READY from the 5 Series help and the TDS5000B guide "
+            "(secondary)",
+            probe=(ProbeCall("probe_acquisition"),),
+        ),
+        Unverified(
+            "event_queue",
+            "*ESR?, ALLEv? (replies read without headers)",
+            "the 4/5/6 Series status section (077-1305-02 section 3); headerless replies not seen on the instrument",
+            probe=(Query("*ESR?"), Query("ALLEv?")),
+        ),
     )
 
     def __init__(
@@ -99,6 +110,18 @@ class TektronixMSO5:
         voltage = np.vstack([data[q][0] if q in data else empty for q in ("U1", "U2", "U3")])
         current = np.vstack([data[q][0] if q in data else empty for q in ("I1", "I2", "I3")])
         return WaveformCapture(t0, fs, voltage, current)
+
+    def probe_acquisition(self) -> dict[str, str]:
+        """The commissioning probe's try of the acquisition commands: a 20 ms record with nothing connected to
+        anything energising (a scope has no output), timed, with its own trigger time."""
+        started = time.monotonic()
+        capture = self.acquire(0.02)
+        return {
+            "points": str(capture.voltage.shape[1]),
+            "sample_rate_hz": f"{capture.fs:g}",
+            "first_point_after_trigger_s": f"{capture.t0:.6g}",
+            "seconds": f"{time.monotonic() - started:.3f}",
+        }
 
     def _wait_ready(self, timeout_s: float = 10.0) -> None:
         """Until the scope takes a trigger (READY): a FORCe while it still fills the pre-trigger part is ignored."""

@@ -103,7 +103,9 @@ class WT5000(ScpiInstrument):
         self.add(":COMMunicate:WAIT", self._wait)
         self.add("*OPT?", lambda a, g: "G6")  # harmonic measurement option installed
         self.add(":NUMeric:LIST:ORDer", self._set_list_order)
+        self.add(":NUMeric:LIST:ORDer?", lambda a, g: str(self.list_order))
         self.add(":NUMeric:LIST:SELect", lambda a, g: self._choice("list_select", a, ("ALL", "ODD", "EVEN")))
+        self.add(":NUMeric:LIST:SELect?", lambda a, g: self.list_select)
         self.add(":NUMeric:LIST:NUMber", self._set_list_number)
         self.add(":NUMeric:LIST:ITEM<x>", self._set_list_item)
         self.add(":NUMeric:LIST:VALue?", self._list_values)
