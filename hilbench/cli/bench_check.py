@@ -13,8 +13,11 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from hilbench.core.unverified import unavailable_methods, unverified_items
 from hilbench.drivers import driver_class, open_driver
+from hilbench.plans.reliance import item_state
 from hilbench.spec.bench_file import Bench, load_bench, parse_bench
+from hilbench.spec.probe_file import ProbeFileError, find_probe_evidence
 from hilbench.spec.role_spec import RoleSpec
 from hilbench.transports.errors import InstrumentError
 
@@ -69,9 +72,37 @@ def _probe_all(bench: Bench, timeout_s: float) -> dict[str, _Probe]:
     return probes
 
 
+def _commissioning_lines(bench: Bench, role: str, evidence, identity: str | None) -> list[str]:
+    """What the probe's evidence says of each command the role's driver marks unverified or refuses."""
+    try:
+        cls = driver_class(bench.roles[role].driver)
+    except LookupError:
+        return []
+    lines = [f"REFUSED BY THE DRIVER: {method}: {reason}" for method, reason in unavailable_methods(cls).items()]
+    probed = evidence.roles.get(role) if evidence is not None and not evidence.emulated else None
+    changed = probed is not None and identity is not None and identity.strip() != probed.identity.strip()
+    for item in unverified_items(cls):
+        verified, state = item_state(role, item.feature, bench, evidence)
+        if verified and changed:
+            verified, state = False, f"probed on {probed.identity!r}, this instrument says {identity!r}: probe again"
+        if verified:
+            lines.append(f"{state}: {item.feature} ({item.commands})")
+        elif state.startswith("refused"):
+            lines.append(f"REFUSED: {item.feature} ({item.commands}): {state}")
+        else:
+            hint = f"; hilbench bench probe {bench.path} --role {role}" if "never probed" in state else ""
+            lines.append(f"UNVERIFIED: {item.feature} ({item.commands}): {state}{hint}")
+    return lines
+
+
 def _check_roles(bench: Bench, emulated: bool, timeout_s: float = DEFAULT_PROBE_TIMEOUT_S) -> int:
     failures = 0
     print(f"bench {bench.name} ({bench.path}){' [emulated]' if emulated else ''}", flush=True)
+    try:
+        evidence = find_probe_evidence(bench.path)
+    except ProbeFileError as exc:
+        print(f"  {exc}")
+        evidence, failures = None, failures + 1
     probes = _probe_all(bench, timeout_s)
     for name, spec in bench.roles.items():
         identity, reachable = probes[name].identity, probes[name].reachable
@@ -95,12 +126,8 @@ def _check_roles(bench: Bench, emulated: bool, timeout_s: float = DEFAULT_PROBE_
                 failures += 1
         print(f"  {name:<10} {spec.driver:<22} {spec.address:<42} {reachable:<11} {calibration}")
         print(f"  {'':<10} identity: {identity}")
-        try:
-            unverified = getattr(driver_class(spec.driver), "unverified", ())
-        except LookupError:
-            unverified = ()
-        for command in unverified:
-            print(f"  {'':<10} UNVERIFIED (check on this instrument first): {command}")
+        for line in _commissioning_lines(bench, name, evidence, identity if reachable == "ok" else None):
+            print(f"  {'':<10} {line}")
     print("bench check", "passed" if failures == 0 else f"FAILED ({failures} problem(s))")
     return 0 if failures == 0 else 1
 

@@ -54,6 +54,13 @@ def add_parser(sub) -> None:
         help="run although an instrument's calibration is past due (printed on the report)",
     )
     p.add_argument(
+        "--accept-unverified",
+        action="append",
+        default=[],
+        metavar="ROLE:FEATURE",
+        help="run although ROLE:FEATURE was not verified by hilbench bench probe on this instrument (printed)",
+    )
+    p.add_argument(
         "--inject-fault",
         action="append",
         default=[],
@@ -138,6 +145,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         pytest_args += ["--inject-fault", text]
     if args.accept_overdue_calibration:
         pytest_args += ["--accept-overdue-calibration"]
+    for name in args.accept_unverified:
+        pytest_args += ["--accept-unverified", name]
     print(f"running {plan.name} ({len(plan.checks)} checks) -> {run_dir}")
     code = pytest.main(pytest_args)
     if code == pytest.ExitCode.INTERRUPTED and not _run_started(run_dir):  # refused before anything was opened
@@ -203,6 +212,9 @@ def summarise(path: Path) -> dict:
                 warnings.append(f"INTERLOCK TRIPPED: {record['name']}: {record['detail']}; the run was stopped")
             if record.get("record") == "calibration_overdue_accepted":
                 warnings.append(f"CALIBRATION OVERDUE, accepted by --accept-overdue-calibration: {record['roles']}")
+            if record.get("record") == "unverified_accepted":
+                for line in record["items"]:
+                    warnings.append(f"UNVERIFIED COMMAND, accepted by --accept-unverified: {line}")
             if record.get("record") != "measurement":
                 continue
             rows.append(record)

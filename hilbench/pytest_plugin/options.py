@@ -33,6 +33,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run although an instrument's calibration is past due (recorded and printed on every report)",
     )
     group.addoption(
+        "--accept-unverified",
+        action="append",
+        default=[],
+        metavar="ROLE:FEATURE",
+        help="run although ROLE:FEATURE was not verified by hilbench bench probe on this instrument (recorded)",
+    )
+    group.addoption(
         "--inject-fault",
         action="append",
         default=[],

@@ -41,6 +41,7 @@ class Runtime:
     emulated: object | None = None
     time_scale: float = DEFAULT_TIME_SCALE
     overdue_accepted: list | None = None
+    unverified_accepted: list = dataclasses.field(default_factory=list)
     plans_recorded: set = dataclasses.field(default_factory=set)
     progress: RunProgress | None = None
     #: the plan checks this session will run (after -k), so that a bench lacking a role they need is refused first
@@ -77,6 +78,7 @@ class Runtime:
                 "Recalibrate, or run with --accept-overdue-calibration (it is then printed on every report)",
                 returncode=2,
             )
+        unverified_accepted, relied = self._commissioning_gate(bench)
         scale = self.config.getoption("--time-scale") or time_scale or DEFAULT_TIME_SCALE
         faults = _injected_faults(self.config, bench)
         if bench.emulated:
@@ -111,6 +113,40 @@ class Runtime:
         self._arm_watchdog(bench)
         if accepted:
             self.run_record.event("calibration_overdue_accepted", roles=overdue)
+        self.unverified_accepted = unverified_accepted
+        if unverified_accepted:
+            self.run_record.event("unverified_accepted", items=unverified_accepted)
+        if relied:
+            self.run_record.event("unverified_relied_on", emulated=bench.emulated, items=relied)
+
+    def _commissioning_gate(self, bench: Bench) -> tuple[list[str], list[str]]:
+        """Before anything is opened: the plan's checks against the probe's evidence (hilbench.plans.reliance);
+        on a real bench, the instruments whose items were verified must still be the ones probed.  Returns (the
+        items accepted by --accept-unverified, every item relied on) for the run record."""
+        from hilbench.plans.checks import REGISTRY
+        from hilbench.plans.reliance import refusal_message, relied_on, unsettled, verified_identities
+        from hilbench.spec.probe_file import ProbeFileError, find_probe_evidence
+
+        reliances, refusals = relied_on(self.selected_checks, bench, REGISTRY)
+        relied = sorted({f"{r.name} ({r.commands})" for r in reliances})
+        accepted = set(self.config.getoption("--accept-unverified") or ())
+        problems, taken = [], []
+        if not bench.emulated:
+            try:
+                evidence = find_probe_evidence(bench.path)
+            except ProbeFileError as exc:
+                pytest.exit(f"{exc}; nothing was energised", returncode=2)
+            problems, taken = unsettled(reliances, bench, evidence, accepted)
+            if not problems and not refusals:
+                mismatch = _identity_changes(bench, verified_identities(reliances, evidence))
+                if mismatch:
+                    pytest.exit(
+                        f"{bench.path}: nothing was energised; {'; '.join(mismatch)}: run hilbench bench probe again",
+                        returncode=2,
+                    )
+        if problems or refusals:
+            pytest.exit(refusal_message(bench, problems, refusals), returncode=2)
+        return taken, relied
 
     safe_records: list | None = None
     heartbeat: Heartbeat | None = None
@@ -222,6 +258,27 @@ def injected_faults_hit(runtime: Runtime, since: int) -> str:
     for entry in log:
         counts[entry["fault"]] = counts.get(entry["fault"], 0) + 1
     return "; injected fault(s) hit during this check: " + ", ".join(f"{k} x{n}" for k, n in counts.items())
+
+
+def _identity_changes(bench: Bench, probed: dict[str, str]) -> list[str]:
+    """'role: probed on IDN A, now IDN B' for every role whose instrument is not the one the probe verified (a
+    firmware update or a swapped unit); each is connected and identified only, nothing is commanded."""
+    from hilbench.bench.session import BenchSession
+
+    changes = []
+    session = BenchSession(bench)
+    try:
+        for role, identity in probed.items():
+            try:
+                session.driver(role)
+                now = session.identities.get(role, "")
+            except Exception as exc:  # unreachable: the run would fail there anyway; say it now
+                now = f"unreachable ({exc})"
+            if now.strip() != identity.strip():
+                changes.append(f"{role}: probed on {identity!r}, it now says {now!r}")
+    finally:
+        session.close()
+    return changes
 
 
 def _overdue_calibrations(bench: Bench) -> list[str]:

@@ -122,6 +122,8 @@ class JUnitPropertiesSink:
         properties += [(f"instrument.{role}", identity) for role, identity in runtime.session.identities.items()]
         if runtime.overdue_accepted:
             properties.append(("calibration_overdue_accepted", "; ".join(runtime.overdue_accepted)))
+        if runtime.unverified_accepted:
+            properties.append(("unverified_accepted", "; ".join(runtime.unverified_accepted)))
         for role, spec in bench.roles.items():
             status = "emulated" if bench.emulated else (spec.calibration.status() if spec.calibration else "no record")
             properties.append((f"calibration.{role}", status))

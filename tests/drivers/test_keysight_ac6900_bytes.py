@@ -1,8 +1,8 @@
 """Keysight AC6900 driver, byte for byte, without an emulator.
 
 Sources (docs/references/instrument_commands.md): K1 = Keysight AC6900 Series Operating and Programming
-Guide; VOLT/FREQ/OUTP/MEAS rows "likely" (consistent with the AC6800B guide).  The LIST rows are
-UNVERIFIED: K1's table of contents shows no LIST subsystem (the real-instrument fidelity issue replaces them)."""
+Guide; VOLT/FREQ/OUTP/MEAS rows "likely" (consistent with the AC6800B guide).  Step programs are refused: K1's
+table of contents shows no LIST subsystem and its sequence commands could not be read."""
 
 import pytest
 
@@ -52,46 +52,23 @@ def test_read_measures_voltage_frequency_power():
     assert (reading.voltage_v, reading.frequency_hz, reading.power_w) == (230.1, 50.0, 97500.0)
 
 
-def test_step_program_and_trigger():
+def test_step_programs_are_refused_and_nothing_is_sent():
+    """K1 lists no LIST subsystem and its sequence commands could not be read: no 6811C syntax on the wire."""
+    from hilbench.drivers.grid.keysight_ac6900 import StepProgramUnavailable
+
+    with expected_protocol(grid, []) as g:  # any write would fail the wire
+        for attempt in (
+            lambda: g.program_steps([(5.0, 230.0, 49.6), (1.0, 230.0, 50.0)]),
+            g.trigger,
+            lambda: g.fluctuate(2.0, 2.0, 300.0),
+        ):
+            with pytest.raises(StepProgramUnavailable, match=r"not implemented.*ametek-sequoia"):
+                attempt()
+    assert set(KeysightAC6900.unavailable) == {"program_steps", "fluctuate"}
+
+
+def test_safe_state_returns_to_nominal():
     exchanges = [
-        ("LIST:DWEL 5.0000,1.0000", None),  # UNVERIFIED (no LIST subsystem in K1's contents)
-        ("LIST:VOLT 230.0000,230.0000", None),
-        ("LIST:FREQ 49.6000,50.0000", None),
-        ("LIST:COUN 1", None),
-        ("VOLT:MODE LIST", None),
-        ("FREQ:MODE LIST", None),
-        ("TRIG:TRAN:SOUR BUS", None),
-        ("INIT:TRAN", None),
-        NO_ERROR,
-        ("*TRG", None),  # IEEE 488.2 *TRG: the bus trigger
-    ]
-    with expected_protocol(grid, exchanges) as g:
-        g.program_steps([(5.0, 230.0, 49.6), (1.0, 230.0, 50.0)])
-        g.trigger()
-
-
-def test_fluctuation_is_a_two_step_program_around_nominal():
-    exchanges = [
-        ("LIST:DWEL 30.0000,30.0000", None),  # 2 changes per minute: 30 s each level
-        ("LIST:VOLT 232.3000,227.7000", None),  # +-1 % of 230 V (2 % depth)
-        ("LIST:FREQ 50.0000,50.0000", None),
-        ("LIST:COUN 5", None),  # 300 s / (2 x 30 s)
-        ("VOLT:MODE LIST", None),
-        ("FREQ:MODE LIST", None),
-        ("TRIG:TRAN:SOUR BUS", None),
-        ("INIT:TRAN", None),
-        NO_ERROR,
-        ("*TRG", None),
-        NO_ERROR,
-    ]
-    with expected_protocol(grid, exchanges) as g:
-        g.fluctuate(2.0, 2.0, 300.0)
-
-
-def test_safe_state_returns_to_fixed_nominal():
-    exchanges = [
-        ("VOLT:MODE FIX", None),
-        ("FREQ:MODE FIX", None),
         ("VOLT 230.0000", None),
         ("FREQ 50.0000", None),
         NO_ERROR,
@@ -107,8 +84,6 @@ def test_setpoints_beyond_the_bench_limits_send_nothing():
             g.set_voltage(266.0)
         with pytest.raises(LimitError, match=r"below the bench limit 45"):
             g.set_frequency(44.0)
-        with pytest.raises(LimitError):
-            g.program_steps([(1.0, 300.0, 50.0)])
 
 
 def test_an_error_in_the_queue_raises_with_instrument_and_command():
@@ -122,20 +97,18 @@ def test_an_error_in_the_queue_raises_with_instrument_and_command():
         g.set_voltage(225.0)
 
 
-def test_safe_state_is_read_back_from_the_setpoints_and_modes():
+def test_safe_state_is_read_back_from_the_setpoints():
     exchanges = [
         ("VOLT?", "2.300000E+02"),  # K1: [SOURce:]VOLTage? (the setpoint)
         ("FREQ?", "5.000000E+01"),  # K1: [SOURce:]FREQuency?
         ("OUTP?", "1"),  # K1: OUTPut[:STATe]?
-        ("VOLT:MODE?", "FIX"),  # UNVERIFIED with the LIST subsystem rows
-        ("FREQ:MODE?", "FIX"),
     ]
     with expected_protocol(grid, exchanges) as g:
         report = g.read_safe_state()
-    assert report.safe and report.detail == "output ON, 230.00 V, 50.000 Hz, modes FIX/FIX"
+    assert report.safe and report.detail == "output ON, 230.00 V, 50.000 Hz"
 
 
-def test_a_source_left_in_list_mode_is_not_safe():
-    exchanges = [("VOLT?", "230"), ("FREQ?", "49.6"), ("OUTP?", "1"), ("VOLT:MODE?", "LIST"), ("FREQ:MODE?", "LIST")]
+def test_a_source_left_off_nominal_is_not_safe():
+    exchanges = [("VOLT?", "230"), ("FREQ?", "49.6"), ("OUTP?", "1")]
     with expected_protocol(grid, exchanges) as g:
         assert not g.read_safe_state().safe

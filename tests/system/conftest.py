@@ -9,8 +9,10 @@ per session, and once for all xdist workers (the first worker makes it under a f
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -128,3 +130,22 @@ def mw2mh_noncompliant(tmp_path_factory) -> PlanRun:
     folder = tmp_path_factory.mktemp("benches")
     bench = overdue_noncompliant_bench(folder)
     return shared_plan_run(tmp_path_factory, "mw2mh-noncompliant", MW2MH, "--accept-overdue-calibration", bench=bench)
+
+
+@contextlib.contextmanager
+def external_bench(bench_file: Path, time_scale: float):
+    """``hilbench emulate --export-bench BENCH_FILE``: the default emulated bench served by its own process and
+    described by a bench file that says ``emulated: false``, so a run meets it as instruments; stopped on exit."""
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "hilbench.cli", "emulate", "--time-scale", f"{time_scale:g}", "--address-base",
+         loopback_block(), "--export-bench", str(bench_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        for line in emulator.stdout:
+            if '"ready"' in line:
+                break
+        yield bench_file
+    finally:
+        emulator.send_signal(signal.SIGTERM)
+        emulator.wait(timeout=30)

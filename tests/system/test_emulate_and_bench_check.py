@@ -74,7 +74,11 @@ def test_bench_check_passes_on_the_emulated_bench_and_fails_on_unreachable_or_un
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "YOKOGAWA,WT5000" in ok.stdout and "bench check passed" in ok.stdout
-    assert "UNVERIFIED (check on this instrument first): ITIMe in whole seconds" in ok.stdout
+    assert (
+        "UNVERIFIED: integration (:INTEGrate:STOP before :INTEGrate:RESet, :INTEGrate:STARt, ITIMe in whole "
+        "seconds): never probed on this bench; hilbench bench probe instruments/emulated.yaml --role analyser"
+        in ok.stdout
+    )
     bad = tmp_path / "lab.yaml"
     bad.write_text(
         textwrap.dedent("""\

@@ -45,6 +45,7 @@ class KeysightAC6900:
             "setpoint_readback",
             "VOLT?, FREQ?, OUTP? (the safe state's read-back)",
             "query forms of the K1 setpoint commands; their pages were not read",
+            methods=("read_safe_state",),
             probe=(Query("VOLT?"), Query("FREQ?"), Query("OUTP?")),
         ),
     )

@@ -119,7 +119,7 @@ class TektronixMSO5:
         return {
             "points": str(capture.voltage.shape[1]),
             "sample_rate_hz": f"{capture.fs:g}",
-            "first_point_after_trigger_s": f"{capture.t0:.6g}",
+            "first_point_after_trigger_s": f"{capture.t0 + 0.0:.6g}",  # + 0.0: no "-0"
             "seconds": f"{time.monotonic() - started:.3f}",
         }
 

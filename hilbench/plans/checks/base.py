@@ -39,6 +39,10 @@ class CheckType:
     #: The bench roles it cannot run without (optional ones, such as a grid source before a boot, are asked for
     #: with ``session.has_role``): a plan is refused before anything is energised when its bench lacks one.
     roles: tuple[str, ...] = ()
+    #: The role methods it calls that a driver may mark unverified for that method only ("grid.program_steps",
+    #: "analyser.record"), and the optional roles' methods it calls when the bench has them ("recorder.acquire"):
+    #: what the commissioning gate (hilbench.plans.reliance) holds it to on a real bench.
+    uses: tuple[str, ...] = ()
 
 
 REGISTRY: dict[str, CheckType] = {}
@@ -51,10 +55,11 @@ def check(
     params: dict[str, object],
     resolution_s: float | None,
     roles: tuple[str, ...] = (),
+    uses: tuple[str, ...] = (),
 ):
     def register(fn):
         summary = next(iter((fn.__doc__ or "").strip().splitlines()), "")  # a check without a docstring is allowed
-        REGISTRY[name] = CheckType(name, fn, measurements, params, summary, resolution_s, tuple(roles))
+        REGISTRY[name] = CheckType(name, fn, measurements, params, summary, resolution_s, tuple(roles), tuple(uses))
         return fn
 
     return register

@@ -39,6 +39,7 @@ from hilbench.report import charts
     },
     resolution_s=None,  # judged on the analyser's stored updates, stamped by the instrument
     roles=("controller", "analyser", "grid"),
+    uses=("grid.program_steps", "grid.trigger", "analyser.record"),
 )
 def frequency_response(ctx: CheckContext, params: dict) -> None:
     """Power against a frequency trajectory, inside the envelope of the plan's response curve and times."""

@@ -23,6 +23,7 @@ from hilbench.report import charts
     },
     resolution_s=0.25,  # response times of 1-1.5 s (a plan promising 0.25 s declares its own)
     roles=("controller", "analyser", "grid"),
+    uses=("grid.program_steps", "grid.trigger", "analyser.record"),
 )
 def frequency_event(ctx: CheckContext, params: dict) -> None:
     """Step the grid frequency; response time (event to full reduction) and the reduction delivered."""

@@ -76,6 +76,7 @@ def _waveform_source(ctx: CheckContext) -> str:
     },
     resolution_s=None,
     roles=("controller", "analyser"),
+    uses=("recorder.acquire", "analyser.harmonics"),  # the recorder's raw record when the bench has one
 )
 def harmonics(ctx: CheckContext, params: dict) -> None:
     """IEC 61000-4-7 groups of the PCC currents at several load levels, judged against the plan's table."""

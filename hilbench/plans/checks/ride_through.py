@@ -46,6 +46,7 @@ DEFAULT_SAGS = [[0.5, 0.15]]
     },
     resolution_s=None,  # judged on the analyser's stored updates, stamped by the instrument
     roles=("controller", "analyser", "grid"),
+    uses=("grid.program_steps", "grid.trigger", "analyser.record"),
 )
 def ride_through(ctx: CheckContext, params: dict) -> None:
     """A disturbance played by the grid source: trips, boards lost, recovery after each return, restart ramp."""
