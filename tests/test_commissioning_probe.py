@@ -55,7 +55,11 @@ def test_the_probe_measures_what_a_guess_cannot_say(probed):
     store = read_back.roles["analyser"].features["store_record"].steps[0]
     fields = dict(part.split("=", 1) for part in store.reply.split("; "))
     assert fields["samples"] == fields["expected_samples"] == "40"  # 2 s of 50 ms updates
-    assert float(fields["record_and_fetch_s"]) > 0 and fields["header"].startswith("Store No.")
+    assert float(fields["record_and_fetch_s"]) > 0 and fields["columns"].startswith("Store No.,Date,Time")
+    assert fields["header_block"].startswith('"Model","WT5000"') and fields["timed_by"] == (
+        "the instrument's clock (date, time, millisecond)"
+    )
+    assert "Irms-Sigma" in fields["unused_columns"]  # read by name: what the reader does not use is named
     scope = read_back.roles["recorder"].features["acquisition"].steps[0]
     assert "first_point_after_trigger_s=0" in scope.reply and "points=200" in scope.reply  # 20 ms at 10 kS/s
     itime = read_back.roles["analyser"].features["integration"].steps[1]

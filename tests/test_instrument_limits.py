@@ -94,6 +94,9 @@ def test_wt5000_store_keeps_its_rules_and_serves_the_record_over_ftp(scpi, emula
 
     wt = scpi("analyser")
     wt.write(':RATE 50MS;:STORe:STOP;:STORe:RESet;:STORe:INTerval 0,0,0;:STORe:COUNt 4;:STORe:FILE:NAME "T1"')
+    wt.write(
+        ":STORe:DIRection FILE;:STORe:FILE:TYPE ASCii;:STORe:NUMeric:NORMal:ELEMent1 ON;:STORe:NUMeric:NORMal:P ON"
+    )
     wt.write(":STORe:STARt")
     assert error(wt, ":STATus:ERRor?") == 0
     wt.write(":STORe:STARt")  # already storing
@@ -101,15 +104,23 @@ def test_wt5000_store_keeps_its_rules_and_serves_the_record_over_ftp(scpi, emula
     wt.write(":STORe:RESet")  # not while storing
     assert error(wt, ":STATus:ERRor?") != 0
     deadline = time.monotonic() + 5
-    while wt.query(":STORe:STATe?") != "STOP" and time.monotonic() < deadline:
+    while (wt.query(":STORe:STATe?") != "STOP" or int(wt.query(":STATus:CONDition?")) & 64) and (
+        time.monotonic() < deadline
+    ):  # ended, and its file access (condition bit 6) complete
         time.sleep(0.01)
     port = emulated.resolved.role("analyser").settings["ftp_port"]
     lines: list[str] = []
     with ftplib.FTP() as ftp:
         ftp.connect("127.0.0.1", port, timeout=5)
         ftp.login()
-        ftp.retrlines("RETR T1.CSV", lines.append)
-    assert lines[0].startswith("Store No.,") and [line.split(",")[0] for line in lines[1:]] == ["1", "2", "3", "4"]
+        ftp.retrlines("RETR RAM/T1.CSV", lines.append)
+    columns = next(k for k, line in enumerate(lines) if line.startswith("Store No.,"))
+    assert lines[columns].endswith(",P-1") and [line.split(",")[0] for line in lines[columns + 1 :]] == [
+        "1",
+        "2",
+        "3",
+        "4",
+    ]
     wt.write(":STORe:RESet;:STORe:INTerval 0,0,1")  # the emulator stores every update only: refused, not faked
     assert error(wt, ":STATus:ERRor?") != 0
 

@@ -66,6 +66,10 @@ class AnalyserReading:
     power_factor: float
     frequency: float  # Hz
     energy_j: float  # J since the integration started
+    #: How far every stamp up to this one may be short, summed since the analyser was set up (s): each time the
+    #: host let more than one update pass unread it may have counted several updates as one.  A time between two
+    #: samples is certain to within the difference of their slacks (0 when the host kept up).
+    stamp_slack_s: float = 0.0
 
 
 @dataclass(frozen=True)

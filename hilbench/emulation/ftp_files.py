@@ -47,7 +47,12 @@ class FileServer:
             self._server.close_all()
 
     def write(self, name: str, text: str) -> None:
-        (self.root / name).write_text(text, encoding="ascii")
+        """``name`` may hold folders (``RAM/HILBENCH/X.CSV``): made as needed, never above the root."""
+        path = (self.root / name).resolve()
+        if self.root.resolve() not in path.parents:
+            raise ValueError(f"{name!r} is outside the served folder")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="ascii")
 
     def close(self) -> None:
         if not self._stop.is_set():

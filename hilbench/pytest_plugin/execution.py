@@ -7,6 +7,7 @@ import traceback
 from hilbench.core.errors import HilbenchError
 from hilbench.plans.checks import REGISTRY, CheckContext
 from hilbench.plans.plan import Plan, PlanCheck
+from hilbench.plans.stamp_watch import StampWatch
 from hilbench.plans.timekeeping import CheckTimekeeping
 from hilbench.pytest_plugin.progress import RunProgress
 from hilbench.pytest_plugin.runtime import Runtime, injected_faults_hit, progress_sayer
@@ -31,6 +32,7 @@ def run_check(runtime: Runtime, plan: Plan, plan_check: PlanCheck, properties: l
         progress=progress_sayer(runtime.config),
         strategy=runtime.strategy,
         timekeeping=timekeeping,
+        stamp_watch=StampWatch.for_check(runtime.session, spec, plan_check.resolution_s),
     )
     run = CheckRun(
         runtime, plan, plan_check, spec, ctx, len(getattr(runtime.emulated, "fault_log", [])), properties=properties

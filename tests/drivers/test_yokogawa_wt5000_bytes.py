@@ -99,6 +99,7 @@ def test_missed_updates_are_caught_up_from_the_whole_second_integration_time():
         a.read()
         late = a.read()
     assert late.time == pytest.approx(2.0) and a.missed_updates == 38
+    assert late.stamp_slack_s == pytest.approx(1.9)  # every stamp before it was short by as much
 
 
 def test_safe_state_releases_a_hold():
@@ -106,33 +107,56 @@ def test_safe_state_releases_a_hold():
         a.safe_state()
 
 
-def test_record_stores_every_update_and_fetches_the_file():
-    """Buffered acquisition (UNVERIFIED: WT-series STORe group and CSV layout); the file is read through the
-    injected fetcher here, over FTP on a bench."""
-    header = "Store No.," + ",".join(f"{fn.upper()}-{el.upper()}" for fn, el in ITEMS)
-    rows = [f"{k},{values_at(0.0)}" for k in (1, 2)]
+STORED = """\
+"Model","WT5000"
+"Version","F1.04"
+
+Store No.,Date,Time,Millisecond,Urms-1,Urms-2,Urms-3,Irms-1,Irms-2,Irms-3,P-1,P-2,P-3,P-Sigma,Lambda-Sigma,FreqU-1,\
+WP-Sigma,S-Sigma
+1,2026/12/07,10:00:00,50,230,231,229,140,141,139,32000,33000,31000,96000,0.99,50,2.5,97000
+2,2026/12/07,10:00:00,100,230,231,229,140,141,139,32000,33000,31000,96000,0.99,49.9,2.5,97000
+"""
+#: the store configured completely (WT3000 IM pp.6-105..6-108, WT1800E for RESet/STATe?; UNVERIFIED on the WT5000)
+STORE_SETTINGS = [
+    ":STORe:STOP", ":STORe:RESet", ":STORe:SMODe MANual", ":STORe:ITEM NUMeric", ":STORe:INTerval 0,0,0",
+    ":STORe:COUNt 2", ":STORe:DIRection FILE", ":STORe:FILE:TYPE ASCii", ":FILE:DRIVe RAM",
+    ':FILE:CDIRectory "HILBENCH"', ":STORe:FILE:ANAMing OFF", ':STORe:FILE:NAME "HILREC"',
+    ":STORe:NUMeric:NORMal:ELEMent1 ON", ":STORe:NUMeric:NORMal:ELEMent2 ON", ":STORe:NUMeric:NORMal:ELEMent3 ON",
+    ":STORe:NUMeric:NORMal:SIGMA ON", ":STORe:NUMeric:NORMal:URMS ON", ":STORe:NUMeric:NORMal:IRMS ON",
+    ":STORe:NUMeric:NORMal:P ON", ":STORe:NUMeric:NORMal:LAMBda ON", ":STORe:NUMeric:NORMal:FU ON",
+    ":STORe:NUMeric:NORMal:WP ON", ":STATus:FILTer7 FALL",
+]  # fmt: skip
+
+
+def test_record_configures_the_store_completely_and_reads_the_file_once_it_is_closed():
+    """The store's own items, manual start, every update, an ASCII file at the bench's drive and folder; the file
+    read only after :COMMunicate:WAIT 64 (file access complete, bit 6), by column name, timed by its own clock."""
     fetched = []
 
     def analyser_with_file(transport):
         def fetch(name: str) -> str:
             fetched.append(name)
-            return "\n".join([header, *rows]) + "\n"
+            return STORED
 
         return YokogawaWT5000(transport, update_rate_s=0.05, fetch_file=fetch)
 
-    store = ':STORe:STOP;:STORe:RESet;:STORe:INTerval 0,0,0;:STORe:COUNt 2;:STORe:FILE:NAME "HILREC";:STORe:STARt'
     exchanges = [
         *SETUP,
-        (READ, "1;" + VALUES),  # start: update 1
-        (store, None),  # one program message, so the store starts within an update of the start
+        *[(command, None) for command in STORE_SETTINGS],
         NO_ERROR,
-        *[(READ, "1;" + VALUES)] * 3,  # until start + (2 + 1) updates
-        (":STORe:STATe?", "STOP"),  # the store ended and its file is closed
+        (READ, "1;" + VALUES),  # start: update 1
+        (":STORe:STARt", None),  # alone, right after the update read
+        NO_ERROR,
+        (READ, "1;" + VALUES),  # updates read until the store's last but one: a later read would clear the event
+        (":STORe:STATe?", "STOP"),
+        (":COMMunicate:WAIT 64;:STATus:EESR?", "64"),  # the file is closed
     ]
     with expected_protocol(analyser_with_file, exchanges, error_query=ERROR_QUERY) as a:
         record = a.record(0.1)
-    assert fetched == ["HILREC.CSV"]
-    assert [round(r.time, 9) for r in record] == [0.1, 0.15] and record[0].p_total == 96_000.0
+    assert fetched == ["RAM/HILBENCH/HILREC.CSV"]
+    assert [round(r.time, 9) for r in record] == [0.05, 0.1] and record[1].frequency == 49.9
+    assert a.last_store.timed_by.startswith("the instrument's clock")
+    assert a.last_store.header_block[0] == '"Model","WT5000"' and a.last_store.unused_columns == ["S-Sigma"]
 
 
 def test_harmonics_are_the_instruments_own_list_data():

@@ -12,8 +12,16 @@ Time stamps come from the instrument's update clock, not from the integration ti
 seconds in ASCII on the WT-series, so useless for response times): each ``read()`` waits for the
 next data update (``:STATus:FILTer1 FALL`` + ``:COMMunicate:WAIT 1``, in one compound message with
 the event-register clear and the value query) and stamps it ``update count x :RATE`` from setup.
-If the host falls behind, the integration time (whole seconds) shows it: the count is resynchronised
-and ``missed_updates`` counts the updates the trend lost.
+
+The update event register holds one bit, so the count is exact only while the host asks again within one
+update period of the last reply: then the update a wait returns is the next one.  A longer gap (a slow host, a
+check busy between reads) may hide one or more updates: the count is advanced by the whole updates the gap
+certainly held, and every later stamp carries one more update of ``stamp_slack_s`` (it may be short by that).
+The gap is measured on the host's clock and turned into instrument time by ``clock_scale`` (instrument seconds
+per host second: 1 on a real bench; an emulated bench publishes its time scale).  If the integration time
+(whole seconds) runs ahead of the count, the count is resynchronised and the jump added to the slack too.
+A time figure taken across slack beyond its check's resolution is an error (hilbench.plans.stamp_watch): time
+it from the instrument's own stored record (``record()``).
 """
 
 from __future__ import annotations
@@ -21,12 +29,14 @@ from __future__ import annotations
 import ftplib
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
 
 from hilbench.core.roles import AnalyserReading, HarmonicReading, SafeStateReport
 from hilbench.core.unverified import ProbeCall, Query, Unverified
+from hilbench.drivers.analyser.wt_store_file import StoredRecord, StoreFileError, read_store_file
 from hilbench.spec.role_spec import RoleSpec
 from hilbench.transports.errors import InstrumentConnectionError, InstrumentError, MalformedReply
 from hilbench.transports.visa import VisaTransport
@@ -47,8 +57,9 @@ UNVERIFIED = (
     ),
     Unverified(
         "store_record",
-        ":STORe:INTerval/COUNt/FILE:NAME/STARt/STATe? and the stored file's layout (fetched over FTP)",
-        "the WT500/WT1800 pattern; the WT5000's store pages not read",
+        ":STORe:SMODe/ITEM/INTerval/COUNt/DIRection/FILE:TYPE/FILE:ANAMing/FILE:NAME/NUMeric:NORMal..., :FILE:DRIVe, "
+        ":FILE:CDIRectory, :STORe:STARt/STATe?, :COMMunicate:WAIT 64 (file access), the file's layout and FTP path",
+        "WT3000 pp.6-105..6-108 (primary) and WT1800E (secondary); the WT5000's store pages not read",
         methods=("record",),
         probe=(ProbeCall("probe_store"),),
     ),
@@ -60,6 +71,9 @@ UNVERIFIED = (
         probe=(Query("*OPT?"), Query(":NUMeric:LIST:ORDer?"), Query(":NUMeric:LIST:SELect?")),
     ),
 )
+
+#: the functions the store keeps for each of elements 1-3 and SIGMA (its own selection, not the display's)
+STORE_FUNCTIONS = ("URMS", "IRMS", "P", "LAMBda", "FU", "WP")
 
 ITEMS = [
     ("ITIMe", "1"),
@@ -100,10 +114,21 @@ class YokogawaWT5000:
         self.update_rate_s = update_rate_s
         self._configured = False
         self._count = 0
-        self.missed_updates = 0
+        self.missed_updates = 0  # updates the integration time showed the count had lost (resynchronised)
+        self.clock_scale = 1.0  # instrument seconds per host second
+        self.stamp_slack_s = 0.0
+        #: (the stamp at which slack was added, how much, the host gap before it): where in instrument time the
+        #: stamps became uncertain, and how sparse the samples were there
+        self.slack_events: deque[tuple[float, float, float]] = deque(maxlen=100_000)
+        self._deferred: list[float] | None = None  # while a record() waits: [slack, longest gap], not its samples
+        self.uncertain_updates = 0  # reads after a gap that may have hidden updates
+        self.longest_gap_s = 0.0  # the longest host gap before a read, in instrument seconds
+        self._answered_at: float | None = None  # host clock when the last update's reply arrived
         self._options: str | None = None
         self._list_order: int | None = None
-        self.last_store_header = ""  # the first line of the last stored file read (for the probe's evidence)
+        self.last_store: StoredRecord | None = None  # the last stored file read (for the probe's evidence)
+        self.store_drive, self.store_folder = "RAM", "HILBENCH"
+        self.ftp_path = "{drive}/{folder}/{name}.CSV"  # where the FTP server shows the file (UNVERIFIED)
 
     @classmethod
     def from_spec(cls, spec: RoleSpec) -> YokogawaWT5000:
@@ -115,6 +140,10 @@ class YokogawaWT5000:
             backend=spec.settings.get("visa_backend", "@py"),
         )
         driver = cls(transport, update_rate_s=float(spec.settings.get("update_rate_s", 0.05)), name=spec.role)
+        driver.clock_scale = float(spec.settings.get("clock_scale", 1.0))
+        driver.store_drive = str(spec.settings.get("store_drive", driver.store_drive))
+        driver.store_folder = str(spec.settings.get("store_folder", driver.store_folder))
+        driver.ftp_path = str(spec.settings.get("store_ftp_path", driver.ftp_path))
         driver.fetch_file = driver._ftp_fetcher(int(spec.settings.get("ftp_port", 21)))
         return driver
 
@@ -154,15 +183,20 @@ class YokogawaWT5000:
         # integration starts and the update events are cleared in one message: update 1 is the first update of
         # the integration, so the count and the (whole-second) integration time share their origin
         self.transport.query(":INTEGrate:STARt;:STATus:EESR?")
+        self._answered_at = time.monotonic()
         self.transport.check_errors(":INTEGrate:STARt")
         self._count = 0
         self._configured = True
 
     def _next_update(self, value_query: str, expected: int) -> list[float]:
         """Wait for the next data update, clear its event and read ``value_query`` in one message; the update is
-        counted (the time stamp of what it returns is ``_count x :RATE``)."""
+        counted (the time stamp of what it returns is ``_count x :RATE``), with the updates a long host gap may
+        have hidden (see the module's docstring)."""
         query = f":COMMunicate:WAIT 1;:STATus:EESR?;{value_query}"
+        asked = time.monotonic()
+        gap = 0.0 if self._answered_at is None else (asked - self._answered_at) * self.clock_scale
         reply = self.transport.query(query)
+        self._answered_at = time.monotonic()
         try:
             values = [float(x) for x in reply.partition(";")[2].split(",")]
         except ValueError:
@@ -171,8 +205,25 @@ class YokogawaWT5000:
             raise MalformedReply(
                 self.name, self.transport.resource, query, f"expected {expected} values, got {len(values)}"
             )
-        self._count += 1
+        self._count += self._counted(gap)
         return values
+
+    def _counted(self, gap_s: float) -> int:
+        """Updates to count for a read asked ``gap_s`` (instrument time) after the last reply.  Within one update
+        period the wait returns the next update; beyond it, the last update counted came at most one period before
+        that reply, so the gap held at least floor(gap / rate) updates (counted) and at most one more (slack)."""
+        rate = self.update_rate_s
+        if gap_s <= rate:
+            return 1
+        self.uncertain_updates += 1
+        self.longest_gap_s = max(self.longest_gap_s, gap_s)
+        self.stamp_slack_s += rate
+        counted = max(1, math.floor(gap_s / rate))
+        if self._deferred is not None:
+            self._deferred = [self._deferred[0] + rate, max(self._deferred[1], gap_s)]
+        else:
+            self.slack_events.append(((self._count + counted) * rate, rate, gap_s))
+        return counted
 
     def read(self) -> AnalyserReading:
         if not self._configured:
@@ -183,9 +234,19 @@ class YokogawaWT5000:
             behind = math.ceil(v[0] / self.update_rate_s) - self._count
             self.missed_updates += behind
             self._count += behind
+            self.stamp_slack_s += behind * self.update_rate_s  # the stamps before were short by as much
+            self.slack_events.append((self._count * self.update_rate_s, behind * self.update_rate_s, 0.0))
             stamp = self._count * self.update_rate_s
         return AnalyserReading(
-            stamp, (v[1], v[2], v[3]), (v[4], v[5], v[6]), (v[7], v[8], v[9]), v[10], v[11], v[12], v[13] * 3600.0
+            stamp,
+            (v[1], v[2], v[3]),
+            (v[4], v[5], v[6]),
+            (v[7], v[8], v[9]),
+            v[10],
+            v[11],
+            v[12],
+            v[13] * 3600.0,
+            stamp_slack_s=self.stamp_slack_s,
         )
 
     def trend(self, duration_s: float, *, on_sample=None) -> list[AnalyserReading]:
@@ -234,34 +295,73 @@ class YokogawaWT5000:
         rows = values.reshape(6, per_item)[:, 1:]  # drop each item's total: orders 0..N remain
         return HarmonicReading(self._count * self.update_rate_s, 0.0, rows[:3], rows[3:])
 
+    def _store_settings(self, count: int) -> list[str]:
+        """The store configured completely, as the WT-series manuals define it (WT3000 IM pp.6-105..6-108, primary;
+        WT1800E pp.5-94..5-96 for :STORe:RESet and :STORe:STATe?, secondary; UNVERIFIED for the WT5000): its own
+        item selection (the stored columns), manual start, every update, to an ASCII file at the bench's drive and
+        folder, and the file-access event (bit 6, ACS) armed."""
+        return [
+            ":STORe:STOP",
+            ":STORe:RESet",
+            ":STORe:SMODe MANual",  # started by :STORe:STARt (WT3000 p.6-108)
+            ":STORe:ITEM NUMeric",  # numeric data only (p.6-106)
+            ":STORe:INTerval 0,0,0",  # every data update (p.6-106)
+            f":STORe:COUNt {count}",  # p.6-105
+            ":STORe:DIRection FILE",  # straight to a file (p.6-105)
+            ":STORe:FILE:TYPE ASCii",  # text, not binary (p.6-105)
+            f":FILE:DRIVe {self.store_drive}",  # where the file goes (p.6-105 names :FILE:DRIVe, :FILE:CDIRectory)
+            f':FILE:CDIRectory "{self.store_folder}"',
+            ":STORe:FILE:ANAMing OFF",  # the name below, not a numbered one (p.6-105)
+            f':STORe:FILE:NAME "{self.store_file}"',
+            *(f":STORe:NUMeric:NORMal:ELEMent{k} ON" for k in (1, 2, 3)),  # the store's own items (p.6-107)
+            ":STORe:NUMeric:NORMal:SIGMA ON",
+            *(f":STORe:NUMeric:NORMal:{function} ON" for function in STORE_FUNCTIONS),
+            ":STATus:FILTer7 FALL",  # bit 6 of the extended event register: file access completed (p.7-7)
+        ]
+
     def record(self, duration_s: float, *, during: Callable[[], object] | None = None) -> list[AnalyserReading]:
-        """Buffered acquisition: the instrument stores its next ``duration_s`` of updates itself (store function,
-        every update), ``during()`` runs meanwhile, and the record is fetched as a file over FTP when it ends.
-        Every sample carries the instrument's update period whatever the host's polling speed; times are the
-        analyser stamp before the store started + store number x :RATE (their alignment with other stamps is
-        within the time the store commands took)."""
+        """Buffered acquisition: the instrument stores its next ``duration_s`` of updates itself, ``during()`` runs
+        meanwhile, and the file is read over FTP once the instrument says its access is complete.  Samples are
+        timed by the instrument (its clock in the file, else store number x :RATE) from the analyser stamp read
+        just before the store started; their alignment with other stamps is within the store's start latency."""
         if not self._configured:
             self.setup()
         count = max(1, math.ceil(duration_s / self.update_rate_s - 1e-9))
+        self.transport.configure(*self._store_settings(count))
         start = self.read().time
-        # one program message, so the store starts within an update or two of ``start`` (UNVERIFIED: WT-series
-        # STORe group; interval 0,0,0 = every data update)
-        self.transport.configure(
-            f':STORe:STOP;:STORe:RESet;:STORe:INTerval 0,0,0;:STORe:COUNt {count};:STORe:FILE:NAME "{self.store_file}"'
-            ";:STORe:STARt"
-        )
+        self.transport.write(":STORe:STARt")  # alone, right after the update read: the store starts with the next
+        self.transport.check_errors(":STORe:STARt")
         if during is not None:
             during()
-        self.wait_until(start + (count + 1) * self.update_rate_s)
-        state = self.transport.query(":STORe:STATe?").upper()
-        for _ in range(count + 200):  # the store ends with its last update; the file is closed then
-            if state.startswith("STOP"):
-                break
-            self.read()
-            state = self.transport.query(":STORe:STATe?").upper()
-        else:
-            raise MalformedReply(self.name, self.transport.resource, ":STORe:STATe?", f"store did not end: {state!r}")
-        return self._parse_store(self.fetch_file(f"{self.store_file}.CSV"), start)
+        self._deferred = [0.0, 0.0]  # the waiting reads' gaps do not touch the stored samples' stamps
+        try:  # read updates only until before the store's last one: a read clears the file-access event
+            self.wait_until(start + (count - 1) * self.update_rate_s)
+        finally:
+            (slack, gap), self._deferred = self._deferred, None
+            if slack:  # later read stamps are still short by as much: said where the record ends
+                self.slack_events.append((self._count * self.update_rate_s, slack, gap))
+        self._wait_store_end(count)
+        self._wait_file_closed()
+        path = self.ftp_path.format(drive=self.store_drive, folder=self.store_folder, name=self.store_file)
+        try:
+            stored = read_store_file(self.fetch_file(path), rate_s=self.update_rate_s, start=start)
+        except StoreFileError as exc:
+            raise MalformedReply(self.name, self.transport.resource, f"stored record {path}", str(exc)) from None
+        self.last_store = stored
+        return stored.readings
+
+    def _wait_store_end(self, count: int) -> None:
+        """Until :STORe:STATe? says the store has ended (WT1800E, secondary), within its own length and a margin."""
+        deadline = time.monotonic() + (count * self.update_rate_s + 10.0) / self.clock_scale + 5.0
+        while not (state := self.transport.query(":STORe:STATe?").strip().upper()).startswith("STOP"):
+            if time.monotonic() > deadline:
+                raise MalformedReply(self.name, self.transport.resource, ":STORe:STATe?", f"store did not end: {state}")
+            time.sleep(min(0.05, self.update_rate_s / self.clock_scale))
+
+    def _wait_file_closed(self) -> None:
+        """Until the instrument has closed the stored file: :COMMunicate:WAIT 64 on the file-access event (WT3000
+        p.6-106 waits for it before a converted file is used); no read cleared the event since the store ended."""
+        self.transport.query(":COMMunicate:WAIT 64;:STATus:EESR?")
 
     # ----- the commissioning probe's measurements (hilbench bench probe) ---------------------------------------
     def probe_update_period(self, updates: int = 20) -> dict[str, str]:
@@ -294,43 +394,19 @@ class YokogawaWT5000:
 
     def probe_store(self, seconds: float = 2.0) -> dict[str, str]:
         """A ``seconds`` record through the store, timed from the first store command to the file read, with the
-        file's own first line (its header)."""
+        file's header block and column line as the instrument wrote them."""
         started = time.monotonic()
         samples = self.record(seconds)
+        stored = self.last_store
         return {
             "samples": str(len(samples)),
             "expected_samples": str(max(1, math.ceil(seconds / self.update_rate_s - 1e-9))),
             "record_and_fetch_s": f"{time.monotonic() - started:.3f}",
-            "header": self.last_store_header,
+            "timed_by": stored.timed_by if stored else "",
+            "header_block": " | ".join(stored.header_block) if stored else "",
+            "columns": stored.column_line if stored else "",
+            "unused_columns": ", ".join(stored.unused_columns) if stored else "",
         }
-
-    def _parse_store(self, text: str, start: float) -> list[AnalyserReading]:
-        rows = [line.split(",") for line in text.strip().splitlines()]
-        self.last_store_header = ",".join(rows[0]) if rows else ""
-        expected = ["Store No.", *(f"{fn.upper()}-{el.upper()}" for fn, el in ITEMS)]
-        if not rows or [c.strip().upper() for c in rows[0]] != [c.upper() for c in expected]:
-            raise MalformedReply(
-                self.name, self.transport.resource, "stored record", f"unexpected columns {rows[0][:4] if rows else []}"
-            )
-        readings = []
-        for row in rows[1:]:
-            try:
-                number, v = int(row[0]), [float(x) for x in row[1:]]
-            except ValueError:
-                raise MalformedReply(self.name, self.transport.resource, "stored record", f"row {row[:3]}") from None
-            readings.append(
-                AnalyserReading(
-                    start + number * self.update_rate_s,
-                    (v[1], v[2], v[3]),
-                    (v[4], v[5], v[6]),
-                    (v[7], v[8], v[9]),
-                    v[10],
-                    v[11],
-                    v[12],
-                    v[13] * 3600.0,
-                )
-            )
-        return readings
 
     def safe_state(self) -> None:
         """A meter has no energised output; leave it measuring, release a hold."""

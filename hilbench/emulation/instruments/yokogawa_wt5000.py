@@ -13,11 +13,9 @@ window of 10 x ``:DISPlay:WAVE:TDIV`` ending at the latest update (frozen by ``:
 acquired at the bench file's ``capture_rate_hz``; ``:WAVeform:SEND?`` returns the display record
 (DISPLAY_POINTS values: min/max pairs per raster) as a definite-length block of float32.
 
-Store function (buffered acquisition): ``:STORe:COUNt n`` / ``:STORe:INTerval 0,0,0`` / ``:STORe:STARt``
-keep the numeric items of the next n updates; when the store ends the record is a CSV file served by
-the instrument's FTP server (``Store No.`` then one column per numeric item), as the WT500/WT1800
-store-to-file function and the WT5000's FTP server do (commands and file layout UNVERIFIED for the
-WT5000; the driver parses by column name).  The FTP port is published as the role's ``ftp_port``.
+Store function (buffered acquisition): hilbench.emulation.instruments.wt_store (its own selection of items,
+the file written only once its access has completed, ACS on bit 6).  The FTP port is published as the role's
+``ftp_port``.
 """
 
 from __future__ import annotations
@@ -29,6 +27,7 @@ import time
 import numpy as np
 
 from hilbench.emulation.ftp_files import FileServer
+from hilbench.emulation.instruments.wt_store import STORE_FUNCTIONS, StoreFunction
 from hilbench.emulation.plant import Plant
 from hilbench.emulation.scpi_server import ScpiInstrument
 from hilbench.protocols.scpi import (
@@ -64,7 +63,6 @@ RECORD_POINTS = 2_000_000
 #: :WAVeform:SEND? returns the display record: min/max pairs per raster (Features Guide IM WT5000-01EN p.11-5)
 DISPLAY_RASTERS = 1001
 DISPLAY_POINTS = 2 * DISPLAY_RASTERS
-STORE_MAX_COUNT = 9_999_999  # ASSUMED
 MAX_HARMONIC_ORDER = 500  # WT-series list data (UNVERIFIED for the WT5000)
 
 
@@ -99,7 +97,7 @@ class WT5000(ScpiInstrument):
         self.add(":STATus:FILTer<x>?", lambda a, g: self.filters.get(int(g[0] or 1), "NEVER"))
         self.add(":STATus:EESR?", lambda a, g: str(self._read_eesr()))
         self.add(":STATus:EESE", lambda a, g: setattr(self, "eese", int(parse_number(a[0]))))
-        self.add(":STATus:CONDition?", lambda a, g: "0")
+        self.add(":STATus:CONDition?", lambda a, g: str(self._condition()))
         self.add(":COMMunicate:WAIT", self._wait)
         self.add("*OPT?", lambda a, g: "G6")  # harmonic measurement option installed
         self.add(":NUMeric:LIST:ORDer", self._set_list_order)
@@ -110,12 +108,24 @@ class WT5000(ScpiInstrument):
         self.add(":NUMeric:LIST:ITEM<x>", self._set_list_item)
         self.add(":NUMeric:LIST:VALue?", self._list_values)
         self.add(":STORe:STARt", lambda a, g: self._store_start())
-        self.add(":STORe:STOP", lambda a, g: self._store_stop())
-        self.add(":STORe:RESet", lambda a, g: self._store_reset())
-        self.add(":STORe:COUNt", self._set_store_count)
-        self.add(":STORe:COUNt?", lambda a, g: str(self.store_count))
+        self.add(":STORe:STOP", lambda a, g: self.store.stop(self._store_rows))
+        self.add(":STORe:RESet", lambda a, g: self.store.reset())
+        self.add(":STORe:COUNt", lambda a, g: self.store.set_count(a))
+        self.add(":STORe:COUNt?", lambda a, g: str(self.store.count))
         self.add(":STORe:INTerval", self._set_store_interval)
-        self.add(":STORe:FILE:NAME", self._set_store_name)
+        self.add(":STORe:SMODe", lambda a, g: self.store.only(a, ("MAN", "MANUAL"), "store mode"))
+        self.add(":STORe:ITEM", lambda a, g: self.store.only(a, ("NUM", "NUMERIC"), "store item"))
+        self.add(":STORe:DIRection", lambda a, g: self.store.set_direction(a))
+        self.add(":STORe:FILE:TYPE", lambda a, g: self.store.set_file_type(a))
+        self.add(":STORe:FILE:NAME", lambda a, g: self.store.set_name(a))
+        self.add(":STORe:FILE:ANAMing", lambda a, g: self.store.only(a, ("OFF", "0"), "auto naming"))
+        self.add(":FILE:DRIVe", lambda a, g: self.store.set_drive(a))
+        self.add(":FILE:CDIRectory", lambda a, g: self.store.set_folder(a))
+        self.add(":STORe:NUMeric[:NORMal]:ELEMent<x>", lambda a, g: self.store.select("element", g[0], a))
+        self.add(":STORe:NUMeric[:NORMal]:SIGMA", lambda a, g: self.store.select("element", "SIGMA", a))
+        for function in STORE_FUNCTIONS:
+            header = {"LAMBDA": "LAMBda"}.get(function, function)
+            self.add(f":STORe:NUMeric[:NORMal]:{header}", lambda a, g, f=function: self.store.select("function", f, a))
         self.add(":STORe:STATe?", lambda a, g: self._store_state())
         self.add(":HOLD", self._hold)
         self.add(":HOLD?", lambda a, g: str(int(self.hold_time is not None)))
@@ -145,6 +155,7 @@ class WT5000(ScpiInstrument):
         self.filters: dict[int, str] = {}
         self.eese = 0
         self._eesr_index = self._update_index()
+        self._eesr_read_at = self.plant.clock.now()
         self.integ_start: float | None = None
         self.integ_stop: float | None = None
         self.integ_energy0 = 0.0
@@ -160,11 +171,7 @@ class WT5000(ScpiInstrument):
         self.list_select = "ALL"
         self.list_number = 1
         self.list_items: dict[int, tuple[str, str]] = {i: ("U", "1") for i in range(1, 65)}
-        self.store_count = 100
-        self.store_name = "STORE"
-        self.store_state = "RESET"
-        self.store_times: np.ndarray | None = None
-        self.store_energy0 = 0.0
+        self.store = StoreFunction(self.plant.clock, self.ftp.write, self.identity)
 
     # ----- settings ----------------------------------------------------------------------
     def _choice(self, attr: str, args: list[str], allowed: tuple[str, ...]) -> None:
@@ -284,73 +291,45 @@ class WT5000(ScpiInstrument):
         return ",".join(f"{v:.6E}" for v in out)
 
     # ----- store function ------------------------------------------------------------------
-    def _set_store_count(self, args, groups) -> None:
-        count = int(parse_number(args[0]))
-        if not 1 <= count <= STORE_MAX_COUNT:
-            raise ScpiCommandError(DATA_OUT_OF_RANGE, f"store count {count}: 1..{STORE_MAX_COUNT}")
-        self.store_count = count
-
     def _set_store_interval(self, args, groups) -> None:
         values = [int(parse_number(a)) for a in args]
         if values != [0, 0, 0]:
             raise ScpiCommandError(SETTINGS_CONFLICT, "the emulator stores every update only (interval 0,0,0)")
 
-    def _set_store_name(self, args, groups) -> None:
-        name = args[0].strip("'\"") if args else ""
-        if not name or not all(c.isalnum() or c in "_-" for c in name) or len(name) > 32:
-            raise ScpiCommandError(ILLEGAL_PARAMETER_VALUE, f"file name {args[0] if args else ''!r}")
-        self.store_name = name
-
     def _store_start(self) -> None:
-        if self.store_state == "START":
-            raise ScpiCommandError(SETTINGS_CONFLICT, "store already running")
-        if self.store_state == "STOP":
-            raise ScpiCommandError(SETTINGS_CONFLICT, "store ended: :STORe:RESet before a new one")
         now = self.plant.clock.now()
-        first = self._update_index() + 1
-        self.store_times = (first + np.arange(self.store_count)) * self.rate_s
-        self.store_energy0 = self.plant.energy_j(now)
-        self.store_state = "START"
-
-    def _store_stop(self) -> None:
-        if self.store_state == "START":
-            assert self.store_times is not None
-            self.store_times = self.store_times[self.store_times <= self.plant.clock.now()]
-            self._store_finish()
-
-    def _store_reset(self) -> None:
-        if self.store_state == "START":
-            raise ScpiCommandError(SETTINGS_CONFLICT, "store running: :STORe:STOP before :RESet")
-        self.store_state, self.store_times = "RESET", None
+        self.store.start((self._update_index() + 1) * self.rate_s, self.rate_s, self.plant.energy_j(now))
 
     def _store_state(self) -> str:
-        running = self.store_state == "START" and self.store_times is not None
-        if running and self.plant.clock.now() >= self.store_times[-1]:
-            self._store_finish()
-        return self.store_state
+        self.store.progress(self._store_rows)
+        return self.store.state
 
-    def _store_finish(self) -> None:
-        """The record becomes a CSV file on the FTP server: the numeric items at each stored update."""
-        times = self.store_times if self.store_times is not None else np.zeros(0)
-        series = self.plant.numeric_series(times) if len(times) else None
-        columns = [f"{function}-{element}" for function, element in (self.items[i] for i in range(1, self.number + 1))]
-        lines = [",".join(["Store No.", *columns])]
-        if series is not None:
-            energy_wh = (self.store_energy0 + np.cumsum(series["p_total"]) * self.rate_s) / 3600
-            itime = times - self.integ_start if self.integ_start is not None else np.zeros(len(times))
-            for k in range(len(times)):
-                numbers = {key: (value[:, k] if np.ndim(value) == 2 else value[k]) for key, value in series.items()}
-                row = [
-                    self._value(numbers, function, element, float(itime[k]), float(energy_wh[k]))
-                    for function, element in (self.items[i] for i in range(1, self.number + 1))
-                ]
-                lines.append(",".join([str(k + 1), *(f"{v:.6E}" for v in row)]))
-        self.ftp.write(f"{self.store_name}.CSV", "\n".join(lines) + "\n")
-        self.store_state = "STOP"
+    def _store_rows(self, times: np.ndarray) -> list[str]:
+        """One CSV row per stored update: its number, the instrument's clock, the store's selected items."""
+        if not len(times):
+            return []
+        series = self.plant.numeric_series(times)
+        energy_wh = (self.store.energy0 + np.cumsum(series["p_total"]) * self.rate_s) / 3600
+        itime = times - self.integ_start if self.integ_start is not None else np.zeros(len(times))
+        rows = []
+        for k in range(len(times)):
+            numbers = {key: (value[:, k] if np.ndim(value) == 2 else value[k]) for key, value in series.items()}
+            cells = [
+                self._value(numbers, function, element, float(itime[k]), float(energy_wh[k]))
+                for function, element in self.store.columns()
+            ]
+            rows.append(",".join([str(k + 1), *self.store.clock_cells(float(times[k])), *(f"{v:.6E}" for v in cells)]))
+        return rows
+
+    def _condition(self) -> int:
+        """Condition register: bit 6 (ACS) while the store's file is being written."""
+        self.store.progress(self._store_rows)
+        return 64 if self.store.access_busy() else 0
 
     def published_settings(self) -> dict:
-        """Settings the driver needs to reach this emulator beyond its address (the FTP port)."""
-        return {"ftp_port": self.ftp.port}
+        """Settings the driver needs beyond its address: the FTP port, and how many instrument (plant) seconds pass
+        per host second, so it can tell when the host let an update pass unread."""
+        return {"ftp_port": self.ftp.port, "clock_scale": float(getattr(self.plant.clock, "time_scale", 1.0))}
 
     def close(self) -> None:
         self.ftp.close()
@@ -367,13 +346,18 @@ class WT5000(ScpiInstrument):
         self.filters[index] = "NEVER" if value.startswith("NEV") else value
 
     def _pending_eesr(self) -> int:
-        """Bit 0 when an update completed since the register was last read (its filter catches the fall)."""
+        """Bit 0 when an update completed since the register was last read, bit 6 when the store's file access
+        completed since then (each when its filter catches the fall)."""
+        self.store.progress(self._store_rows)
         updated = self.filters.get(1) in ("FALL", "BOTH") and self._update_index() > self._eesr_index
-        return 1 if updated else 0
+        done = self.store.access_done_at
+        accessed = self.filters.get(7) in ("FALL", "BOTH") and done is not None and done > self._eesr_read_at
+        return (1 if updated else 0) | (64 if accessed else 0)
 
     def _read_eesr(self) -> int:
         value = self._pending_eesr()
         self._eesr_index = self._update_index()
+        self._eesr_read_at = self.plant.clock.now()
         return value
 
     def _wait(self, args, groups) -> None:

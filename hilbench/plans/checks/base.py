@@ -94,6 +94,8 @@ class CheckContext:
     #: An emulated bench's timekeeping (hilbench.plans.timekeeping.CheckTimekeeping): (why a figure taken now cannot be
     #: judged, a note) for (value, unit, limits); None on a real bench.
     timekeeping: object | None = None
+    #: Whether the analyser's stamps held during this check (hilbench.plans.stamp_watch.StampWatch), on any bench.
+    stamp_watch: object | None = None
 
     def __post_init__(self) -> None:
         if self.strategy is None:
@@ -156,6 +158,10 @@ class CheckContext:
         untrusted = ""
         if self.timekeeping is not None and shown is not None:
             untrusted, remark = self.timekeeping.assess(shown, unit, limits, instrument_time)
+            note = "; ".join(n for n in (note, remark) if n)
+        if self.stamp_watch is not None and shown is not None:
+            stamps, remark = self.stamp_watch.assess(shown, unit, limits, instrument_time)
+            untrusted = untrusted or stamps
             note = "; ".join(n for n in (note, remark) if n)
         m = judge(
             self.check_id,
