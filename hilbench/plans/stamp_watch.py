@@ -6,9 +6,9 @@ the host gap that caused it (hilbench.drivers.analyser.yokogawa_wt5000).  A figu
 ``value`` seconds before it (widened by the check's resolution); only events inside that interval can move it.  A
 figure without one is held to the events of the whole check.
 
-* A time (unit ``s``) may be off by the summed slack (stamps short by that much) or by the longest gap (no sample
-  there to time it by), whichever is larger: an error when that reaches a limit, as the emulator's stalls are
-  judged (hilbench.plans.timekeeping).
+* A time (unit ``s``) may be off by the summed slack (stamps short by that much) plus the longest gap that ends on
+  one of its own samples (no sample there to time it by): an error when that reaches a limit, as the emulator's
+  stalls are judged (hilbench.plans.timekeeping).
 * A rate per second is taken over a window of samples: an error when the summed slack exceeds the check's
   resolution (its stamps, not its sparseness, move a rate).
 
@@ -38,29 +38,37 @@ class StampWatch:
     @classmethod
     def for_check(cls, session, check_type, resolution_s: float | None = None) -> StampWatch | None:
         """None for a check that times from the analyser's stored record (``uses`` analyser.record): its figures
-        carry the store's own update numbers, whatever the host did between its reads."""
-        if "analyser.record" in check_type.uses:
-            return None
-        return cls.open(session, resolution_s or check_type.resolution_s)
+        carry the store's own update numbers, whatever the host did between its reads; None as well for a check
+        that declares no resolution (its figures do not depend on when an instrument answered)."""
+        resolution_s = resolution_s or check_type.resolution_s
+        if "analyser.record" in check_type.uses or resolution_s is None:
+            return None  # no resolution: its figures are redrawn from records at their own stamps (waveforms)
+        return cls.open(session, resolution_s)
 
     def assess(self, value: float, unit: str, limits=None, instrument_time: float | None = None) -> tuple[str, str]:
         """(why the figure cannot be judged, or ""; a note for the record, or "")."""
         if not is_time_figure(unit):
             return "", ""
         events = list(_events(self.session))[self.start_events :]
+        margin = self.resolution_s or 0.0
+        edges: tuple[float, ...] = ()
         if instrument_time is not None and unit == "s":
-            margin = self.resolution_s or 0.0
-            events = [e for e in events if instrument_time - value - margin < e[0] <= instrument_time + margin]
+            edges = (instrument_time - value, instrument_time)
+            events = [e for e in events if edges[0] - margin < e[0] <= edges[1] + margin]
         slack = sum(e[1] for e in events)
-        gap = max((e[2] for e in events), default=0.0)
         if slack <= 0:
             return "", ""
+        # a gap moves a figure only where it ends on one of the figure's own samples (no sample there to time it
+        # by); without an instrument time every gap of the check is suspect
+        at_edges = [e for e in events if not edges or any(abs(e[0] - edge) <= margin for edge in edges)]
+        gap = max((e[2] for e in at_edges), default=0.0)
         detail = (
             f"the analyser's stamps may be short by up to {slack:.3g} s here: the host let updates pass unread "
-            f"{len(events)} time(s), once for {gap:.3g} s of instrument time"
+            f"{len(events)} time(s)"
+            + (f", for {gap:.3g} s of instrument time where the figure is timed" if gap else "")
         )
         if unit == "s":
-            doubt = max(slack, gap)
+            doubt = slack + gap
             bounds = [b for b in (getattr(limits, "low", None), getattr(limits, "high", None)) if b is not None]
             if any(abs(value - bound) <= doubt for bound in bounds):
                 return f"{detail}, enough to carry it across its limit; time it from a stored record", ""
