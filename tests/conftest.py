@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -102,3 +103,26 @@ def bitcoin_vectors() -> dict:
 # tests/labgrid needs labgrid, which the suite's environment does not have (it cannot share it with
 # pytest-embedded); `.ci/run` runs it in its own environment with HILBENCH_LABGRID_TESTS=1.
 collect_ignore = [] if os.environ.get("HILBENCH_LABGRID_TESTS") else ["labgrid"]
+
+
+@contextlib.contextmanager
+def scpi_served(device):
+    """``device`` (an emulated SCPI instrument) on its own loopback socket, reached through plain pyvisa as a lab PC
+    would: yields the open resource; the server stops on exit."""
+    import pyvisa
+
+    from hilbench.emulation.scpi_server import ScpiSocketServer
+    from hilbench.emulation.tcp_server import EventLoopThread
+
+    loop = EventLoopThread()
+    server = ScpiSocketServer(device, "127.0.0.1", 0)
+    loop.call(server.start())
+    resource = pyvisa.ResourceManager("@py").open_resource(
+        f"TCPIP0::127.0.0.1::{server.port}::SOCKET", read_termination="\n", write_termination="\n", timeout=5000
+    )
+    try:
+        yield resource
+    finally:
+        resource.close()
+        loop.call(server.stop())
+        loop.close()

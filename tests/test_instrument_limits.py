@@ -197,3 +197,19 @@ def test_wt5000_harmonic_list_data_follow_the_plant(scpi, emulated):
     assert total == pytest.approx((fundamental**2 + sum(h**2 for h in harmonics)) ** 0.5, rel=1e-5)
     wt.write(":NUMeric:LIST:ORDer 501")  # beyond the instrument's range
     assert error(wt, ":STATus:ERRor?") != 0
+
+
+def test_ac6900_answers_the_6811c_list_syntax_as_headers_it_does_not_know(scpi):
+    """The AC6900 guide's contents list no LIST subsystem: the emulator refuses the 6811C step-program commands as
+    any unknown header (-113), so a driver that sent them would fail in CI as on the source."""
+    from hilbench.emulation.instruments.keysight_ac6900 import AC6900
+    from tests.conftest import scpi_served
+    from tests.test_plant import make_plant
+
+    _, plant = make_plant(boards=1)
+    with scpi_served(AC6900(plant)) as source:
+        for command in ("LIST:VOLT 230,207", "VOLT:MODE LIST", "TRIG:TRAN:SOUR BUS", "INIT:TRAN"):
+            source.write(command)
+            assert source.query("SYST:ERR?").startswith("-113"), command
+        source.write("VOLT 230")
+        assert source.query("SYST:ERR?").startswith(("0", "+0"))

@@ -48,27 +48,16 @@ def test_a_file_without_the_needed_columns_or_with_a_bad_row_is_named():
 @pytest.fixture
 def emulated_analyser():
     """The WT5000 emulator on its own socket and FTP server, on a plant whose clock the test moves by hand."""
-    import pyvisa
-
     from hilbench.emulation.instruments.yokogawa_wt5000 import WT5000
-    from hilbench.emulation.scpi_server import ScpiSocketServer
-    from hilbench.emulation.tcp_server import EventLoopThread
+    from tests.conftest import scpi_served
     from tests.test_plant import make_plant
 
     clock, plant = make_plant(boards=3)
     device = WT5000(plant)
-    loop = EventLoopThread()
-    server = ScpiSocketServer(device, "127.0.0.1", 0)
-    loop.call(server.start())
-    analyser = pyvisa.ResourceManager("@py").open_resource(
-        f"TCPIP0::127.0.0.1::{server.port}::SOCKET", read_termination="\n", write_termination="\n", timeout=5000
-    )
     try:
-        yield clock, analyser, device.ftp.port
+        with scpi_served(device) as analyser:
+            yield clock, analyser, device.ftp.port
     finally:
-        analyser.close()
-        loop.call(server.stop())
-        loop.close()
         device.close()
 
 

@@ -215,6 +215,10 @@ def summarise(path: Path) -> dict:
             if record.get("record") == "unverified_accepted":
                 for line in record["items"]:
                     warnings.append(f"UNVERIFIED COMMAND, accepted by --accept-unverified: {line}")
+            if record.get("record") == "unverified_relied_on" and not record.get("emulated"):
+                for line in record["items"]:
+                    if "verified on this instrument" in line:
+                        warnings.append(f"commissioning: {line}")
             if record.get("record") != "measurement":
                 continue
             rows.append(record)

@@ -124,11 +124,11 @@ class Runtime:
         on a real bench, the instruments whose items were verified must still be the ones probed.  Returns (the
         items accepted by --accept-unverified, every item relied on) for the run record."""
         from hilbench.plans.checks import REGISTRY
-        from hilbench.plans.reliance import refusal_message, relied_on, unsettled, verified_identities
+        from hilbench.plans.reliance import item_state, refusal_message, relied_on, unsettled, verified_identities
         from hilbench.spec.probe_file import ProbeFileError, find_probe_evidence
 
         reliances, refusals = relied_on(self.selected_checks, bench, REGISTRY)
-        relied = sorted({f"{r.name} ({r.commands})" for r in reliances})
+        relied = sorted({f"{r.name} ({r.commands}): listed, not judged (emulated bench)" for r in reliances})
         accepted = set(self.config.getoption("--accept-unverified") or ())
         problems, taken = [], []
         if not bench.emulated:
@@ -137,6 +137,9 @@ class Runtime:
             except ProbeFileError as exc:
                 pytest.exit(f"{exc}; nothing was energised", returncode=2)
             problems, taken = unsettled(reliances, bench, evidence, accepted)
+            relied = sorted(
+                {f"{r.name} ({r.commands}): {item_state(r.role, r.feature, bench, evidence)[1]}" for r in reliances}
+            )
             if not problems and not refusals:
                 mismatch = _identity_changes(bench, verified_identities(reliances, evidence))
                 if mismatch:

@@ -111,26 +111,13 @@ def test_an_error_is_read_from_the_event_status_register_and_the_event_queue():
 @pytest.fixture
 def emulated_scope():
     """The MSO5 emulator on its own socket, on a plant whose clock the test moves by hand; (clock, pyvisa resource)."""
-    import pyvisa
-
     from hilbench.emulation.instruments.tektronix_mso5 import MSO5
-    from hilbench.emulation.scpi_server import ScpiSocketServer
-    from hilbench.emulation.tcp_server import EventLoopThread
+    from tests.conftest import scpi_served
     from tests.test_plant import make_plant
 
     clock, plant = make_plant(boards=3)
-    loop = EventLoopThread()
-    server = ScpiSocketServer(MSO5(plant), "127.0.0.1", 0)
-    loop.call(server.start())
-    scope = pyvisa.ResourceManager("@py").open_resource(
-        f"TCPIP0::127.0.0.1::{server.port}::SOCKET", read_termination="\n", write_termination="\n", timeout=5000
-    )
-    try:
+    with scpi_served(MSO5(plant)) as scope:
         yield clock, scope
-    finally:
-        scope.close()
-        loop.call(server.stop())
-        loop.close()
 
 
 def test_the_emulated_scope_answers_no_syst_err_and_reports_it_as_an_event(emulated_scope):

@@ -82,6 +82,9 @@ def test_probe_then_run_on_an_external_bench(tmp_path):
         relied = [r for r in ran.records if r["record"] == "unverified_relied_on"]
         assert relied and relied[0]["emulated"] is False
         assert any(i.startswith("analyser:update_wait") for i in relied[0]["items"])
+        assert "commissioning: analyser:store_record" not in ran.stdout  # boot stores no record: not relied on
+        assert "commissioning: analyser:update_wait (" in ran.stdout  # hilbench run says what the probe showed
+        assert "verified on this instrument (firmware F1.04, " in ran.stdout
         assert not [r for r in ran.records if r["record"] == "unverified_accepted"]
 
         evidence["roles"]["analyser"]["features"]["update_wait"]["status"] = "refused"
