@@ -103,8 +103,18 @@ def build(run_dir: str | Path) -> Certificate:
             ("checked now", "every file as sealed" if not problems else "; ".join(problems)),
         ],
         integrity_ok=not problems,
-        notes=([run.note] if run.note else []) + _replay_note(start),
+        notes=([run.note] if run.note else []) + _replay_note(start) + _unverified_notes(records),
     )
+
+
+def _unverified_notes(records: list[dict]) -> list[str]:
+    """Commands the run relied on although the instruments had not shown they accept them (--accept-unverified)."""
+    return [
+        f"UNVERIFIED COMMAND, accepted by --accept-unverified: {item}"
+        for record in records
+        if record.get("record") == "unverified_accepted"
+        for item in record.get("items", [])
+    ]
 
 
 def _replay_note(start: dict) -> list[str]:

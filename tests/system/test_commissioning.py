@@ -99,3 +99,5 @@ def test_probe_then_run_on_an_external_bench(tmp_path):
         assert "UNVERIFIED COMMAND, accepted by --accept-unverified: analyser:update_wait" in accepted.stdout
         taken = [r for r in accepted.records if r["record"] == "unverified_accepted"]
         assert taken and "refused by this instrument" in json.dumps(taken[0]["items"])
+        certificate = (tmp_path / "accepted" / "certificate.html").read_text()
+        assert "UNVERIFIED COMMAND, accepted by --accept-unverified: analyser:update_wait" in certificate

@@ -277,9 +277,9 @@ def _bench_variant(tmp_path, name: str, changes: dict[str, str]):
 
 
 def test_very_fast_fcas_delivers_along_a_ramp_within_1s_and_a_slow_relay_does_not(tmp_path):
-    """AEMO VF FCAS (raise): the frequency falls 0.5 Hz over 1 s in 40 ms list steps (the Sequoia's list holds 32). The compliant container's
-    relays (0.2 s) follow the ramp inside the envelope; with 1.2 s relays the response lags every increment by
-    more than the 1 s allowed and leaves the envelope about 1.3 s into the ramp."""
+    """AEMO VF FCAS (raise): the frequency falls 0.5 Hz over 1 s in 40 ms list steps (the Sequoia's list holds 32).
+    The compliant container's relays (0.2 s) follow the ramp inside the envelope; with 1.2 s relays the response
+    lags every increment by more than the 1 s allowed and leaves the envelope about 1.3 s into the ramp."""
     plan = ROOT / "test_plans" / "aemo_very_fast_fcas.yaml"
     ok = run_plan(plan, tmp_path / "good", bench=ROOT / "instruments" / "emulated.yaml")
     good = ok.measurements
