@@ -119,9 +119,8 @@ def test_a_real_bench_never_probed_refuses_every_check_naming_the_commands_and_t
     assert {"analyser:update_wait", "analyser:store_record", "analyser:harmonic_list", "load:error_query"} <= names
     store = next(line for line in problems if line.startswith("analyser:store_record"))
     assert "used by uf" in store and "never probed" in store  # only the check that stores a record relies on it
-    assert refusals == [
-        f"check uf needs grid.program_steps: {driver_class('keysight-ac6900').unavailable['program_steps']}"
-    ]
+    reason = driver_class("keysight-ac6900").unavailable["program_steps"]
+    assert refusals == [f"check uf needs grid.program_steps, grid.trigger: {reason}"]
     message = refusal_message(LAB, problems, refusals)
     assert "nothing was energised" in message and "hilbench bench probe" in message and "--accept-unverified" in message
     assert not taken
@@ -181,3 +180,54 @@ def test_every_check_declares_the_role_methods_that_drivers_mark_for_that_method
         for role, method in METHOD_SPECIFIC:
             if re.search(rf"ctx\.{role_attribute.get(role, role)}\.{method}\b", source):
                 assert f"{role}.{method}" in check_type.uses, f"check {kind} calls {role}.{method} without declaring it"
+
+
+def test_an_energising_role_out_of_reach_stops_the_probe_before_any_output_is_switched(tmp_path):
+    """The container cannot be curtailed if it cannot be reached: switching its supply off under it is refused."""
+    from hilbench.bench.probe import ProbeRefused
+    from tests.conftest import closed_port
+
+    bench = read_bench(ROOT / "instruments" / "emulated.yaml")
+    with EmulatedBench(bench, time_scale=10.0, address_base=loopback_block()) as resolved:
+        controller = dataclasses.replace(resolved.roles["controller"], address=f"tcp://127.0.0.1:{closed_port()}")
+        cut = dataclasses.replace(resolved, roles={**resolved.roles, "controller": controller})
+        with pytest.raises(ProbeRefused, match=r"nothing was probed; not reached, so not made safe: controller"):
+            probe_bench(cut, timeout_s=2.0, progress=lambda _: None)
+        grid = open_driver(resolved.roles["grid"])
+        try:
+            assert grid.transport.query("OUTP?") == "1"  # the source was left as it was
+        finally:
+            grid.close()
+
+
+def test_a_refused_error_query_skips_the_roles_other_items_with_that_reason():
+    """An AC6900 driver facing an instrument without SYST:ERR? (here the scope, which never answers it): its other
+    items cannot be judged, so they are skipped, not blamed."""
+    from hilbench.bench.probe import _probe_role
+
+    bench = read_bench(ROOT / "instruments" / "emulated.yaml")
+    with EmulatedBench(bench, time_scale=10.0, address_base=loopback_block()) as resolved:
+        wrong = dataclasses.replace(resolved.roles["recorder"], driver="keysight-ac6900", settings={"timeout_s": 1.0})
+        driver = open_driver(dataclasses.replace(wrong, role="grid"))
+        try:
+            found = _probe_role("grid", wrong, driver, "TEKTRONIX,MSO58", lambda _: None)
+        finally:
+            driver.close()
+    assert found.features["error_query"].status == REFUSED
+    readback = found.features["setpoint_readback"]
+    assert readback.status == SKIPPED and readback.reason.startswith("the error query was refused")
+
+
+def test_a_malformed_probe_file_is_named_with_its_field(tmp_path):
+    from hilbench.spec.probe_file import ProbeFileError
+
+    path = tmp_path / "lab.probe.yaml"
+    path.write_text(
+        "roles:\n  analyser:\n    driver: yokogawa-wt5000\n    address: X\n    identity: Y\n    date: D\n"
+        "    features:\n      store_record:\n        status: verified\n        steps: [{command: a, colour: red}]\n"
+    )
+    with pytest.raises(ProbeFileError, match=r"roles.analyser.features.store_record.steps\[0\]"):
+        read_probe_file(path)
+    path.write_text("emulated: 'false'\nroles: {}\n")
+    with pytest.raises(ProbeFileError, match="'emulated' must be true or false"):
+        read_probe_file(path)

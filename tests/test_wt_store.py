@@ -24,7 +24,7 @@ def test_columns_are_read_by_name_in_the_spellings_of_the_sibling_manuals():
 def test_the_instruments_clock_times_the_samples_and_shows_a_missed_update():
     rows = [f"1,2026/12/07,10:00:00,50,{ROW}", f"2,2026/12/07,10:00:00,100,{ROW}", f"3,2026/12/07,10:00:00,200,{ROW}"]
     stored = read_store_file(HEADER + COLUMNS + "\n" + "\n".join(rows), rate_s=0.05, start=10.0)
-    assert [round(r.time, 6) for r in stored.readings] == [10.0, 10.05, 10.15]  # its own clock, not n x RATE
+    assert [round(r.time, 6) for r in stored.readings] == [10.05, 10.1, 10.2]  # its own clock, not n x RATE
     assert stored.header_block == ['"Model","WT5000"', '"Version","F1.04"', ""]
     assert stored.timed_by.startswith("the instrument's clock") and stored.unused_columns == []
 
@@ -33,7 +33,7 @@ def test_without_a_clock_the_store_number_times_the_samples():
     columns = COLUMNS.replace("Date,Time,Millisecond,", "")
     text = f"{columns}\n1,{ROW}\n3,{ROW}\n"
     stored = read_store_file(text, rate_s=0.05, start=0.0)
-    assert [round(r.time, 6) for r in stored.readings] == [0.0, 0.1] and stored.timed_by.startswith("store number")
+    assert [round(r.time, 6) for r in stored.readings] == [0.05, 0.15] and stored.timed_by.startswith("store number")
 
 
 def test_a_file_without_the_needed_columns_or_with_a_bad_row_is_named():
@@ -103,3 +103,18 @@ def test_the_emulated_store_refuses_what_it_does_not_model_and_a_start_to_memory
     analyser.write(":STORe:STARt")  # neither a file direction nor a file type chosen
     error = analyser.query(":STATus:ERRor?")
     assert error.startswith("-221") and "not modelled" in error
+
+
+def test_a_second_store_waits_for_the_first_files_access_and_replaces_its_file(emulated_analyser):
+    clock, analyser, ftp_port = emulated_analyser
+    configure(analyser, ":RATE 50MS", ":STORe:COUNt 2", ":STORe:DIRection FILE", ":STORe:FILE:TYPE ASCii",
+              ':STORe:FILE:NAME "REC"', ":STORe:NUMeric:NORMal:ELEMent1 ON", ":STORe:NUMeric:NORMal:P ON")  # fmt: skip
+    configure(analyser, ":STORe:STARt")
+    clock._now = 0.2  # ended; its file still being written
+    assert analyser.query(":STORe:STATe?") == "STOP"
+    analyser.write(":STORe:RESet")
+    assert "still being written" in analyser.query(":STATus:ERRor?")
+    clock._now = 1.0
+    configure(analyser, ":STORe:RESet", ":STORe:STARt")  # the first file is gone until the second is complete
+    with pytest.raises(ftplib.error_perm, match="550"):
+        fetch(ftp_port, "RAM/REC.CSV")

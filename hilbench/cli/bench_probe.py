@@ -17,6 +17,16 @@ from hilbench.spec.bench_file import BenchFileError, read_bench
 from hilbench.spec.probe_file import REFUSED, probe_file_for, write_probe_file
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
 def add_parser(bench_sub) -> None:
     probe = bench_sub.add_parser(
         "probe",
@@ -25,8 +35,8 @@ def add_parser(bench_sub) -> None:
     probe.add_argument("file", type=Path)
     probe.add_argument("--role", action="append", default=None, help="probe only this role (repeatable)")
     probe.add_argument("--out", type=Path, default=None, help="the probe file (default: FILE's <stem>.probe.yaml)")
-    probe.add_argument("--timeout", type=float, default=10.0, help="seconds an instrument may take per reply")
-    probe.add_argument("--time-scale", type=float, default=10.0, help="for emulated benches")
+    probe.add_argument("--timeout", type=_positive, default=10.0, help="seconds an instrument may take per reply")
+    probe.add_argument("--time-scale", type=_positive, default=10.0, help="for emulated benches")
     probe.add_argument("--address-base", default=None, help="for emulated benches: first LuxOS board address")
     probe.set_defaults(func=cmd_bench_probe)
 

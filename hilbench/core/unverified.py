@@ -54,9 +54,10 @@ class Unverified:
         if bool(self.probe) == bool(self.skip):
             raise ValueError(f"unverified {self.feature!r}: give probe steps or the reason it is skipped, not both")
 
-    def relied_on_by(self, methods: set[str] | None) -> bool:
-        """Whether a user of the role calling ``methods`` (None: any, not declared) relies on this item."""
-        return not self.methods or methods is None or bool(set(self.methods) & methods)
+    def relied_on_by(self, methods: set[str]) -> bool:
+        """Whether a user of the role that declares it calls ``methods`` relies on this item (one without methods
+        is relied on by every use of the role)."""
+        return not self.methods or bool(set(self.methods) & methods)
 
 
 def unverified_items(driver_class: type) -> tuple[Unverified, ...]:

@@ -54,6 +54,12 @@ class FileServer:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="ascii")
 
+    def remove(self, name: str) -> None:
+        """Delete a served file if it is there."""
+        path = (self.root / name).resolve()
+        if self.root.resolve() in path.parents:
+            path.unlink(missing_ok=True)
+
     def close(self) -> None:
         if not self._stop.is_set():
             self._stop.set()

@@ -57,9 +57,11 @@ def relied_on(checks, bench: Bench, registry) -> tuple[list[Reliance], list[str]
             spec = bench.roles[role]
             cls = driver_class(spec.driver)
             methods = uses.get(role, set())
+            refused: dict[str, list[str]] = {}  # one line per reason, naming every method it refuses
             for method, reason in unavailable_methods(cls).items():
                 if method in methods:
-                    refusals.append(f"check {item.id} needs {role}.{method}: {reason}")
+                    refused.setdefault(reason, []).append(f"{role}.{method}")
+            refusals += [f"check {item.id} needs {', '.join(names)}: {why}" for why, names in refused.items()]
             for unverified in unverified_items(cls):
                 if unverified.relied_on_by(methods):
                     reliances.append(Reliance(item.id, role, spec.driver, unverified.feature, unverified.commands))
@@ -117,8 +119,11 @@ def refusal_message(bench: Bench, problems: list[str], refusals: list[str]) -> s
     return "\n".join(lines)
 
 
-def verified_identities(reliances: list[Reliance], evidence: ProbeEvidence | None) -> dict[str, str]:
-    """role -> the identity its verified items were probed on (what the instrument must still say it is)."""
+def verified_identities(reliances: list[Reliance], bench: Bench, evidence: ProbeEvidence | None) -> dict[str, str]:
+    """role -> the identity its verified items were probed on (what the instrument must still say it is); roles
+    whose items the run relies on only by acceptance are not held to it."""
     if evidence is None or evidence.emulated:
         return {}
-    return {r.role: evidence.roles[r.role].identity for r in reliances if r.role in evidence.roles}
+    return {
+        r.role: evidence.roles[r.role].identity for r in reliances if item_state(r.role, r.feature, bench, evidence)[0]
+    }

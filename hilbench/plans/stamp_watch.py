@@ -29,11 +29,11 @@ def is_time_figure(unit: str) -> bool:
 class StampWatch:
     session: object  # hilbench.bench.session.BenchSession, duck-typed
     resolution_s: float | None
-    start_events: int  # slack events the analyser had when the check started
+    start_events: int  # slack events the analyser had added (ever) when the check started
 
     @classmethod
     def open(cls, session, resolution_s: float | None) -> StampWatch:
-        return cls(session, resolution_s, len(_events(session)))
+        return cls(session, resolution_s, _analyser_attr(session, "slack_events_total", 0))
 
     @classmethod
     def for_check(cls, session, check_type, resolution_s: float | None = None) -> StampWatch | None:
@@ -49,7 +49,9 @@ class StampWatch:
         """(why the figure cannot be judged, or ""; a note for the record, or "")."""
         if not is_time_figure(unit):
             return "", ""
-        events = list(_events(self.session))[self.start_events :]
+        new = _analyser_attr(self.session, "slack_events_total", 0) - self.start_events
+        kept = list(_analyser_attr(self.session, "slack_events", ()))
+        events = kept[max(0, len(kept) - new) :] if new > 0 else []
         margin = self.resolution_s or 0.0
         edges: tuple[float, ...] = ()
         if instrument_time is not None and unit == "s":
@@ -78,6 +80,6 @@ class StampWatch:
         return "", detail
 
 
-def _events(session):
+def _analyser_attr(session, name: str, default):
     analyser = session.opened().get("analyser") if hasattr(session, "opened") else None
-    return getattr(analyser, "slack_events", ())
+    return getattr(analyser, name, default)

@@ -141,7 +141,7 @@ class Runtime:
                 {f"{r.name} ({r.commands}): {item_state(r.role, r.feature, bench, evidence)[1]}" for r in reliances}
             )
             if not problems and not refusals:
-                mismatch = _identity_changes(bench, verified_identities(reliances, evidence))
+                mismatch = _identity_changes(bench, verified_identities(reliances, bench, evidence))
                 if mismatch:
                     pytest.exit(
                         f"{bench.path}: nothing was energised; {'; '.join(mismatch)}: run hilbench bench probe again",

@@ -87,7 +87,7 @@ def write_probe_file(evidence: ProbeEvidence, path: str | Path) -> Path:
             previous = read_probe_file(path)
         except ProbeFileError:
             previous = None
-        if previous is not None:
+        if previous is not None and previous.emulated == evidence.emulated:  # never mix emulators and instruments
             evidence.roles = {**previous.roles, **evidence.roles}
     data = {
         "written_by": "hilbench bench probe (evidence from the instruments; not settings)",
@@ -135,7 +135,15 @@ def read_probe_file(path: str | Path) -> ProbeEvidence:
                     raise ProbeFileError(
                         f"{path}: roles.{name}.features.{feature}.status must be one of {', '.join(STATUSES)}"
                     )
-                steps = [ProbeStepEvidence(**step) for step in item.get("steps") or []]
+                steps = []
+                for k, step in enumerate(item.get("steps") or []):
+                    try:
+                        steps.append(ProbeStepEvidence(**step))
+                    except TypeError:
+                        raise ProbeFileError(
+                            f"{path}: roles.{name}.features.{feature}.steps[{k}]: expected command, reply, error, "
+                            f"seconds; got {step!r:.80}"
+                        ) from None
                 features[feature] = FeatureEvidence(
                     item["status"], str(item.get("commands", "")), steps, str(item.get("reason", ""))
                 )
@@ -144,9 +152,11 @@ def read_probe_file(path: str | Path) -> ProbeEvidence:
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ProbeFileError(f"{path}: roles.{name}: missing or malformed field ({exc})") from None
+    if not isinstance(data.get("emulated", False), bool) or not isinstance(data.get("safe_state") or [], list):
+        raise ProbeFileError(f"{path}: 'emulated' must be true or false and 'safe_state' a list")
     return ProbeEvidence(
         str(data.get("bench_file", "")),
-        bool(data.get("emulated", False)),
+        data.get("emulated", False),
         str(data.get("date", "")),
         list(data.get("safe_state") or []),
         roles,

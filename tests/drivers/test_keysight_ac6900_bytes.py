@@ -64,7 +64,7 @@ def test_step_programs_are_refused_and_nothing_is_sent():
         ):
             with pytest.raises(StepProgramUnavailable, match=r"not implemented.*ametek-sequoia"):
                 attempt()
-    assert set(KeysightAC6900.unavailable) == {"program_steps", "fluctuate"}
+    assert set(KeysightAC6900.unavailable) == {"program_steps", "trigger", "fluctuate"}
 
 
 def test_safe_state_returns_to_nominal():

@@ -147,14 +147,13 @@ def test_record_configures_the_store_completely_and_reads_the_file_once_it_is_cl
         (READ, "1;" + VALUES),  # start: update 1
         (":STORe:STARt", None),  # alone, right after the update read
         NO_ERROR,
-        (READ, "1;" + VALUES),  # updates read until the store's last but one: a later read would clear the event
-        (":STORe:STATe?", "STOP"),
+        (":STORe:STATe?", "STOP"),  # no update read meanwhile: a read would clear the file-access event
         (":COMMunicate:WAIT 64;:STATus:EESR?", "64"),  # the file is closed
     ]
     with expected_protocol(analyser_with_file, exchanges, error_query=ERROR_QUERY) as a:
         record = a.record(0.1)
     assert fetched == ["RAM/HILBENCH/HILREC.CSV"]
-    assert [round(r.time, 9) for r in record] == [0.05, 0.1] and record[1].frequency == 49.9
+    assert [round(r.time, 9) for r in record] == [0.1, 0.15] and record[1].frequency == 49.9  # after the start
     assert a.last_store.timed_by.startswith("the instrument's clock")
     assert a.last_store.header_block[0] == '"Model","WT5000"' and a.last_store.unused_columns == ["S-Sigma"]
 

@@ -41,7 +41,7 @@ def test_an_emulated_bench_with_the_ac6900_refuses_a_plan_that_needs_a_step_prog
                       bench=bench, timeout=120)  # fmt: skip
     said = result.stdout + result.stderr
     assert result.returncode == 2, said[-2000:]
-    assert "needs grid.program_steps: the AC6900's step programs are not implemented" in said
+    assert "needs grid.program_steps, grid.trigger: the AC6900's step programs are not implemented" in said
     assert "ametek-sequoia" in said
 
 

@@ -30,7 +30,7 @@ NEEDED = {
 _FUNCTION_SPELLINGS = {"UR": "URMS", "URMS": "URMS", "IRMS": "IRMS", "P": "P", "LAMBDA": "LAMBDA", "Λ": "LAMBDA",
                        "PF": "LAMBDA", "FU": "FU", "FREQU": "FU", "UFREQ": "FU", "WP": "WP"}  # fmt: skip
 _ELEMENT_SPELLINGS = {"SIGMA": "SIGMA", "Σ": "SIGMA", "SIGMAA": "SIGMA"}
-_NUMBER_CELLS = ("STORENO", "STORENO.", "STORE NO.", "NO.")
+_NUMBER_CELLS = ("STORENO", "STORENO.", "NO.")  # compared with spaces removed
 
 
 class StoreFileError(ValueError):
@@ -50,6 +50,11 @@ def _normal(cell: str) -> str:
     return cell.strip().strip('"').strip().upper()
 
 
+def _is_number_cell(cell: str) -> bool:
+    """The column line's first cell: the store number ('Store No.', 'StoreNo')."""
+    return _normal(cell).replace(" ", "") in _NUMBER_CELLS
+
+
 def column_key(cell: str) -> tuple[str, str] | None:
     """'Urms-1' -> ('URMS', '1'); 'P-Sigma' or 'P-Σ' -> ('P', 'SIGMA'); None for a cell that names no item."""
     name = _normal(cell).replace(" ", "")
@@ -62,10 +67,11 @@ def column_key(cell: str) -> tuple[str, str] | None:
 
 
 def read_store_file(text: str, *, rate_s: float, start: float) -> StoredRecord:
-    """The readings of a stored file; times are ``start`` + the offset of each row from the store's beginning."""
+    """The readings of a stored file; ``start`` is the stamp of the update read just before the store started, so
+    stored update n is at ``start`` + n x ``rate_s`` (or by the instrument's clock from the first row)."""
     lines = text.splitlines()
     rows = list(csv.reader(io.StringIO(text)))
-    at = next((k for k, row in enumerate(rows) if row and _normal(row[0]).replace(" ", "") in _NUMBER_CELLS), None)
+    at = next((k for k, row in enumerate(rows) if row and _is_number_cell(row[0])), None)
     if at is None:
         raise StoreFileError(f"no column line (first cell 'Store No.') in {len(lines)} lines; first: {lines[:2]}")
     columns = rows[at]
@@ -76,7 +82,7 @@ def read_store_file(text: str, *, rate_s: float, start: float) -> StoredRecord:
         raise StoreFileError(f"columns {', '.join(missing)} are not in the store's item selection: {rows[at][:8]}")
     used = {index[key] for need in NEEDED.values() for key in need}
     named = {_normal(columns[k]).replace(" ", "") for k in range(len(columns))}
-    clock = all(c in named for c in ("DATE", "TIME"))
+    clock = all(c in named for c in ("DATE", "TIME", "MILLISECOND"))  # whole seconds alone: coarser than n x RATE
     position = {_normal(c).replace(" ", ""): k for k, c in enumerate(columns)}
     unused = [c.strip() for k, c in enumerate(columns) if k not in used and k != 0 and keys[k] is not None]
     readings: list[AnalyserReading] = []
@@ -89,11 +95,11 @@ def read_store_file(text: str, *, rate_s: float, start: float) -> StoredRecord:
             cell = {name: [float(row[index[key]]) for key in need] for name, need in NEEDED.items()}
         except (ValueError, IndexError):
             raise StoreFileError(f"line {line_no}: not a stored update: {row[:4]}") from None
-        offset = (number - 1) * rate_s
+        offset = number * rate_s  # stored update 1 is the first after the read that gave ``start``
         if clock:
             stamp = _clock(row, position, line_no)
             first = first or (number, stamp)
-            offset = (first[0] - 1) * rate_s + (stamp - first[1]).total_seconds()
+            offset = first[0] * rate_s + (stamp - first[1]).total_seconds()
         readings.append(
             AnalyserReading(
                 start + offset,
@@ -109,14 +115,14 @@ def read_store_file(text: str, *, rate_s: float, start: float) -> StoredRecord:
     if not readings:
         raise StoreFileError("the file holds no stored update")
     timed_by = "the instrument's clock (date, time, millisecond)" if clock else "store number x update period"
-    return StoredRecord(readings, lines[:at], lines[at], unused, timed_by)
+    raw_at = next((k for k, line in enumerate(lines) if _is_number_cell(line.split(",")[0])), at)
+    return StoredRecord(readings, lines[:raw_at], lines[raw_at], unused, timed_by)
 
 
 def _clock(row: list[str], position: dict[str, int], line_no: int) -> dt.datetime:
     try:
         date, clock = row[position["DATE"]].strip(), row[position["TIME"]].strip()
         stamp = dt.datetime.strptime(f"{date} {clock}", "%Y/%m/%d %H:%M:%S")
-        millisecond = position.get("MILLISECOND")
-        return stamp + dt.timedelta(milliseconds=int(row[millisecond]) if millisecond is not None else 0)
+        return stamp + dt.timedelta(milliseconds=int(row[position["MILLISECOND"]]))
     except (ValueError, IndexError, KeyError):
         raise StoreFileError(f"line {line_no}: the instrument's clock is not read as Y/m/d H:M:S: {row[1:4]}") from None

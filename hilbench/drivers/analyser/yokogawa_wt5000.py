@@ -38,7 +38,7 @@ from hilbench.core.roles import AnalyserReading, HarmonicReading, SafeStateRepor
 from hilbench.core.unverified import ProbeCall, Query, Unverified
 from hilbench.drivers.analyser.wt_store_file import StoredRecord, StoreFileError, read_store_file
 from hilbench.spec.role_spec import RoleSpec
-from hilbench.transports.errors import InstrumentConnectionError, InstrumentError, MalformedReply
+from hilbench.transports.errors import InstrumentConnectionError, InstrumentError, InstrumentTimeout, MalformedReply
 from hilbench.transports.visa import VisaTransport
 
 #: commands whose syntax or behaviour on the WT5000 was taken from sibling manuals, for the probe to settle
@@ -120,7 +120,7 @@ class YokogawaWT5000:
         #: (the stamp at which slack was added, how much, the host gap before it): where in instrument time the
         #: stamps became uncertain, and how sparse the samples were there
         self.slack_events: deque[tuple[float, float, float]] = deque(maxlen=100_000)
-        self._deferred: list[float] | None = None  # while a record() waits: [slack, longest gap], not its samples
+        self.slack_events_total = 0  # every event ever added (the deque keeps the latest)
         self.uncertain_updates = 0  # reads after a gap that may have hidden updates
         self.longest_gap_s = 0.0  # the longest host gap before a read, in instrument seconds
         self._answered_at: float | None = None  # host clock when the last update's reply arrived
@@ -161,7 +161,7 @@ class YokogawaWT5000:
                     ftp.retrbinary(f"RETR {name}", chunks.append)
             except (OSError, ftplib.Error) as exc:
                 raise InstrumentConnectionError(self.name, f"ftp://{host}:{port}", f"RETR {name}", str(exc)) from exc
-            return b"".join(chunks).decode("ascii", errors="replace")
+            return b"".join(chunks).decode("utf-8", errors="replace")  # a header may spell SIGMA as Σ
 
         return fetch
 
@@ -195,8 +195,10 @@ class YokogawaWT5000:
         query = f":COMMunicate:WAIT 1;:STATus:EESR?;{value_query}"
         asked = time.monotonic()
         gap = 0.0 if self._answered_at is None else (asked - self._answered_at) * self.clock_scale
-        reply = self.transport.query(query)
+        reply = self.transport.query(query, idempotent=False)  # never retried: a retry lands updates later
         self._answered_at = time.monotonic()
+        # a reply slower than one update plus the wait itself may carry a later update: counted as a gap too
+        gap += max(0.0, (self._answered_at - asked) * self.clock_scale - 2 * self.update_rate_s)
         try:
             values = [float(x) for x in reply.partition(";")[2].split(",")]
         except ValueError:
@@ -219,10 +221,8 @@ class YokogawaWT5000:
         self.longest_gap_s = max(self.longest_gap_s, gap_s)
         self.stamp_slack_s += rate
         counted = max(1, math.floor(gap_s / rate))
-        if self._deferred is not None:
-            self._deferred = [self._deferred[0] + rate, max(self._deferred[1], gap_s)]
-        else:
-            self.slack_events.append(((self._count + counted) * rate, rate, gap_s))
+        self.slack_events.append(((self._count + counted) * rate, rate, gap_s))
+        self.slack_events_total += 1
         return counted
 
     def read(self) -> AnalyserReading:
@@ -236,6 +236,7 @@ class YokogawaWT5000:
             self._count += behind
             self.stamp_slack_s += behind * self.update_rate_s  # the stamps before were short by as much
             self.slack_events.append((self._count * self.update_rate_s, behind * self.update_rate_s, 0.0))
+            self.slack_events_total += 1
             stamp = self._count * self.update_rate_s
         return AnalyserReading(
             stamp,
@@ -333,18 +334,13 @@ class YokogawaWT5000:
         self.transport.check_errors(":STORe:STARt")
         if during is not None:
             during()
-        self._deferred = [0.0, 0.0]  # the waiting reads' gaps do not touch the stored samples' stamps
-        try:  # read updates only until before the store's last one: a read clears the file-access event
-            self.wait_until(start + (count - 1) * self.update_rate_s)
-        finally:
-            (slack, gap), self._deferred = self._deferred, None
-            if slack:  # later read stamps are still short by as much: said where the record ends
-                self.slack_events.append((self._count * self.update_rate_s, slack, gap))
-        self._wait_store_end(count)
+        self._wait_store_end(count)  # no update is read meanwhile: a read would clear the file-access event
         self._wait_file_closed()
         path = self.ftp_path.format(drive=self.store_drive, folder=self.store_folder, name=self.store_file)
         try:
             stored = read_store_file(self.fetch_file(path), rate_s=self.update_rate_s, start=start)
+            if len(stored.readings) != count:
+                raise StoreFileError(f"the store kept {len(stored.readings)} of the {count} updates asked for")
         except StoreFileError as exc:
             raise MalformedReply(self.name, self.transport.resource, f"stored record {path}", str(exc)) from None
         self.last_store = stored
@@ -352,10 +348,16 @@ class YokogawaWT5000:
 
     def _wait_store_end(self, count: int) -> None:
         """Until :STORe:STATe? says the store has ended (WT1800E, secondary), within its own length and a margin."""
-        deadline = time.monotonic() + (count * self.update_rate_s + 10.0) / self.clock_scale + 5.0
+        limit = (count * self.update_rate_s + 10.0) / self.clock_scale + 5.0
+        deadline = time.monotonic() + limit
         while not (state := self.transport.query(":STORe:STATe?").strip().upper()).startswith("STOP"):
             if time.monotonic() > deadline:
-                raise MalformedReply(self.name, self.transport.resource, ":STORe:STATe?", f"store did not end: {state}")
+                raise InstrumentTimeout(
+                    self.name,
+                    self.transport.resource,
+                    ":STORe:STATe?",
+                    f"the store had not ended after {limit:.3g} s: {state}",
+                )
             time.sleep(min(0.05, self.update_rate_s / self.clock_scale))
 
     def _wait_file_closed(self) -> None:

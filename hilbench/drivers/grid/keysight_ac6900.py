@@ -49,7 +49,7 @@ class KeysightAC6900:
             probe=(Query("VOLT?"), Query("FREQ?"), Query("OUTP?")),
         ),
     )
-    unavailable = {"program_steps": STEP_PROGRAMS_UNAVAILABLE, "fluctuate": STEP_PROGRAMS_UNAVAILABLE}
+    unavailable = dict.fromkeys(("program_steps", "trigger", "fluctuate"), STEP_PROGRAMS_UNAVAILABLE)
 
     def __init__(
         self,
@@ -65,7 +65,12 @@ class KeysightAC6900:
 
     @classmethod
     def from_spec(cls, spec: RoleSpec) -> KeysightAC6900:
-        transport = VisaTransport(spec.role, spec.address, backend=spec.settings.get("visa_backend", "@py"))
+        transport = VisaTransport(
+            spec.role,
+            spec.address,
+            timeout_s=float(spec.settings.get("timeout_s", 5.0)),  # bench check and the probe cut it short
+            backend=spec.settings.get("visa_backend", "@py"),
+        )
         return cls(
             transport,
             limits=spec.limits,

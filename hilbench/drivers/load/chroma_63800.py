@@ -28,7 +28,12 @@ class Chroma63800:
 
     @classmethod
     def from_spec(cls, spec: RoleSpec) -> Chroma63800:
-        transport = VisaTransport(spec.role, spec.address, backend=spec.settings.get("visa_backend", "@py"))
+        transport = VisaTransport(
+            spec.role,
+            spec.address,
+            timeout_s=float(spec.settings.get("timeout_s", 5.0)),  # bench check and the probe cut it short
+            backend=spec.settings.get("visa_backend", "@py"),
+        )
         return cls(transport, limits=spec.limits, name=spec.role)
 
     def identify(self) -> str:

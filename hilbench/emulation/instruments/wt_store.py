@@ -47,8 +47,10 @@ _FUNCTION_NAMES = {"URMS": "Urms", "IRMS": "Irms", "P": "P", "S": "S", "Q": "Q",
 class StoreFunction:
     """Store settings and state; ``value(numbers, function, element, itime, energy_wh)`` computes one cell."""
 
-    def __init__(self, clock, write_file: Callable[[str, str], None], identity: str) -> None:
-        self.clock, self.write_file, self.identity = clock, write_file, identity
+    def __init__(
+        self, clock, write_file: Callable[[str, str], None], identity: str, remove_file: Callable[[str], None]
+    ) -> None:
+        self.clock, self.write_file, self.identity, self.remove_file = clock, write_file, identity, remove_file
         self.count = 100
         self.name = "STORE"
         self.drive, self.folder = "RAM", ""
@@ -115,6 +117,9 @@ class StoreFunction:
             raise ScpiCommandError(SETTINGS_CONFLICT, "store ended: :STORe:RESet before a new one")
         if not (self.directed_to_file and self.ascii):
             raise ScpiCommandError(SETTINGS_CONFLICT, "store to memory or binary files is not modelled")
+        if self.access_until is not None:
+            raise ScpiCommandError(SETTINGS_CONFLICT, "the last store's file is still being written")
+        self.remove_file(self.path())  # a file of the same name from an earlier store is replaced, not read again
         self.times = first_update_s + np.arange(self.count) * rate_s
         self.energy0, self.state, self.access_done_at = energy_j, "START", None
 
@@ -127,7 +132,9 @@ class StoreFunction:
     def reset(self) -> None:
         if self.state == "START":
             raise ScpiCommandError(SETTINGS_CONFLICT, "store running: :STORe:STOP before :RESet")
-        self.state, self.times = "RESET", None
+        if self.access_until is not None:
+            raise ScpiCommandError(SETTINGS_CONFLICT, "the store's file is still being written")
+        self.state, self.times, self.rows = "RESET", None, []
 
     def progress(self, rows: Callable[[np.ndarray], list[str]]) -> None:
         """Move the store on to plant time now: end it after its last update, complete the file access."""

@@ -109,7 +109,7 @@ class WT5000(ScpiInstrument):
         self.add(":NUMeric:LIST:VALue?", self._list_values)
         self.add(":STORe:STARt", lambda a, g: self._store_start())
         self.add(":STORe:STOP", lambda a, g: self.store.stop(self._store_rows))
-        self.add(":STORe:RESet", lambda a, g: self.store.reset())
+        self.add(":STORe:RESet", lambda a, g: self._store_reset())
         self.add(":STORe:COUNt", lambda a, g: self.store.set_count(a))
         self.add(":STORe:COUNt?", lambda a, g: str(self.store.count))
         self.add(":STORe:INTerval", self._set_store_interval)
@@ -171,7 +171,7 @@ class WT5000(ScpiInstrument):
         self.list_select = "ALL"
         self.list_number = 1
         self.list_items: dict[int, tuple[str, str]] = {i: ("U", "1") for i in range(1, 65)}
-        self.store = StoreFunction(self.plant.clock, self.ftp.write, self.identity)
+        self.store = StoreFunction(self.plant.clock, self.ftp.write, self.identity, self.ftp.remove)
 
     # ----- settings ----------------------------------------------------------------------
     def _choice(self, attr: str, args: list[str], allowed: tuple[str, ...]) -> None:
@@ -296,7 +296,12 @@ class WT5000(ScpiInstrument):
         if values != [0, 0, 0]:
             raise ScpiCommandError(SETTINGS_CONFLICT, "the emulator stores every update only (interval 0,0,0)")
 
+    def _store_reset(self) -> None:
+        self.store.progress(self._store_rows)
+        self.store.reset()
+
     def _store_start(self) -> None:
+        self.store.progress(self._store_rows)
         now = self.plant.clock.now()
         self.store.start((self._update_index() + 1) * self.rate_s, self.rate_s, self.plant.energy_j(now))
 
