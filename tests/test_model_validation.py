@@ -72,3 +72,35 @@ def test_tolerances_are_data_with_their_source():
     assert "DyCoV" in mv._tolerance_data()["source"]
     with pytest.raises(ValueError, match="field_test"):
         mv.tolerances("guess", "pre")
+
+
+def test_step_figures_of_a_first_order_response_are_its_textbook_times():
+    """y = 1 - exp(-t/tau): 10 % at tau ln(10/9), 10-90 % in tau ln 9, inside 5 % from tau ln 20, no overshoot."""
+    tau, step = 0.4, 1e-4
+    t = np.arange(-1.0, 5.0, step)
+    y = np.where(t < 0, 0.0, 1 - np.exp(-np.clip(t, 0, None) / tau)) * 80.0 + 20.0
+    figures = mv.step_figures(t, y, 0.0, final_s=0.5)
+    assert figures.reaction_s == pytest.approx(tau * np.log(10 / 9), abs=2e-3)
+    assert figures.rise_s == pytest.approx(tau * np.log(9), abs=2e-3)
+    assert figures.settling_s == pytest.approx(tau * np.log(20), abs=2e-3)
+    assert figures.overshoot_percent == pytest.approx(0.0, abs=0.1)
+
+
+def test_the_overshoot_of_an_underdamped_step_is_the_damping_formula():
+    zeta, wn = 0.5, 2 * np.pi * 2.0
+    t = np.arange(-5000, 60000) * 1e-4
+    _, response = signal.step(([wn**2], [1, 2 * zeta * wn, wn**2]), T=t[t >= 0])
+    y = np.concatenate([np.zeros(int((t < 0).sum())), response])
+    figures = mv.step_figures(t, y, 0.0, final_s=0.5)
+    assert figures.overshoot_percent == pytest.approx(100 * np.exp(-np.pi * zeta / np.sqrt(1 - zeta**2)), abs=0.2)
+
+
+def test_the_models_step_figures_are_judged_relatively_and_a_flat_response_is_refused():
+    measured = mv.StepFigures(0.20, 1.00, 2.00, 10.0)
+    close = mv.StepFigures(0.21, 1.05, 2.30, 11.0)
+    errors = mv.step_figure_errors(measured, close)
+    assert errors == pytest.approx({"reaction_s": 0.05, "rise_s": 0.05, "settling_s": 0.15, "overshoot_percent": 0.1})
+    limits = mv.step_tolerances()
+    assert [name for name, e in errors.items() if e > limits[name]] == ["settling_s"]
+    with pytest.raises(ValueError, match="does not change"):
+        mv.step_figures(np.arange(0, 3, 0.01), np.ones(300), 1.0)

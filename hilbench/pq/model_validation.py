@@ -15,7 +15,9 @@ The stages, in the order that matters (docs/references/model_validation.md):
    rating (``window_errors``), judged against tolerances kept as data with their source
    (``data/model_validation_tolerances.json``, ``tolerances``).
 
-This module is the method only; the check and the command that use it are issue 20's remaining work.
+Step-response figures (reaction, rise, settling, overshoot) and their relative errors complete the method
+(``step_figures``, ``step_figure_errors``).  This module is the method only; the check and the command that use
+it are issue 20's remaining work.
 """
 
 from __future__ import annotations
@@ -148,3 +150,65 @@ def tolerances(reference: str, window: str) -> dict[str, float]:
         raise ValueError(f"reference {reference!r}: one of {', '.join(data)}")
     kind = "during" if window == "during" else "before_after"
     return dict(data[reference][kind])
+
+
+@dataclass(frozen=True)
+class StepFigures:
+    """A step response's figures (s, s, s, % of the step); None where the response never got there."""
+
+    reaction_s: float | None
+    rise_s: float | None
+    settling_s: float | None
+    overshoot_percent: float
+
+
+def step_figures(
+    time_s: np.ndarray, values: np.ndarray, step_at_s: float, *, band: float = 0.05, final_s: float = 1.0
+) -> StepFigures:
+    """Reaction (step to 10 % of the change), rise (10 % to 90 %), settling (step to entering, for good, a band of
+    ``band`` x the change around the final value; ASSUMED 5 %: the method names the figure, not the band) and
+    overshoot (beyond the final value, % of the change).  Initial value: the mean before the step; final value: the
+    mean of the last ``final_s``."""
+    time_s, values = np.asarray(time_s, dtype=float), np.asarray(values, dtype=float)
+    before, last = time_s < step_at_s, time_s >= time_s[-1] - final_s
+    if not before.any() or not (time_s >= step_at_s).any():
+        raise ValueError(f"the step at {step_at_s:g} s must lie inside the record ({time_s[0]:g}-{time_s[-1]:g} s)")
+    initial, final = float(np.mean(values[before])), float(np.mean(values[last]))
+    change = final - initial
+    if abs(change) < FLAT_PEAK_TO_PEAK:
+        raise ValueError("the response does not change: no step to judge")
+    after = time_s >= step_at_s
+    t, progress = time_s[after], (values[after] - initial) / change  # 0 before, 1 at the final value
+
+    def first(mask: np.ndarray) -> float | None:
+        hits = np.flatnonzero(mask)
+        return float(t[hits[0]]) if hits.size else None
+
+    t10, t90 = first(progress >= 0.1), first(progress >= 0.9)
+    outside = np.flatnonzero(np.abs(progress - 1.0) > band)
+    settled = float(t[outside[-1] + 1]) if outside.size and outside[-1] + 1 < len(t) else None
+    if not outside.size:
+        settled = float(t[0])
+    return StepFigures(
+        None if t10 is None else t10 - step_at_s,
+        None if t10 is None or t90 is None else t90 - t10,
+        None if settled is None else settled - step_at_s,
+        max(0.0, float(np.max(progress)) - 1.0) * 100.0,
+    )
+
+
+def step_figure_errors(measured: StepFigures, simulated: StepFigures) -> dict[str, float | None]:
+    """Relative error of each of the model's figures against the measured one (overshoot: in points of the step
+    where the measured overshoot is under 1 %, a relative error of a near-zero figure means nothing)."""
+    errors: dict[str, float | None] = {}
+    for name in ("reaction_s", "rise_s", "settling_s"):
+        meas, sim = getattr(measured, name), getattr(simulated, name)
+        errors[name] = None if meas is None or sim is None or meas == 0 else abs(sim - meas) / abs(meas)
+    meas_o, sim_o = measured.overshoot_percent, simulated.overshoot_percent
+    errors["overshoot_percent"] = abs(sim_o - meas_o) / 100 if meas_o < 1.0 else abs(sim_o - meas_o) / meas_o
+    return errors
+
+
+def step_tolerances() -> dict[str, float]:
+    """Relative tolerances of the step figures (reaction, rise, settling 10 %, overshoot 15 %)."""
+    return dict(_tolerance_data()["step_response_relative"])
