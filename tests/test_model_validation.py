@@ -104,3 +104,26 @@ def test_the_models_step_figures_are_judged_relatively_and_a_flat_response_is_re
     assert [name for name, e in errors.items() if e > limits[name]] == ["settling_s"]
     with pytest.raises(ValueError, match="does not change"):
         mv.step_figures(np.arange(0, 3, 0.01), np.ones(300), 1.0)
+
+
+def sag_response(t: np.ndarray, depth: float, tau: float) -> np.ndarray:
+    """Power of a container through a 1 s sag at t = 2 s: it drops by ``depth`` with time constant ``tau``."""
+    down = np.where(t >= 2, depth * (1 - np.exp(-np.clip(t - 2, 0, None) / tau)), 0.0)
+    back = np.where(t >= 3, depth * (1 - np.exp(-np.clip(t - 3, 0, None) / tau)), 0.0)
+    return 100_000.0 * (1 - down + back)
+
+
+def test_a_model_that_matches_passes_every_window_and_one_too_slow_fails_during_the_event():
+    measured_t = np.arange(0, 6, 0.05)  # the analyser's 50 ms updates
+    measured = (measured_t, sag_response(measured_t, 0.5, 0.1))
+    model_t = np.arange(10, 16, 0.001)  # the vendor's simulation, its own time base, event at 12 s
+    good = mv.validate(measured, (model_t, sag_response(model_t - 10, 0.5, 0.1)), event_s=2.0, clearing_s=3.0,
+                       simulated_event_s=2.0 + 10, base=100_000.0)  # fmt: skip
+    assert [v.errors.window for v in good] == ["pre", "during", "post"] and all(v.passed for v in good), good
+    slow = mv.validate(measured, (model_t, sag_response(model_t - 10, 0.5, 0.4)), event_s=2.0, clearing_s=3.0,
+                       simulated_event_s=12.0, base=100_000.0, reference="simulation")  # fmt: skip
+    by = {v.errors.window: v for v in slow}
+    assert by["pre"].passed and not by["during"].passed and by["during"].errors.mxe > 0.08
+    with pytest.raises(ValueError, match="1 s before the event"):
+        mv.validate(measured, (model_t, sag_response(model_t - 10, 0.5, 0.1)), event_s=2.0, clearing_s=3.0,
+                    simulated_event_s=10.5, base=100_000.0)  # fmt: skip

@@ -212,3 +212,48 @@ def step_figure_errors(measured: StepFigures, simulated: StepFigures) -> dict[st
 def step_tolerances() -> dict[str, float]:
     """Relative tolerances of the step figures (reaction, rise, settling 10 %, overshoot 15 %)."""
     return dict(_tolerance_data()["step_response_relative"])
+
+
+@dataclass(frozen=True)
+class WindowVerdict:
+    errors: WindowErrors
+    limits: dict[str, float]  # {'mxe', 'me', 'mae'} in per unit
+    passed: bool
+
+
+def validate(
+    measured: tuple[np.ndarray, np.ndarray],
+    simulated: tuple[np.ndarray, np.ndarray],
+    *,
+    event_s: float,
+    clearing_s: float,
+    simulated_event_s: float,
+    base: float,
+    reference: str = "field_test",
+    insertion_exclusion_s: float = 0.020,
+    clearing_exclusion_s: float = 0.060,
+) -> list[WindowVerdict]:
+    """Stages 2-7 for one event of r.m.s. signals (time, value): each resampled by PCHIP at its own step, the model
+    aligned to the measured event, both on the 2 ms common grid, each window's MXE/ME/MAE judged against
+    ``reference``'s tolerances (the window passes when all three are within).
+    Exclusions default to RTE's (20 ms after insertion, 60 ms after clearing; IEC allows up to 140 / 500 ms)."""
+    (mt, my), (st, sy) = measured, simulated
+    st = align(st, simulated_event_s, event_s)
+    start, end = max(float(mt[0]), float(st[0])), min(float(mt[-1]), float(st[-1]))
+    if not start < event_s - PRE_WINDOW_S or not clearing_s < end:
+        raise ValueError(
+            f"the signals overlap over {start:g}-{end:g} s: they must cover 1 s before the event ({event_s:g} s) "
+            f"and beyond the clearing ({clearing_s:g} s)"
+        )
+    grid = np.arange(start, end, COMMON_STEP_S)
+    on_grid = [  # stage 2 (each at its own step: its smallest native one, at most 1 ms), then stage 6
+        PchipInterpolator(*resample(t, y, min(float(np.min(np.diff(t))), 0.001)))(grid) for t, y in ((mt, my), (st, sy))
+    ]
+    verdicts = []
+    for window in windows(event_s, clearing_s, end, insertion_exclusion_s=insertion_exclusion_s,
+                          clearing_exclusion_s=clearing_exclusion_s):  # fmt: skip
+        errors = window_errors(grid, on_grid[0], on_grid[1], window, base)
+        limits = tolerances(reference, window.name)
+        passed = errors.mxe <= limits["mxe"] and errors.me <= limits["me"] and errors.mae <= limits["mae"]
+        verdicts.append(WindowVerdict(errors, limits, passed))
+    return verdicts
