@@ -34,6 +34,7 @@ from hilbench.spec.probe_file import (
     RoleEvidence,
     now_iso,
 )
+from hilbench.spec.role_spec import with_timeout_cap
 from hilbench.transports.errors import InstrumentError
 
 
@@ -42,15 +43,9 @@ class ProbeRefused(HilbenchError):
 
 
 def _bounded(bench: Bench, timeout_s: float) -> Bench:
-    """The bench with every transport timeout capped at the probe's: a scope's 60 s is for long records, and a
-    command the instrument does not know must cost seconds, not minutes."""
-    roles = {
-        name: replace(
-            spec, settings={**spec.settings, "timeout_s": min(float(spec.settings.get("timeout_s", 60)), timeout_s)}
-        )
-        for name, spec in bench.roles.items()
-    }
-    return replace(bench, roles=roles)
+    """The bench with every transport timeout capped at the probe's: a command the instrument does not know must
+    cost seconds, not minutes."""
+    return replace(bench, roles={name: with_timeout_cap(spec, timeout_s) for name, spec in bench.roles.items()})
 
 
 def _error_after(driver, context: str) -> str:

@@ -10,7 +10,7 @@ import contextlib
 import sys
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hilbench.core.unverified import unavailable_methods, unverified_items
@@ -18,7 +18,7 @@ from hilbench.drivers import driver_class, open_driver
 from hilbench.plans.reliance import item_state
 from hilbench.spec.bench_file import Bench, load_bench, parse_bench
 from hilbench.spec.probe_file import ProbeFileError, find_probe_evidence
-from hilbench.spec.role_spec import RoleSpec
+from hilbench.spec.role_spec import RoleSpec, with_timeout_cap
 from hilbench.transports.errors import InstrumentError
 
 #: how long one role may take to answer its identity query in a bench check (connect, query, close)
@@ -34,16 +34,9 @@ class _Probe:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-def _bounded(spec: RoleSpec, timeout_s: float) -> RoleSpec:
-    """The role with its transport timeout cut to the probe's: an analyser's 20 s or a scope's 120 s reply time is
-    for long acquisitions, not for ``*IDN?``."""
-    own = float(spec.settings.get("timeout_s", timeout_s))
-    return replace(spec, settings={**spec.settings, "timeout_s": min(own, timeout_s)})
-
-
 def _probe(spec: RoleSpec, timeout_s: float, probe: _Probe) -> None:
     try:
-        driver = open_driver(_bounded(spec, timeout_s))
+        driver = open_driver(with_timeout_cap(spec, timeout_s))
         try:
             probe.identity = driver.identify()
         finally:

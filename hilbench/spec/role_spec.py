@@ -37,3 +37,10 @@ class RoleSpec:
 
     def with_address(self, address: str) -> RoleSpec:
         return replace(self, address=address)
+
+
+def with_timeout_cap(spec: RoleSpec, timeout_s: float) -> RoleSpec:
+    """The role with its transport's reply timeout cut to ``timeout_s`` (a bench check or the commissioning probe:
+    an analyser's 20 s or a scope's 60 s is for long acquisitions, not for ``*IDN?`` or an unknown command)."""
+    own = float(spec.settings.get("timeout_s", timeout_s))
+    return replace(spec, settings={**spec.settings, "timeout_s": min(own, timeout_s)})

@@ -30,7 +30,7 @@ NEEDED = {
 _FUNCTION_SPELLINGS = {"UR": "URMS", "URMS": "URMS", "IRMS": "IRMS", "P": "P", "LAMBDA": "LAMBDA", "Λ": "LAMBDA",
                        "PF": "LAMBDA", "FU": "FU", "FREQU": "FU", "UFREQ": "FU", "WP": "WP"}  # fmt: skip
 _ELEMENT_SPELLINGS = {"SIGMA": "SIGMA", "Σ": "SIGMA", "SIGMAA": "SIGMA"}
-_NUMBER_CELLS = ("STORENO", "STORENO.", "NO.")  # compared with spaces removed
+_NUMBER_CELLS = ("STORENO", "STORENO.", "NO.")  # as _normal gives them (upper case, no spaces)
 
 
 class StoreFileError(ValueError):
@@ -47,17 +47,17 @@ class StoredRecord:
 
 
 def _normal(cell: str) -> str:
-    return cell.strip().strip('"').strip().upper()
+    return cell.strip().strip('"').upper().replace(" ", "")
 
 
 def _is_number_cell(cell: str) -> bool:
     """The column line's first cell: the store number ('Store No.', 'StoreNo')."""
-    return _normal(cell).replace(" ", "") in _NUMBER_CELLS
+    return _normal(cell) in _NUMBER_CELLS
 
 
 def column_key(cell: str) -> tuple[str, str] | None:
     """'Urms-1' -> ('URMS', '1'); 'P-Sigma' or 'P-Σ' -> ('P', 'SIGMA'); None for a cell that names no item."""
-    name = _normal(cell).replace(" ", "")
+    name = _normal(cell)
     function, sep, element = name.rpartition("-")
     if not sep:
         return None
@@ -81,9 +81,8 @@ def read_store_file(text: str, *, rate_s: float, start: float) -> StoredRecord:
     if missing:
         raise StoreFileError(f"columns {', '.join(missing)} are not in the store's item selection: {rows[at][:8]}")
     used = {index[key] for need in NEEDED.values() for key in need}
-    named = {_normal(columns[k]).replace(" ", "") for k in range(len(columns))}
-    clock = all(c in named for c in ("DATE", "TIME", "MILLISECOND"))  # whole seconds alone: coarser than n x RATE
-    position = {_normal(c).replace(" ", ""): k for k, c in enumerate(columns)}
+    position = {_normal(c): k for k, c in enumerate(columns)}
+    clock = all(c in position for c in ("DATE", "TIME", "MILLISECOND"))  # whole seconds alone: coarser than n x RATE
     unused = [c.strip() for k, c in enumerate(columns) if k not in used and k != 0 and keys[k] is not None]
     readings: list[AnalyserReading] = []
     first: tuple[int, dt.datetime] | None = None  # the first row's store number and clock: the offsets' origin
