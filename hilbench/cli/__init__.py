@@ -206,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from hilbench.cli.analyse import add_parser as add_analyse
     from hilbench.cli.compare import add_parser as add_compare
+    from hilbench.cli.fit import add_parser as add_fit
     from hilbench.cli.replay import add_parser as add_replay
     from hilbench.cli.report import add_parser as add_report
     from hilbench.cli.run import add_parser as add_run
@@ -215,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_replay(sub)
     add_report(sub)
     add_compare(sub)
+    add_fit(sub)
     return parser
 
 

@@ -20,12 +20,13 @@ from hilbench.emulation.faults import FaultyLink, ScheduledFault
 from hilbench.emulation.instruments.interlock_panel import InterlockPanel
 from hilbench.emulation.instruments.modbus_server import ModbusDeviceServer
 from hilbench.emulation.plant import Plant, PlantParams
+from hilbench.emulation.psu_harmonics import SpectrumError, psu_spectrum
 from hilbench.emulation.registry import emulator_factory
 from hilbench.emulation.scpi_server import ScpiInstrument, ScpiSocketServer
 from hilbench.emulation.site import EmulatedSite, Endpoint, SiteConfig
 from hilbench.emulation.site_config import emulated_site_config
 from hilbench.emulation.tcp_server import EventLoopThread
-from hilbench.spec.bench_file import Bench, BenchFileError
+from hilbench.spec.bench_file import Bench, BenchFileError, _clean
 from hilbench.spec.fault_spec import FaultSpec
 from hilbench.spec.interlock_spec import Interlocks
 from hilbench.spec.role_spec import RoleSpec
@@ -58,7 +59,7 @@ def _plant_params(bench: Bench) -> tuple[PlantParams, ControllerParams]:
     ):
         for f in fields(params):
             value = values.get(f.name)
-            if value is None or f.name in ("psu_kind", "uf_action", "honours_ramp_limit"):
+            if value is None or f.name in ("psu_kind", "psu_spectrum", "uf_action", "honours_ramp_limit"):
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise BenchFileError(f"{bench.path}: {section}.{f.name} must be a number >= 0, got {value!r}")
@@ -67,6 +68,12 @@ def _plant_params(bench: Bench) -> tuple[PlantParams, ControllerParams]:
             raise BenchFileError(f"{bench.path}: plant.{name} must be above 0")
     if controller_raw.get("control_period_s", 1) == 0:
         raise BenchFileError(f"{bench.path}: plant.controller.control_period_s must be above 0")
+    try:  # a PSU kind or fitted spectrum the plant could not draw is the bench file's error, said before starting
+        psu_spectrum(raw.get("psu_kind", "active_pfc"), _clean(raw.get("psu_spectrum")))
+    except SpectrumError as exc:
+        raise BenchFileError(f"{bench.path}: {exc}") from None
+    if raw.get("psu_spectrum") is not None:
+        raw["psu_spectrum"] = _clean(raw["psu_spectrum"])
     return PlantParams(**raw), ControllerParams(**controller_raw)
 
 

@@ -20,7 +20,7 @@ from hilbench.emulation.clock import Clock
 from hilbench.emulation.controller import ContainerController, ControllerParams
 from hilbench.emulation.grid import GridModel
 from hilbench.emulation.lag import LagMeter
-from hilbench.emulation.psu_harmonics import DISPLACEMENT_POWER_FACTOR, PHASES, current_thd, spectrum
+from hilbench.emulation.psu_harmonics import psu_spectrum
 
 PHASE_SHIFT = (0.0, -2 * np.pi / 3, 2 * np.pi / 3)
 
@@ -58,6 +58,7 @@ class PlantParams:
     r_ohm: float = 0.04  # source impedance per phase
     x_ohm: float = 0.03
     psu_kind: str = "active_pfc"
+    psu_spectrum: dict | None = None  # psu_kind "fitted": a measured spectrum (emulation.psu_harmonics)
 
 
 class ElectronicLoad:
@@ -93,6 +94,7 @@ class Plant:
     ) -> None:
         self.clock = clock
         self.params = params
+        self.psu = psu_spectrum(params.psu_kind, params.psu_spectrum)
         self.lock = threading.RLock()
         self.lag = LagMeter(clock)
         start = clock.now()
@@ -155,10 +157,9 @@ class Plant:
         coarse = np.arange(t0, t1 + 0.01, 0.005)
         p_coarse = self.phase_power_w(coarse)
         p = np.vstack([np.interp(times, coarse, row) for row in p_coarse])
-        kind = self.params.psu_kind
-        pf = DISPLACEMENT_POWER_FACTOR[kind]
+        pf = self.psu.displacement_pf
         phi = np.arccos(pf)
-        ratios = spectrum(kind, self._load_fraction(p_coarse))
+        ratios = self.psu.ratios(self._load_fraction(p_coarse))
         r, x = self.params.r_ohm, self.params.x_ohm
         voltage = np.empty((3, times.size))
         current = np.empty((3, times.size))
@@ -171,19 +172,18 @@ class Plant:
             v_wave = np.sqrt(2) * v1 * np.sin(angle)
             for h, ratio in ratios.items():
                 ih = i1 * ratio
-                i_wave += np.sqrt(2) * ih * np.sin(h * angle + PHASES[h])
+                i_wave += np.sqrt(2) * ih * np.sin(h * angle + self.psu.phases[h])
                 zh = np.hypot(r, h * x)
-                v_wave -= np.sqrt(2) * ih * zh * np.sin(h * angle + PHASES[h] + np.arctan2(h * x, r))
+                v_wave -= np.sqrt(2) * ih * zh * np.sin(h * angle + self.psu.phases[h] + np.arctan2(h * x, r))
             voltage[k], current[k] = v_wave, i_wave
         return voltage, current
 
     def _pcc_quantities(self, p: np.ndarray, v_source) -> dict:
         """What an analyser element shows for per-phase power ``p`` ((3,) or (3, n)) behind the source at
         ``v_source`` (scalar or (n,)): the one definition behind ``numeric`` and ``numeric_series``."""
-        kind = self.params.psu_kind
-        pf = DISPLACEMENT_POWER_FACTOR[kind]
+        pf = self.psu.displacement_pf
         rated = max(self.controller.rated_w / 3, 1.0)
-        thd = current_thd(kind, np.clip(np.mean(p, axis=0) / rated, 0.0, 1.0))
+        thd = self.psu.thd(np.clip(np.mean(p, axis=0) / rated, 0.0, 1.0))
         drop = self.params.r_ohm * pf + self.params.x_ohm * np.sin(np.arccos(pf))
         v = np.broadcast_to(v_source, p.shape)
         i1 = fundamental_current(p, v, pf, drop)
@@ -207,15 +207,14 @@ class Plant:
             self.advance(t)
             p = self._phase_power_now(t)
             v_src = float(self.grid.arrays(np.array([t]))[0][0])
-        kind = self.params.psu_kind
-        pf = DISPLACEMENT_POWER_FACTOR[kind]
+        pf = self.psu.displacement_pf
         r, x = self.params.r_ohm, self.params.x_ohm
         drop = r * pf + x * np.sin(np.arccos(pf))
         i1 = fundamental_current(p, np.full(3, v_src), pf, drop)
         current = np.zeros((3, max_order + 1))
         voltage = np.zeros((3, max_order + 1))
         current[:, 1], voltage[:, 1] = i1, v_src - i1 * drop
-        for h, ratio in spectrum(kind, self._load_fraction(p)).items():
+        for h, ratio in self.psu.ratios(self._load_fraction(p)).items():
             if h <= max_order:
                 current[:, h] = i1 * ratio
                 voltage[:, h] = i1 * ratio * np.hypot(r, h * x)

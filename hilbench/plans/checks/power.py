@@ -164,6 +164,8 @@ def shutdown(ctx: CheckContext, params: dict) -> None:
     ctx.prepare_running(100.0)
     threshold = ctx.rated_w * params["threshold_percent"] / 100
     stop = ControllerMode.EMERGENCY_STOP if params["mode"] == "emergency" else ControllerMode.GRACEFUL_STOP
+    # the count before the stop: the reads after it already miss the first board stopped (a twin's board count)
+    online_before = ctx.controller.read().boards_online if params["mode"] == "graceful" else -1
     commanded = ctx.command(lambda: ctx.controller.set_mode(stop))
     online: list[tuple[float, int]] = []
 
@@ -191,6 +193,7 @@ def shutdown(ctx: CheckContext, params: dict) -> None:
         p_total=p,
         command=commanded,
         boards_online=np.array(online, dtype=float).reshape(-1, 2),
+        boards_online_before=online_before,
     )
     if params["mode"] == "emergency":
         ctx.measure("emergency_time_s", below - commanded, instrument_time=below, raw=raw)
