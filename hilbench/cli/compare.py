@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from hilbench.report import charts
+from hilbench.report.agreement import agreement
 from hilbench.report.compare import ComparedFigure, compare
 from hilbench.report.records import Run, read_run
 
@@ -21,6 +22,11 @@ def add_parser(sub) -> None:
     p.add_argument("runs", type=Path, nargs="+", help="run directories; the first is the reference")
     p.add_argument("--html", type=Path, default=None, help="also write the comparison as a page with overlaid charts")
     p.add_argument("--changed-only", action="store_true", help="print only figures whose verdict changed or moved")
+    p.add_argument(
+        "--twin-tolerances", action="store_true",
+        help="judge run B against run A with a twin's tolerances (times within the check's resolution, powers 2 %%, "
+        "harmonic and flicker figures 10 %%; hilbench.report.agreement); exit 1 when a figure is outside",
+    )  # fmt: skip
     p.set_defaults(func=cmd_compare)
 
 
@@ -43,7 +49,35 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.html:
         args.html.write_text(page(runs, rows), encoding="utf-8")
         print(f"comparison page: {args.html}")
+    if args.twin_tolerances:
+        return print_agreement(runs, rows)
     return 0
+
+
+def check_resolutions(run: Run) -> dict[str, float | None]:
+    """Each check's time resolution: the one its run recorded (emulated runs), else its type's (plan overrides of a
+    real run are not in its record: the type's figure is then the one used)."""
+    from hilbench.plans.checks import REGISTRY
+
+    recorded = {r["check"]: r.get("resolution_s") for r in run.records if r.get("record") == "emulation_lag"}
+    by_type = {c.id: getattr(REGISTRY.get(c.type), "resolution_s", None) for c in run.checks}
+    return {check: recorded.get(check, by_type.get(check)) for check in set(recorded) | set(by_type)}
+
+
+def print_agreement(runs: list[Run], rows: list[ComparedFigure]) -> int:
+    if len(runs) != 2:
+        print("hilbench: --twin-tolerances compares exactly two runs (the source and its twin)")
+        return 2
+    judged = agreement(rows, check_resolutions(runs[0]))
+    print()
+    print(f"{'check':<24} {'measurement':<26} {'tolerance':>12}  agreement")
+    for item in judged:
+        mark = {True: "within", False: "OUTSIDE", None: "-"}[item.within]
+        reason = f" ({item.why})" if item.why else ""
+        print(f"{item.figure.check:<24} {item.figure.name:<26} {item.tolerance:>12}  {mark}{reason}")
+    outside = [a for a in judged if a.within is False]
+    print(f"{sum(a.within is True for a in judged)} figures within the twin's tolerances, {len(outside)} outside")
+    return 1 if outside else 0
 
 
 def table(rows: list[ComparedFigure], count: int, *, changed_only: bool = False) -> str:

@@ -125,7 +125,11 @@ def fit_run(run_dir: str | Path, template: ContainerModel, progress: Callable[[s
     spectrum = _spectrum(run, run_dir, model, estimates, dut, notes)
     if spectrum is not None:
         model = model.with_values(
-            {"psu_kind": "fitted", "psu_spectrum": spectrum.psu_spectrum}
+            {
+                "psu_kind": "fitted",
+                "psu_spectrum": spectrum.psu_spectrum,
+                "voltage_v": round(spectrum.source_voltage_v, 1),
+            }
             | ({"r_ohm": round(spectrum.r_ohm, 5), "x_ohm": round(spectrum.x_ohm, 5)} if _finite(spectrum) else {})
         )
     model = _ramp_limit_honoured(responses, model, estimates, progress)
@@ -199,6 +203,24 @@ def _measured(run: Run, responses: list[StoredResponse], template: ContainerMode
         )  # fmt: skip
     else:
         estimates["nameplate_w"] = _not_excited("nameplate_w", template, "W", "no record at full power")
+    trips = [r for r in by_kind.get("frequency_trip", []) if r.extra.get("frequency") is not None]
+    if trips:
+        f = np.concatenate([r.extra["frequency"][r.time < r.time[0] + 0.5] for r in trips])
+        values["frequency_hz"] = round(float(np.median(f)), 3)
+        estimates["frequency_hz"] = Estimate(
+            "frequency_hz", values["frequency_hz"], "Hz", MEASURED, _spread(f), [r.check for r in trips],
+            "the supply before the frequency event",
+        )  # fmt: skip
+    elif dut.get("frequency_hz"):
+        values["frequency_hz"] = float(dut["frequency_hz"])
+        estimates["frequency_hz"] = Estimate("frequency_hz", values["frequency_hz"], "Hz", DECLARED, None,
+                                             ["plan dut.frequency_hz"], "no frequency record in the run")  # fmt: skip
+    if dut.get("voltage_v"):  # replaced by the harmonic captures' measurement when the run has them
+        values["voltage_v"] = round(float(dut["voltage_v"]) / np.sqrt(3), 1)
+        estimates["voltage_v"] = Estimate(
+            "voltage_v", values["voltage_v"], "V", DECLARED, None, ["plan dut.voltage_v"],
+            "line-to-line / sqrt(3); no harmonic captures",
+        )  # fmt: skip
     return template.with_values(values)
 
 
@@ -234,14 +256,18 @@ def _spectrum(run: Run, run_dir: Path, model: ContainerModel, estimates, dut, no
         float(np.std([c.displacement_pf for c in fit.captures])), sources,
     )  # fmt: skip
     if _finite(fit):
-        for name, value in (("r_ohm", fit.r_ohm), ("x_ohm", fit.x_ohm)):
-            estimates[name] = Estimate(
-                name, round(value, 5), "ohm", FITTED, abs(value) * fit.impedance_residual, sources,
-                "voltage harmonics over current harmonics, |Z_h|^2 = R^2 + h^2 X^2 (linear least squares)",
-            )  # fmt: skip
+        estimates["x_ohm"] = Estimate(
+            "x_ohm", round(fit.x_ohm, 5), "ohm", FITTED, abs(fit.x_ohm) * fit.impedance_residual, sources,
+            "voltage over current harmonics, |Z_h|^2 = R^2 + h^2 X^2 (linear least squares)",
+        )  # fmt: skip
+        estimates["r_ohm"] = Estimate(
+            "r_ohm", round(fit.r_ohm, 5), "ohm", FITTED, None, sources,
+            f"the fundamental's drop between {len(fit.captures)} loads, R pf + X sin(phi); no uncertainty from "
+            "so few points",
+        )  # fmt: skip
     estimates["voltage_v"] = Estimate(
         "voltage_v", round(fit.source_voltage_v, 2), "V", MEASURED, None, sources,
-        "the PCC's fundamental plus the drop on the fitted impedance",
+        "the supply behind the fitted impedance: the PCC's fundamental extrapolated to no load",
     )  # fmt: skip
     return fit
 

@@ -4,7 +4,8 @@ Each capture (``raw/<check>-waveforms-<level>.npz``: the PCC's three voltages an
 its whole cycles.  Per order h: the current's ratio to its fundamental, and its phase relative to h times the
 voltage's fundamental phase (the convention of hilbench.emulation.psu_harmonics), averaged over the phases; the
 fundamental's lag gives the displacement power factor.  The voltage harmonics are the currents' drop on the
-source impedance, |V_h| = |I_h| |R + j h X|, a linear least-squares problem in R^2 and X^2.
+source impedance, |V_h| = |I_h| |R + j h X|, a linear least-squares problem in R^2 and X^2 that fixes X well and R
+poorly (h^2 X^2 dominates); R then comes from the fundamental's drop between captures at different loads.
 """
 
 from __future__ import annotations
@@ -114,7 +115,17 @@ def fit_spectrum(captures: list[CaptureSpectrum]) -> SpectrumFit:
         r_ohm, x_ohm = float(np.sqrt(r2)), float(np.sqrt(x2))
         model = np.sqrt(np.array(rows) @ np.array([r2, x2]))
         residual = float(np.sqrt(np.mean((model / np.sqrt(rhs) - 1) ** 2)))
-    top = captures[-1]
     pf = spectrum["displacement_pf"]
-    drop = (r_ohm * pf + x_ohm * np.sin(np.arccos(pf))) if np.isfinite(r_ohm) else 0.0
-    return SpectrumFit(captures, spectrum, r_ohm, x_ohm, residual, float(top.v1 + top.i1 * drop))
+    sin_phi = float(np.sqrt(max(1.0 - pf * pf, 0.0)))
+    source = float(captures[-1].v1)
+    currents = np.array([c.i1 for c in captures])
+    if np.isfinite(x_ohm) and np.ptp(currents) > 0.1 * np.max(currents):
+        # the fundamental's drop between loads (the same source voltage at every capture) is R pf + X sin(phi):
+        # what flicker depends on, far better conditioned for R than the harmonics' R^2 + h^2 X^2
+        slope, source = np.polyfit(currents, [c.v1 for c in captures], 1)
+        drop = -float(slope)
+        r_ohm = max((drop - x_ohm * sin_phi) / pf, 0.0)
+        source = float(source)
+    elif np.isfinite(r_ohm):
+        source = float(captures[-1].v1 + captures[-1].i1 * (r_ohm * pf + x_ohm * sin_phi))
+    return SpectrumFit(captures, spectrum, r_ohm, x_ohm, residual, source)
