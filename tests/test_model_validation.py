@@ -124,6 +124,12 @@ def test_a_model_that_matches_passes_every_window_and_one_too_slow_fails_during_
                        simulated_event_s=12.0, base=100_000.0, reference="simulation")  # fmt: skip
     by = {v.errors.window: v for v in slow}
     assert by["pre"].passed and not by["during"].passed and by["during"].errors.mxe > 0.08
-    with pytest.raises(ValueError, match="1 s before the event"):
+    # a model starting 0.5 s before the event: the pre window is that long, and says so
+    short = mv.validate(measured, (model_t, sag_response(model_t - 10, 0.5, 0.1)), event_s=2.0, clearing_s=3.0,
+                        simulated_event_s=10.5, base=100_000.0)  # fmt: skip
+    pre = next(v for v in short if v.errors.window == "pre")
+    assert pre.window.end_s - pre.window.start_s == pytest.approx(0.5 - 2 * mv.FILTER_EDGE_S)
+    assert "pre window 0.5 s" in pre.note
+    with pytest.raises(ValueError, match="must begin before the event"):
         mv.validate(measured, (model_t, sag_response(model_t - 10, 0.5, 0.1)), event_s=2.0, clearing_s=3.0,
-                    simulated_event_s=10.5, base=100_000.0)  # fmt: skip
+                    simulated_event_s=9.9, base=100_000.0)  # fmt: skip

@@ -210,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     from hilbench.cli.replay import add_parser as add_replay
     from hilbench.cli.report import add_parser as add_report
     from hilbench.cli.run import add_parser as add_run
+    from hilbench.cli.validate_model import add_parser as add_validate_model
 
     add_analyse(sub)
     add_run(sub)
@@ -217,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report(sub)
     add_compare(sub)
     add_fit(sub)
+    add_validate_model(sub)
     return parser
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from hilbench.emulation.board_profiles import BoardProfile
 from hilbench.emulation.clock import Clock
-from hilbench.emulation.power_model import PowerModel, PowerProfile, clip
+from hilbench.emulation.power_model import PowerModel, PowerProfile, clip, power_model
 
 TERA = 1e12
 #: Segments kept for redrawing power over past plant time (each command or transition adds one).
@@ -189,7 +189,7 @@ class BoardModel:
         start_mining: bool = True,
     ) -> None:
         self.profile = profile
-        self.power = PowerModel(profile)
+        self.power = power_model(profile)  # one per profile: a ladder is solved once, not per board
         self.clock = clock
         self.name = name
         self.lock = threading.RLock()

@@ -72,6 +72,9 @@ class ControllerParams:
     restart_stagger_s: float = 0.1
     uv_trip_pu: float = 0.0
     uv_trip_delay_s: float = 0.5
+    # The setpoint register's upper bound when above the boards' rating (0: the rating).  A twin fitted from a
+    # measurement keeps the rating the container accepted, which its estimated boards may fall a few watts short of.
+    setpoint_limit_kw: float = 0.0
 
 
 class ControllerError(ValueError):
@@ -142,8 +145,9 @@ class ContainerController:
     # ----- register writes (plant time ``at``) ---------------------------------------
     def write_setpoint(self, kw: float, at: float) -> None:
         with self.lock:
-            if not 0 <= kw * 1000 <= self.rated_w:
-                raise ControllerError(f"setpoint {kw} kW outside 0..{self.rated_w / 1000:g} kW")
+            limit_w = max(self.rated_w, self.params.setpoint_limit_kw * 1000)
+            if not 0 <= kw * 1000 <= limit_w:
+                raise ControllerError(f"setpoint {kw} kW outside 0..{limit_w / 1000:g} kW")
             self.advance(at)
             self.last_setpoint_change = at
             poll = self.params.setpoint_poll_s

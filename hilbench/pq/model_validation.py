@@ -90,12 +90,13 @@ def align(sim_time_s: np.ndarray, sim_event_s: float, measured_event_s: float) -
 
 
 def windows(event_s: float, clearing_s: float, end_s: float, *, insertion_exclusion_s: float,
-            clearing_exclusion_s: float) -> list[Window]:  # fmt: skip
-    """Pre, during and post windows, each shortened by the filter's edge allowance at both ends."""
+            clearing_exclusion_s: float, pre_s: float = PRE_WINDOW_S) -> list[Window]:  # fmt: skip
+    """Pre, during and post windows, each shortened by the filter's edge allowance at both ends; ``pre_s`` shorter
+    than the method's 1 s only where the record starts later (the caller says so)."""
     if not event_s < clearing_s <= end_s:
         raise ValueError(f"event {event_s:g} s, clearing {clearing_s:g} s, end {end_s:g} s: must be in that order")
     spans = [
-        Window("pre", event_s - PRE_WINDOW_S, event_s),
+        Window("pre", event_s - pre_s, event_s),
         Window("during", event_s + insertion_exclusion_s, clearing_s),
         Window("post", clearing_s + clearing_exclusion_s, end_s),
     ]
@@ -214,11 +215,17 @@ def step_tolerances() -> dict[str, float]:
     return dict(_tolerance_data()["step_response_relative"])
 
 
+#: a pre-event window shorter than this is not judged (a record that starts at the event has none)
+MIN_PRE_WINDOW_S = 0.1
+
+
 @dataclass(frozen=True)
 class WindowVerdict:
     errors: WindowErrors
     limits: dict[str, float]  # {'mxe', 'me', 'mae'} in per unit
     passed: bool
+    window: Window | None = None
+    note: str = ""  # e.g. a pre window shorter than the method's 1 s
 
 
 def validate(
@@ -232,28 +239,36 @@ def validate(
     reference: str = "field_test",
     insertion_exclusion_s: float = 0.020,
     clearing_exclusion_s: float = 0.060,
+    tolerance_override: dict[str, dict[str, float]] | None = None,
 ) -> list[WindowVerdict]:
     """Stages 2-7 for one event of r.m.s. signals (time, value): each resampled by PCHIP at its own step, the model
     aligned to the measured event, both on the 2 ms common grid, each window's MXE/ME/MAE judged against
-    ``reference``'s tolerances (the window passes when all three are within).
+    ``reference``'s tolerances or ``tolerance_override`` ({window: {mxe, me, mae}}; the window passes when all three
+    are within).  A window too short to judge (a record starting under 0.1 s before the event) is left out.
     Exclusions default to RTE's (20 ms after insertion, 60 ms after clearing; IEC allows up to 140 / 500 ms)."""
     (mt, my), (st, sy) = measured, simulated
     st = align(st, simulated_event_s, event_s)
     start, end = max(float(mt[0]), float(st[0])), min(float(mt[-1]), float(st[-1]))
-    if not start < event_s - PRE_WINDOW_S or not clearing_s < end:
+    if not start < event_s or not clearing_s < end:
         raise ValueError(
-            f"the signals overlap over {start:g}-{end:g} s: they must cover 1 s before the event ({event_s:g} s) "
-            f"and beyond the clearing ({clearing_s:g} s)"
+            f"the signals overlap over {start:g}-{end:g} s: they must begin before the event ({event_s:g} s) "
+            f"and reach beyond the clearing ({clearing_s:g} s)"
         )
+    pre_s = min(PRE_WINDOW_S, event_s - start)
+    note = "" if pre_s >= PRE_WINDOW_S - 1e-9 else f"pre window {pre_s:.3g} s: the record starts {pre_s:.3g} s before"
     grid = np.arange(start, end, COMMON_STEP_S)
     on_grid = [  # stage 2 (each at its own step: its smallest native one, at most 1 ms), then stage 6
         PchipInterpolator(*resample(t, y, min(float(np.min(np.diff(t))), 0.001)))(grid) for t, y in ((mt, my), (st, sy))
     ]
     verdicts = []
     for window in windows(event_s, clearing_s, end, insertion_exclusion_s=insertion_exclusion_s,
-                          clearing_exclusion_s=clearing_exclusion_s):  # fmt: skip
+                          clearing_exclusion_s=clearing_exclusion_s, pre_s=pre_s):  # fmt: skip
+        limits = (tolerance_override or {}).get(window.name) or tolerances(reference, window.name)
+        if window.name == "pre" and pre_s < MIN_PRE_WINDOW_S:
+            continue  # too short to judge: the caller reports the window as not judged
+        if window.end_s - window.start_s < 2 * COMMON_STEP_S:
+            continue
         errors = window_errors(grid, on_grid[0], on_grid[1], window, base)
-        limits = tolerances(reference, window.name)
         passed = errors.mxe <= limits["mxe"] and errors.me <= limits["me"] and errors.mae <= limits["mae"]
-        verdicts.append(WindowVerdict(errors, limits, passed))
+        verdicts.append(WindowVerdict(errors, limits, passed, window, note if window.name == "pre" else ""))
     return verdicts

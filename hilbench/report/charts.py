@@ -198,3 +198,32 @@ def _png(fig: Figure, *axes) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def model_validation(
+    title: str,
+    t: np.ndarray,
+    measured: np.ndarray,
+    simulated_t: np.ndarray,
+    simulated: np.ndarray,
+    *,
+    windows: Sequence[tuple[str, float, float, bool | None]],
+    worst: tuple[float, float, float] | None,
+) -> bytes:
+    """Measured and simulated power of one event, each window shaded (green within its tolerances, red not, grey
+    not judged) and the worst difference marked."""
+    fig, ax, t0 = _time_figure(title, t)
+    ax.plot(t - t0, measured, color=COLOURS[0], linewidth=1.3, label="measured")
+    inside = (simulated_t >= t[0]) & (simulated_t <= t[-1])
+    ax.plot(simulated_t[inside] - t0, simulated[inside], color=COLOURS[1], linewidth=1.1, label="model")
+    shades = {True: "#2ca02c", False: "#d62728", None: "#999999"}
+    for name, start, end, passed in windows:
+        ax.axvspan(start - t0, end - t0, color=shades[passed], alpha=0.12)
+        ax.text((start + end) / 2 - t0, 1.0, name, transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                fontsize=8)  # fmt: skip
+    if worst is not None:
+        at, meas, sim = worst
+        ax.annotate("", xy=(at - t0, sim), xytext=(at - t0, meas), arrowprops={"arrowstyle": "<->", "color": "#000"})
+        ax.plot([], [], color="#000", label=f"worst difference {abs(sim - meas) / 1000:.3g} kW at {at - t0:.3g} s")
+    _axis(ax, "active power", "W")
+    return _png(fig, ax)

@@ -23,7 +23,7 @@ from scipy.optimize import least_squares
 
 from hilbench.report.records import Run, read_run
 from hilbench.twin.estimates import DECLARED, FITTED, MEASURED, NOT_EXCITED, NOT_FITTED, SELECTED, Estimate
-from hilbench.twin.model import ContainerModel
+from hilbench.twin.model import ContainerModel, simulated_plant
 from hilbench.twin.procedures import ProcedureError, StoredResponse, simulate, stored_responses
 from hilbench.twin.spectrum_fit import SpectrumFit, analyse_capture, capture_files, fit_spectrum
 
@@ -66,7 +66,6 @@ GROUPS = (
         (
             Parameter("curtail_latency_s", "s", 0.0, 60.0, 1.0),
             Parameter("wake_delay_s", "s", 0.0, 120.0, 2.0),
-            Parameter("setpoint_poll_s", "s", 0.0, 60.0, 1.0),
             Parameter("standby_w", "W", 0.0, 500.0, 15.0, is_time=False),
         ),
     ),
@@ -78,6 +77,11 @@ GROUPS = (
     ),
 )
 #: parameters the emulated container has that this version does not fit when a run excites them
+#: parameters no record separates from others: named, with the reason, whenever the run has steps or ramps
+NOT_SEPARABLE = {
+    "setpoint_poll_s": "a setpoint's delay is not separable from the boards' curtail latency and wake delay by steps "
+    "and ramps (only their sums are determined): it is fitted as part of them, and the template's value is kept",
+}
 NOT_FITTED_BY_CHECK = {
     "frequency_response": ("droop_volume_kw", "droop_deadband_hz", "droop_knee_hz", "droop_delay_s"),
     "ride_through": ("psu_holdup_s", "psu_uvlo_pu", "restart_stagger_s"),
@@ -122,6 +126,7 @@ def fit_run(run_dir: str | Path, template: ContainerModel, progress: Callable[[s
     responses, notes = stored_responses(run_dir, run.checks, rated_w)
     estimates: dict[str, Estimate] = {}
     model = _measured(run, responses, template, estimates, dut)
+    model = model.with_values({"setpoint_limit_kw": float(dut["rated_kw"])})  # the setpoints the container took
     spectrum = _spectrum(run, run_dir, model, estimates, dut, notes)
     if spectrum is not None:
         model = model.with_values(
@@ -132,9 +137,19 @@ def fit_run(run_dir: str | Path, template: ContainerModel, progress: Callable[[s
             }
             | ({"r_ohm": round(spectrum.r_ohm, 5), "x_ohm": round(spectrum.x_ohm, 5)} if _finite(spectrum) else {})
         )
-    model = _ramp_limit_honoured(responses, model, estimates, progress)
     for group in GROUPS:
-        model = _fit_group(group, responses, model, estimates, progress)
+        if group.name == "dispatch":
+            model = _dispatch_both_ways(group, responses, model, estimates, progress)
+        else:
+            model = _fit_group(group, responses, model, estimates, progress)
+    toggling = _cycling(responses, model, estimates)  # read with the fitted latencies (they set the duty)
+    if toggling is not model:  # a toggling board biased the dispatch fit: fitted again with it in the model
+        dispatch = next(g for g in GROUPS if g.name == "dispatch")
+        model = _fit_group(dispatch, responses, toggling, estimates, progress)
+    dispatch = [r.check for r in responses if r.kind in ("step", "ramp")]
+    for name, why in NOT_SEPARABLE.items():
+        if dispatch:
+            estimates[name] = Estimate(name, model.value(name), "s", NOT_FITTED, sources=dispatch, note=why)
     for check in run.checks:
         for name in NOT_FITTED_BY_CHECK.get(check.type, ()):
             estimates[name] = Estimate(
@@ -280,27 +295,177 @@ def _residual(responses: list[StoredResponse], model: ContainerModel) -> np.ndar
     return np.concatenate([(simulate(r, model) - r.p_total) / r.rated_w for r in responses])
 
 
-def _ramp_limit_honoured(responses, model: ContainerModel, estimates, progress) -> ContainerModel:
-    """Selected by simulation: the option whose ramp and step responses match the records better."""
-    used = [r for r in responses if r.kind in ("ramp", "step")]
-    if not used:
+def _dispatch_both_ways(group: Group, responses, model: ContainerModel, estimates, progress) -> ContainerModel:
+    """The dispatch group fitted with the ramp limit honoured and ignored; the option whose fitted simulation
+    matches the records better is selected (a discrete choice no gradient can make)."""
+    used = _group_responses(group, responses)
+    if not any(r.kind in ("ramp", "step") for r in used):
         estimates["honours_ramp_limit"] = _not_excited("honours_ramp_limit", model, "", "no ramp or step in the run")
-        return model
-    costs = {}
+        return _fit_group(group, responses, model, estimates, progress)
+    outcomes = {}
     for option in (True, False):
-        costs[option] = float(np.sum(_residual(used, model.with_values({"honours_ramp_limit": option})) ** 2))
-    best = min(costs, key=costs.get)
-    if abs(costs[True] - costs[False]) <= 0.01 * max(costs.values()):
+        trial: dict[str, Estimate] = {}
+        fitted = _fit_group(group, responses, model.with_values({"honours_ramp_limit": option}), trial, progress)
+        cost = float(np.sum(_residual(used, fitted) ** 2))
+        outcomes[option] = (cost, fitted, trial)
+    best = min(outcomes, key=lambda option: outcomes[option][0])
+    cost, fitted, trial = outcomes[best]
+    other = outcomes[not best][0]
+    estimates.update(trial)
+    if abs(other - cost) <= 0.01 * max(other, cost):
         estimates["honours_ramp_limit"] = _not_excited(
-            "honours_ramp_limit", model, "", "both options simulate the responses alike"
+            "honours_ramp_limit", model, "", "both options, each fitted, simulate the responses alike"
         )
-        return model
-    progress(f"fit: honours_ramp_limit = {best} (misfit {costs[best]:.3g} against {costs[not best]:.3g})")
+        return outcomes[bool(model.value("honours_ramp_limit"))][1]
+    progress(f"fit: honours_ramp_limit = {best} (misfit {cost:.3g} against {other:.3g})")
     estimates["honours_ramp_limit"] = Estimate(
         "honours_ramp_limit", best, "", SELECTED, None, [r.check for r in used],
-        f"sum of squared misfit (pu^2) {costs[best]:.3g} against {costs[not best]:.3g} for the other option",
+        f"each option fitted: sum of squared misfit (pu^2) {cost:.3g} against {other:.3g} for the other",
     )  # fmt: skip
-    return model.with_values({"honours_ramp_limit": best})
+    return fitted
+
+
+def _cycling(responses: list[StoredResponse], model: ContainerModel, estimates) -> ContainerModel:
+    """Faulty firmware toggling one board on and off: a square wave of one board's power on a steady stretch.
+    Measured from the longest steady stretch's toggles (the median interval between them); its phase is
+    arbitrary, so the twin reproduces the rate and depth, not the instants."""
+    per_board = float(model.value("nameplate_w"))
+    best: tuple[float, list[float], str] | None = None
+    intervals, edges_seen, checks = [], 0, []
+    for r in responses:
+        if r.kind not in ("boot", "step"):
+            continue
+        steady = r.time >= r.command + 0.5 * (r.time[-1] - r.command)  # the settled second half
+        t, p = r.time[steady], r.p_total[steady]
+        jumps = np.flatnonzero(np.diff(p) < -0.3 * per_board)  # a sleep drops at once; a wake ramps (the PLL)
+        edges = [float(t[j + 1]) for k, j in enumerate(jumps) if k == 0 or j - jumps[k - 1] > 2]
+        if len(edges) >= 2:
+            intervals += list(np.diff(edges))
+            edges_seen += len(edges)
+            checks.append(r.check)
+    if len(intervals) >= 2:
+        best = (float(np.median(intervals)), [0.0] * edges_seen, ", ".join(checks))
+    if best is None:
+        estimates["cycling_period_s"] = Estimate(
+            "cycling_period_s", model.value("cycling_period_s"), "s", MEASURED, None, [],
+            "no board toggling on any steady stretch of the records",
+        )  # fmt: skip
+        return model
+    interval, edges, check = best
+    # the drops come every few toggling periods (a board asleep must finish its curtailment and its wake before
+    # the firmware's next toggle takes it down again): the period is the candidate interval / k whose simulated
+    # drops come at the measured interval
+    full_stretches = [
+        r.p_total[r.time >= r.command + 0.5 * (r.time[-1] - r.command)]
+        for r in responses
+        if r.kind == "step" and r.params.get("to_percent") == 100
+    ]
+    full = np.concatenate(full_stretches or [np.zeros(0)])  # the settled second half of steps up to full power
+    candidates = {}
+    for k in (1, 2, 3, 4, 5, 6):
+        period = interval / k
+        if period < 0.2:
+            break
+        drop_interval, mean_w = _simulated_cycling(model.with_values({"cycling_period_s": period}))
+        # score: the drops' interval, and the power the toggling board takes away on average (its duty)
+        score = abs(drop_interval - interval) / interval
+        if full.size:
+            score += abs(mean_w - float(np.mean(full))) / per_board
+        candidates[round(period, 3)] = score
+    period = min(candidates, key=candidates.get)
+    if full.size:  # the full-power mean includes the toggling board's absences: the board's power, corrected
+        _, mean_w = _simulated_cycling(model.with_values({"cycling_period_s": period}))
+        aux = float(model.value("aux_w"))
+        corrected = round(per_board * (float(np.mean(full)) - aux) / (mean_w - aux), 2)
+        model = model.with_values({"nameplate_w": corrected})
+        estimates["nameplate_w"].value = corrected
+        estimates["nameplate_w"].note += "; corrected for the toggling board's absences (simulated duty)"
+    estimates["cycling_period_s"] = Estimate(
+        "cycling_period_s", period, "s", SELECTED, None, [check],
+        f"{len(edges)} drops of about one board's power {interval:.3g} s apart on a steady stretch; the period "
+        f"whose simulation matches that interval and the duty best (score {candidates[period]:.2g}); its phase "
+        "is not fitted",
+    )  # fmt: skip
+    return model.with_values({"cycling_period_s": period})
+
+
+def _simulated_cycling(model: ContainerModel) -> tuple[float, float]:
+    """(median interval between one-board drops, mean power) of the model running steadily at full power."""
+    sim = simulated_plant(model, running=True)
+    times = np.arange(60.0, 240.0, 0.05)
+    p = sim.p_total(times)
+    drops = np.flatnonzero(np.diff(p) < -0.3 * float(model.value("nameplate_w")))
+    edges = [times[j + 1] for k, j in enumerate(drops) if k == 0 or j - drops[k - 1] > 2]
+    return (float(np.median(np.diff(edges))) if len(edges) >= 2 else float("inf")), float(np.mean(p))
+
+
+def _first_after(r: StoredResponse, mask: np.ndarray) -> float | None:
+    hits = np.flatnonzero(mask & (r.time >= r.command))
+    return float(r.time[hits[0]] - r.command) if hits.size else None
+
+
+def _from_figures(group: Group, used: list[StoredResponse], model: ContainerModel, parameters) -> list[float]:
+    """Starting values read off the responses' own figures (delays to the first movement, durations); the
+    template's value where a figure says nothing."""
+    guess = {p.name: float(model.value(p.name)) for p in parameters}
+    poll = float(model.value("setpoint_poll_s"))
+    for r in used:
+        p0, p1 = float(r.p_total[0]), float(np.mean(r.p_total[-5:]))
+        moved = _first_after(r, np.abs(r.p_total - p0) > 0.1 * max(abs(p1 - p0), 1.0))
+        half = _first_after(r, np.abs(r.p_total - p0) > 0.5 * max(abs(p1 - p0), 1.0))
+        if r.kind == "boot":
+            # the boards' power rises with their PLL's frequency: 10 % to 90 % of the rise is 80 % of the ramp
+            t10 = _first_after(r, r.p_total - p0 > 0.1 * (p1 - p0))
+            t90 = _first_after(r, r.p_total - p0 > 0.9 * (p1 - p0))
+            if t10 is not None and t90 is not None and t90 > t10:
+                ramp = (t90 - t10) / 0.8
+                guess["pll_ramp_mhz_per_s"] = float(model.value("nominal_freq_mhz")) / ramp
+                guess["boot_s"] = max(0.5, t10 - 0.1 * ramp)
+        elif r.kind in ("emergency", "frequency_trip") and half is not None and "contactor_open_s" in guess:
+            hold = float(model.value("emergency_stop_s"))
+            delay = half - (r.params.get("delay_s", 0.1) + 0.1 if r.kind == "frequency_trip" else 0.0)
+            guess["contactor_open_s"] = max(0.0, delay - hold)
+        elif r.kind == "step" and moved is not None:
+            down = r.params["to_percent"] < r.params["from_percent"]
+            guess["curtail_latency_s" if down else "wake_delay_s"] = max(0.0, moved - poll)
+        elif r.kind == "graceful":
+            # board i stops i staggers after the command and draws power until its own stop completes: the
+            # first and last one-board drops give the stop's duration and the stagger
+            drops = np.flatnonzero(np.diff(r.p_total) < -0.3 * float(model.value("nameplate_w")))
+            drops = drops[r.time[drops + 1] >= r.command]
+            if drops.size >= 2 and model.boards > 1:
+                first, last = float(r.time[drops[0] + 1]), float(r.time[drops[-1] + 1])
+                guess["graceful_stop_s"] = max(0.0, first - r.command)
+                guess["stop_stagger_s"] = max(0.0, (last - first) / (model.boards - 1))
+    return [guess[p.name] for p in parameters]
+
+
+def _centred(residual, x: np.ndarray, f: np.ndarray, parameters, sample: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each time parameter moved to the middle of the interval over which the misfit stays at its least: records
+    sampled every ``sample`` seconds leave an event's time undetermined within a sample, and least squares stops at
+    whichever end it meets first (one rounding then flips a sample)."""
+    x = x.copy()
+    for i, p in enumerate(parameters):
+        if not p.is_time:
+            continue
+        cost = float(np.sum(f**2))
+        ends = []
+        for direction in (-1.0, 1.0):
+            reach = 0.0
+            for k in range(1, 11):
+                trial = x.copy()
+                trial[i] = x[i] + direction * k * sample / 5
+                if (
+                    not p.lower <= trial[i] <= p.upper
+                    or float(np.sum(residual(trial) ** 2)) > cost * (1 + 1e-6) + 1e-18
+                ):
+                    break
+                reach = direction * k * sample / 5
+            ends.append(reach)
+        if ends[0] != 0.0 or ends[1] != 0.0:
+            x[i] += (ends[0] + ends[1]) / 2
+            f = residual(x)
+    return x, f
 
 
 def _jacobian(residual, x: np.ndarray, f0: np.ndarray, steps: np.ndarray, parameters) -> np.ndarray:
@@ -329,7 +494,13 @@ def _fit_group(group: Group, responses, model: ContainerModel, estimates, progre
             estimates[p.name] = _not_excited(p.name, model, p.unit, f"no {' or '.join(group.kinds)} record in the run")
         return model
     names = [p.name for p in parameters]
-    x0 = np.array([float(np.clip(float(model.value(p.name)), p.lower, p.upper)) for p in parameters])
+    starts = [model.value(p.name) for p in parameters], _from_figures(group, used, model, parameters)
+
+    def start_cost(values) -> float:
+        return float(np.sum(_residual(used, model.with_values(dict(zip(names, values, strict=True)))) ** 2))
+
+    chosen = min(starts, key=start_cost)  # the template's values or the figures' reading, whichever fits better
+    x0 = np.array([float(np.clip(float(v), p.lower, p.upper)) for v, p in zip(chosen, parameters, strict=True)])
     sample = min(r.sample_period() for r in used)
     # finite-difference steps no finer than the records' sample period: the responses are event-timed, so a
     # smaller step of a time parameter would often move no sample at all
@@ -349,11 +520,15 @@ def _fit_group(group: Group, responses, model: ContainerModel, estimates, progre
         residual, x0, bounds=([p.lower for p in parameters], [p.upper for p in parameters]),
         diff_step=diff_step, x_scale=np.maximum(steps, 1e-3), max_nfev=60 * len(names),
     )  # fmt: skip
+    x_best, f_best = _centred(residual, result.x, result.fun, parameters, sample)
+    result.x, result.fun = x_best, f_best
     jac = _jacobian(residual, result.x, result.fun, steps, parameters)
     m, n = jac.shape
     dof = max(m - n, 1)
     s2 = float(np.sum(result.fun**2)) / dof
     cov = np.linalg.pinv(jac.T @ jac) * s2
+    sd = np.sqrt(np.maximum(np.diag(cov), 1e-300))
+    correlation = cov / np.outer(sd, sd)
     values = {}
     for i, p in enumerate(parameters):
         delta = EXCITATION_STEP * max(abs(result.x[i]), p.typical)
@@ -368,8 +543,10 @@ def _fit_group(group: Group, responses, model: ContainerModel, estimates, progre
         quantisation = sample / np.sqrt(12) if p.is_time else 0.0
         sigma = float(np.sqrt(max(cov[i, i], 0.0) + quantisation**2))
         values[p.name] = round(value, 4)
+        tied = [parameters[j].name for j in range(n) if j != i and abs(correlation[i, j]) > 0.95]
         estimates[p.name] = Estimate(
             p.name, round(value, 4), p.unit, FITTED, sigma, [r.check for r in used],
-            f"least squares over {m} samples, r.m.s. misfit {np.sqrt(np.mean(result.fun**2)) * 100:.3g} % of rated",
+            f"least squares over {m} samples, r.m.s. misfit {np.sqrt(np.mean(result.fun**2)) * 100:.3g} % of rated"
+            + (f"; not separable from {', '.join(tied)} in this run (correlation > 0.95)" if tied else ""),
         )  # fmt: skip
     return model.with_values(values)

@@ -123,7 +123,8 @@ def simulate(response: StoredResponse, model: ContainerModel) -> np.ndarray:
 
 def _setpoint(model: ContainerModel, c, watts: float) -> float:
     """The setpoint register's value (kW) as the controller decodes it, capped at the container's rating."""
-    return min(as_received(model, "setpoint_kw", watts / 1000), c.rated_w / 1000)
+    limit_w = max(c.rated_w, c.params.setpoint_limit_kw * 1000)
+    return min(as_received(model, "setpoint_kw", watts / 1000), limit_w / 1000)
 
 
 def _ramp_kw_s(model: ContainerModel, kw_s: float) -> float:

@@ -12,8 +12,10 @@ import copy
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import yaml
 
+from hilbench.emulation.plant import fundamental_current
 from hilbench.spec.bench_file import _clean, load_bench
 from hilbench.twin.fit import FitResult
 from hilbench.twin.model import ContainerModel
@@ -67,15 +69,39 @@ def twin_bench(result: FitResult, template: dict) -> dict:
             limits["max_voltage_v"] = round(float(limits["max_voltage_v"]) * max(scale, 1.0), 1)
     controller = bench["roles"].get("controller")
     if isinstance(controller, dict):
-        rated_kw = model.rated_w() / 1000
+        rated_kw = max(model.rated_w() / 1000, float(model.value("setpoint_limit_kw")))
         controller.setdefault("limits", {})["max_power_kw"] = round(rated_kw, 3)
     _scale_voltage_permissives(bench, voltage / template_voltage)
+    widened = _cover_full_load_voltage(bench, model)
     bench["twin"] = {
         "source_run": str(result.run),
         "records_sha256": _sha256(result.run / "measurements.jsonl"),
         "estimates": "see the fit report (fit.json) beside this file or in --report",
     }
+    if widened:
+        bench["twin"]["widened"] = widened
     return bench
+
+
+def _cover_full_load_voltage(bench: dict, model: ContainerModel) -> list[str]:
+    """A PCC-voltage permissive the measured container itself would violate at full load (a weak supply sags the
+    PCC) would stop the twin before its first check: its low bound is lowered to 5 % under that voltage, and
+    the file says so.  The template's permissive protects a lab, not the fitted container."""
+    voltage = float(model.value("voltage_v"))
+    r, x = float(model.value("r_ohm")), float(model.value("x_ohm"))
+    pf = float((model.plant.get("psu_spectrum") or {}).get("displacement_pf", 0.995))
+    drop = r * pf + x * float(np.sqrt(max(1 - pf * pf, 0.0)))
+    per_phase = (model.rated_w() + float(model.value("aux_w"))) / 3
+    lowest = voltage - float(fundamental_current(per_phase, voltage, pf, drop)) * drop
+    widened = []
+    for permissive in (bench.get("interlocks") or {}).get("permissives", []) or []:
+        reading = permissive.get("reading") or {}
+        if reading.get("quantity") == "voltage_v" and "min" in permissive and lowest < float(permissive["min"]):
+            new_min = round(0.95 * lowest, 1)
+            widened.append(f"{permissive.get('name', 'voltage permissive')}: min {permissive['min']} -> {new_min} V "
+                           f"(the fitted container's PCC at full load: {lowest:.1f} V)")  # fmt: skip
+            permissive["min"] = new_min
+    return widened
 
 
 def _scale_voltage_permissives(bench: dict, scale: float) -> None:

@@ -1,6 +1,13 @@
 """Checks: reusable procedures that drive the bench and yield measurements (see base.py)."""
 
-from hilbench.plans.checks import frequency_response, grid_events, power, power_quality, ride_through  # noqa: F401
+from hilbench.plans.checks import (  # noqa: F401
+    frequency_response,
+    grid_events,
+    model_validation,
+    power,
+    power_quality,
+    ride_through,
+)
 from hilbench.plans.checks.base import REGISTRY, CheckAborted, CheckContext, Dut
 
 __all__ = ["REGISTRY", "CheckAborted", "CheckContext", "Dut"]

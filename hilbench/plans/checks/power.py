@@ -78,17 +78,22 @@ def step_response(ctx: CheckContext, params: dict) -> None:
     """Setpoint step: latency, time to enter and stay in the band, overshoot, steady-state error."""
     ctx.prepare_running(params["from_percent"])
     ctx.controller.set_ramp(params["ramp_kw_s"] * KW)
-    start = ctx.analyser.read()
+    # a second before the step is stored with it: model validation's pre-event window (IEC 61400-27-2) needs it
+    before = ctx.trend(1.0, "before the step")
+    start = before[-1] if before else ctx.analyser.read()
     target = ctx.rated_w * params["to_percent"] / 100
     commanded = ctx.command(lambda: ctx.controller.set_power(target))
     samples = [start, *ctx.trend(params["observe_s"], f"step to {params['to_percent']:g} %")]
     t, p = series(samples)
+    stored_t, stored_p = series([*before[:-1], *samples])
     step = target - start.p_total
     moved = np.abs(p - start.p_total) >= params["movement_percent"] / 100 * abs(step) if step else p * 0 > 0
     movement = first_time(t, moved)
     band = params["band_percent"] / 100 * ctx.rated_w
     settled = settle_time(t, p, target, band, commanded)
-    raw = ctx.run_record.save_raw(ctx.check_id, "trend", time=t, p_total=p, command=commanded, target=target)
+    raw = ctx.run_record.save_raw(
+        ctx.check_id, "trend", time=stored_t, p_total=stored_p, command=commanded, target=target
+    )
     ctx.measure("latency_s", None if movement is None else movement - commanded, instrument_time=movement, raw=raw)
     ctx.measure("settling_time_s", settled, raw=raw, note="" if settled is not None else "never stayed in the band")
     beyond = (p - target) if step > 0 else (target - p)

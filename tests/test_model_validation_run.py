@@ -1,0 +1,82 @@
+"""hilbench validate-model on a run directory drawn by the emulator's plant (tests/twin_records.py): the container's
+own response validates, a model 10 % short of power or 100 ms late fails in a named window; bad model files are
+refused with the file and line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hilbench.plans.model_validation_run import ValidationError, validate_run
+from hilbench.pq.model_file import ModelFileError, read_model_file
+from hilbench.report.records import read_run
+from hilbench.twin.model import ContainerModel
+from hilbench.twin.procedures import event_time, simulate, stored_responses
+from tests.twin_records import write_run
+
+MODEL = ContainerModel(boards=10, controller={"aux_w": 600.0, "contactor_open_s": 0.3})
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return write_run(tmp_path_factory.mktemp("run") / "run", MODEL, rated_kw=MODEL.rated_w() / 1000, harmonics=False)
+
+
+def model_file(path, run_dir, *, delay_s=0.0, scale=1.0):
+    """The container's own response to each event as a model file (event, time_s from the event, p_w)."""
+    run = read_run(run_dir)
+    responses, _ = stored_responses(run_dir, run.checks, MODEL.rated_w())
+    lines = ["event,time_s,p_w"]
+    for r in responses:
+        p = simulate(r, MODEL) * scale
+        lines += [f"{r.check},{t - event_time(r) + delay_s:.4f},{w:.2f}" for t, w in zip(r.time, p, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def verdicts(result) -> dict[tuple[str, str], str]:
+    return {(m.check, m.name): m.verdict for m in result.measurements}
+
+
+def test_the_containers_own_response_is_a_valid_model(tmp_path, run_dir):
+    result = validate_run(run_dir, model_file(tmp_path / "own.csv", run_dir), report_dir=tmp_path / "v")
+    judged = verdicts(result)
+    assert {c for c, _ in judged} == {"validate-step-down-50", "validate-step-up-100", "validate-under-frequency-trip"}
+    assert "fail" not in judged.values() and "error" not in judged.values(), judged
+    assert judged[("validate-under-frequency-trip", "p_mxe_during")] == "pass"
+    assert any("boot check stores no event" in n for n in result.notes)
+    records = (tmp_path / "v" / "measurements.jsonl").read_text()
+    assert '"validation_of"' in records and '"model_sha256"' in records
+    assert (tmp_path / "v" / "raw" / "validate-step-up-100-validation.png").stat().st_size > 1000
+
+
+def test_a_model_short_of_power_fails_after_the_step(tmp_path, run_dir):
+    result = validate_run(run_dir, model_file(tmp_path / "low.csv", run_dir, scale=0.9), report_dir=tmp_path / "v")
+    judged = verdicts(result)
+    assert judged[("validate-step-up-100", "p_me_post")] == "fail"  # 10 % of full power after the step
+    assert judged[("validate-under-frequency-trip", "p_me_pre")] == "fail"
+
+
+def test_a_model_100_ms_late_fails_where_the_container_trips(tmp_path, run_dir):
+    result = validate_run(run_dir, model_file(tmp_path / "late.csv", run_dir, delay_s=0.1), report_dir=tmp_path / "v")
+    judged = verdicts(result)
+    assert judged[("validate-under-frequency-trip", "p_mxe_during")] == "fail"
+    assert judged[("validate-under-frequency-trip", "p_mxe_pre")] == "pass"  # before the event they agree
+
+
+def test_a_model_file_is_refused_with_its_file_and_line(tmp_path, run_dir):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("event,time_s,p_w\nstep-up-100,0.0,1000\nstep-up-100,0.1,lots\n")
+    with pytest.raises(ModelFileError, match=r"bad.csv:3: p_w 'lots' is not a number"):
+        read_model_file(bad)
+    bad.write_text("time,p_w\n0,1\n")
+    with pytest.raises(ModelFileError, match=r"bad.csv:1: unknown column\(s\) time"):
+        read_model_file(bad)
+    unnamed = tmp_path / "one.csv"
+    unnamed.write_text("time_s,p_w\n0,1\n1,2\n")
+    with pytest.raises(ValidationError, match="give --event CHECK"):
+        validate_run(run_dir, unnamed, report_dir=tmp_path / "v1")
+    stranger = tmp_path / "stranger.npz"
+    np.savez(stranger, event=np.array(["nope", "nope"]), time_s=np.array([0.0, 1.0]), p_w=np.array([1.0, 2.0]))
+    with pytest.raises(ValidationError, match="nope are not checks"):
+        validate_run(run_dir, stranger, report_dir=tmp_path / "v2")
