@@ -90,13 +90,13 @@ def measured_event(run_dir: Path, check: str, check_type: str) -> MeasuredEvent:
         signal, kind = np.asarray(data["voltage_pu"], float), "voltage"
     else:
         signal, kind = np.asarray(data["frequency"], float), "frequency"
-    event, clearing = _disturbance(time, signal)
+    event, clearing = disturbance(time, signal)
     if event is None:
         raise EventError(f"{check}: the stored record shows no {kind} event")
     return MeasuredEvent(check, kind, time, p, event, clearing, relative)
 
 
-def _disturbance(time: np.ndarray, signal: np.ndarray) -> tuple[float | None, float]:
+def disturbance(time: np.ndarray, signal: np.ndarray) -> tuple[float | None, float]:
     nominal = float(np.median(signal[: max(3, signal.size // 20)]))
     deviation = np.abs(signal - nominal)
     if deviation.max() <= 0:

@@ -15,12 +15,17 @@ from pathlib import Path
 import numpy as np
 
 from hilbench.emulation.controller import Mode
+from hilbench.plans.checks.ride_through import disturbance_steps
+from hilbench.plans.model_check import disturbance
 from hilbench.twin.model import ContainerModel, as_received, simulated_plant
 
 WARM_UP_S = 400.0
 #: the ramp limit prepare_running sets before every check that starts from a running container (kW/s, capped
 #: at the rated power per second): hilbench.bench.strategy.Strategy.prepare_running
 PREPARE_RAMP_KW_S = 50.0
+#: the ride-through check's parameter defaults (a stored check's params hold what the plan gave)
+RIDE_THROUGH_DEFAULTS = {"sags": None, "frequency_excursions": None, "recording": None, "repeats": 1, "spacing_s": 5.0,
+                         "observe_s": 10.0, "voltage_tolerance_pu": 0.01, "frequency_tolerance_hz": 0.01}  # fmt: skip
 
 
 class ProcedureError(ValueError):
@@ -82,6 +87,13 @@ def stored_responses(run_dir: Path, checks: list, rated_w: float) -> tuple[list[
                 )  # fmt: skip
             else:
                 notes.append(f"{cid}: an under-frequency curtailment is not replayed by this version")
+        elif kind == "ride_through" and (record := _load(run_dir, cid, "record")) is not None:
+            responses.append(
+                _response(
+                    cid, "ride_through", record, rated_w, prepared, params, command=float(record["start"]),
+                    extra={"voltage_pu": record["voltage_pu"], "frequency": record["frequency"]},
+                )
+            )  # fmt: skip
         if kind in ("step_response", "ramp", "shutdown", "frequency_event", "harmonics", "power_factor"):
             ramp_register = prepared
         if kind in ("hashrate_tracking", "flicker", "frequency_response", "ride_through"):
@@ -225,6 +237,16 @@ def _frequency_trip(r: StoredResponse, model: ContainerModel, times: np.ndarray,
     return sim.p_total(times)
 
 
+def _ride_through(r: StoredResponse, model: ContainerModel, times: np.ndarray, t0: float) -> np.ndarray:
+    """The check's own list of supply steps (hilbench.plans.checks.ride_through), played from its stored start."""
+    sim, _ = _running_at(model, 100.0, r, t0)
+    volts, hz = sim.plant.params.voltage_v, sim.plant.params.frequency_hz
+    steps = disturbance_steps(r.check, {**RIDE_THROUGH_DEFAULTS, **r.params}, volts, hz)
+    program = [(s.dwell_s, s.voltage_pu * volts, s.frequency_hz) for s in steps] + [(1e6, volts, hz)]
+    sim.plant.grid.program(program, start=t0)
+    return sim.p_total(times)
+
+
 _SIMULATORS = {
     "boot": _boot,
     "step": _step,
@@ -232,11 +254,17 @@ _SIMULATORS = {
     "emergency": _stop(Mode.EMERGENCY_STOP),
     "graceful": _stop(Mode.GRACEFUL_STOP),
     "frequency_trip": _frequency_trip,
+    "ride_through": _ride_through,
 }
 
 
 def event_time(r: StoredResponse) -> float:
-    """The record time the response's event began: the grid's step for a frequency event, else the command."""
+    """The record time the response's event began: the grid's step for a frequency event, the first disturbed
+    update for a ride-through (as the validation finds it), else the command."""
+    if r.kind == "ride_through":
+        u = r.extra["voltage_pu"]
+        event, _ = disturbance(r.time, u if np.ptp(u) > 0.05 else r.extra["frequency"])
+        return r.command if event is None else event
     if r.kind == "frequency_trip":
         step = frequency_step_times(r)
         if step is not None:

@@ -128,7 +128,18 @@ def write_twin(result: FitResult, template_path: Path, out: Path) -> Path:
         "# each parameter: value +- one standard deviation, how it was obtained, from which checks",
         *(f"#   {e.describe()}" for e in result.estimates.values()),
     ]
-    text = "\n".join(header) + "\n" + yaml.safe_dump(bench, sort_keys=False, width=118)
+    text = "\n".join(header) + "\n" + yaml.safe_dump(_plain(bench), sort_keys=False, width=118)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     return out
+
+
+def _plain(value):
+    """numpy scalars as Python numbers (YAML's safe dumper knows only those)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

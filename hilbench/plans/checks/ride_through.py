@@ -136,6 +136,11 @@ def ride_through(ctx: CheckContext, params: dict) -> None:
         ctx.controller.set_mode(ControllerMode.OFF)
 
 
+def disturbance_steps(check_id: str, params: dict, volts: float, hz: float) -> list[Step]:
+    """The list steps the check plays for ``params`` (a twin replays them)."""
+    return _disturbance(check_id, params, volts, hz)[0]
+
+
 def _disturbance(check_id: str, params: dict, volts: float, hz: float) -> tuple[list[Step], str]:
     """The list steps to play (then ``observe_s`` at nominal) and a description of where they came from."""
     given = [k for k in ("sags", "frequency_excursions", "recording") if params[k] is not None]
