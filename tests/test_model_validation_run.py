@@ -4,6 +4,9 @@ refused with the file and line."""
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
 import numpy as np
 import pytest
 
@@ -12,6 +15,7 @@ from hilbench.pq.model_file import ModelFileError, read_model_file
 from hilbench.report.records import read_run
 from hilbench.twin.model import ContainerModel
 from hilbench.twin.procedures import event_time, simulate, stored_responses
+from tests.conftest import ROOT
 from tests.twin_records import write_run
 
 MODEL = ContainerModel(boards=10, controller={"aux_w": 600.0, "contactor_open_s": 0.3})
@@ -47,6 +51,9 @@ def test_the_containers_own_response_is_a_valid_model(tmp_path, run_dir):
     assert any("boot check stores no event" in n for n in result.notes)
     records = (tmp_path / "v" / "measurements.jsonl").read_text()
     assert '"validation_of"' in records and '"model_sha256"' in records
+    schema = json.loads((ROOT / "hilbench" / "data" / "records.schema.json").read_text())
+    for line in records.splitlines():
+        jsonschema.validate(json.loads(line), schema)  # a validation's record is a run record like any other
     assert (tmp_path / "v" / "raw" / "validate-step-up-100-validation.png").stat().st_size > 1000
 
 

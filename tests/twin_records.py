@@ -83,8 +83,16 @@ def write_run(folder: Path, model: ContainerModel, *, rated_kw: float, graceful:
            "voltage_v": round(float(model.value("voltage_v")) * np.sqrt(3), 1),
            "frequency_hz": float(model.value("frequency_hz"))}  # fmt: skip
     records = [
-        {"record": "run_start", "bench": "synthetic", "emulated": True, "schema_version": 1},
-        {"record": "plan", "name": "synthetic", "dut": dut},
+        {
+            "record": "run_start",
+            "wall_time": 0.0,
+            "bench": "synthetic",
+            "emulated": True,
+            "time_scale": 1.0,
+            "roles": {},
+            "schema_version": 1,
+        },
+        {"record": "plan", "wall_time": 0.0, "name": "synthetic", "sha256": "0" * 64, "dut": dut},
     ]
     checks = checks_for(model, rated_kw * 1000, graceful=graceful)
     for cid, kind, params, arrays in checks:

@@ -146,7 +146,7 @@ class ContainerController:
     def write_setpoint(self, kw: float, at: float) -> None:
         with self.lock:
             limit_w = max(self.rated_w, self.params.setpoint_limit_kw * 1000)
-            if not 0 <= kw * 1000 <= limit_w:
+            if not 0 <= kw * 1000 <= limit_w + 1e-6:  # 836 x 0.1 kW decodes as 83.60000000000001
                 raise ControllerError(f"setpoint {kw} kW outside 0..{limit_w / 1000:g} kW")
             self.advance(at)
             self.last_setpoint_change = at

@@ -90,7 +90,11 @@ def validate_run(
         raise ValidationError(f"{model_path}: event(s) {', '.join(unknown)} are not checks of {run_dir}")
     writer = RecordWriter(report_dir)
     original = next((r for r in records if r.get("record") == "run_start"), {})
-    carried = {k: original.get(k) for k in ("bench", "bench_file", "bench_sha256", "roles", "emulated", "time_scale")}
+    carried = {
+        k: original[k]
+        for k in ("bench", "bench_file", "bench_sha256", "roles", "emulated", "time_scale")
+        if k in original
+    }
     writer.event(
         "run_start", validation_of=str(run_dir), model=str(model_path),
         model_sha256=hashlib.sha256(model_path.read_bytes()).hexdigest(), reference=reference, **carried,

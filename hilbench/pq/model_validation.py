@@ -16,8 +16,8 @@ The stages, in the order that matters (docs/references/model_validation.md):
    (``data/model_validation_tolerances.json``, ``tolerances``).
 
 Step-response figures (reaction, rise, settling, overshoot) and their relative errors complete the method
-(``step_figures``, ``step_figure_errors``).  This module is the method only; the check and the command that use
-it are issue 20's remaining work.
+(``step_figures``, ``step_figure_errors``).  This module is the method only; the ``validate_model`` check and
+``hilbench validate-model`` apply it to a run's events (hilbench.plans.model_check).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import least_squares
 
+from hilbench.emulation.power_model import power_model
 from hilbench.report.records import Run, read_run
 from hilbench.twin.estimates import DECLARED, FITTED, MEASURED, NOT_EXCITED, NOT_FITTED, SELECTED, Estimate
 from hilbench.twin.model import ContainerModel, simulated_plant
@@ -126,6 +127,7 @@ def fit_run(run_dir: str | Path, template: ContainerModel, progress: Callable[[s
     responses, notes = stored_responses(run_dir, run.checks, rated_w)
     estimates: dict[str, Estimate] = {}
     model = _measured(run, responses, template, estimates, dut)
+    model = _nameplate_by_dispatch(responses, model, estimates, dut)
     model = model.with_values({"setpoint_limit_kw": float(dut["rated_kw"])})  # the setpoints the container took
     spectrum = _spectrum(run, run_dir, model, estimates, dut, notes)
     if spectrum is not None:
@@ -239,6 +241,41 @@ def _measured(run: Run, responses: list[StoredResponse], template: ContainerMode
     return template.with_values(values)
 
 
+def _nameplate_by_dispatch(responses, model: ContainerModel, estimates, dut) -> ContainerModel:
+    """The power per board at "full" is the profile the controller chose for the plan's setpoint, which is the
+    nameplate only when the setpoint reached it (a 100 % setpoint at the register's resolution may fall a few
+    watts short and run every board one profile down).  Candidates: the level read as the default profile or as
+    one of the three below it; selected by simulating the steps, whose settled levels tell them apart."""
+    if estimates.get("nameplate_w") is None or estimates["nameplate_w"].status != MEASURED:
+        return model
+    used = [r for r in responses if r.kind == "step"]  # settled levels at two setpoints, whatever the boot took
+    if not used:
+        return model
+    level = float(model.value("nameplate_w"))
+    ladder = power_model(model.board_profile()).ladder
+    default = next(p.watts for p in ladder if p.name == "default")
+    below = [p.watts / default for p in ladder if p.name.startswith("-")][:3]
+    candidates = [level] + [level / fraction for fraction in below]
+    costs = {}
+    for candidate in candidates:  # judged on the settled last quarter of each response: no latency matters there
+        trial = model.with_values({"nameplate_w": round(candidate, 2)})
+        costs[round(candidate, 2)] = sum(
+            float(np.sum(((simulate(r, trial) - r.p_total) / r.rated_w)[r.time >= r.time[-1] - 0.25 * (r.time[-1]
+                                                                          - r.command)] ** 2))
+            for r in used
+        )  # fmt: skip
+    best = min(costs, key=costs.get)
+    if best != round(level, 2):
+        estimates["nameplate_w"].value = best
+        estimates["nameplate_w"].status = SELECTED
+        estimates["nameplate_w"].note += (
+            f"; the full-power level {level:.1f} W per board is a lower profile of a {best:.1f} W board (the "
+            f"setpoint at the register's resolution fell short of the rating): selected by simulating "
+            f"{', '.join(r.check for r in used)}"
+        )
+    return model.with_values({"nameplate_w": best})
+
+
 def _spread(samples: np.ndarray) -> float:
     return float(np.std(samples) / np.sqrt(max(samples.size, 1)))
 
@@ -288,7 +325,12 @@ def _spectrum(run: Run, run_dir: Path, model: ContainerModel, estimates, dut, no
 
 
 def _group_responses(group: Group, responses: list[StoredResponse]) -> list[StoredResponse]:
-    return [r for r in responses if r.kind in group.kinds]
+    used = [r for r in responses if r.kind in group.kinds]
+    if group.name == "trip" and any(r.kind == "emergency" for r in used):
+        # an emergency stop times the contactor from a command; a frequency trip from an event the analyser
+        # placed within one update: the direct record is used when there is one
+        used = [r for r in used if r.kind == "emergency"]
+    return used
 
 
 def _residual(responses: list[StoredResponse], model: ContainerModel) -> np.ndarray:
