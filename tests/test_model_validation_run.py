@@ -87,3 +87,20 @@ def test_a_model_file_is_refused_with_its_file_and_line(tmp_path, run_dir):
     np.savez(stranger, event=np.array(["nope", "nope"]), time_s=np.array([0.0, 1.0]), p_w=np.array([1.0, 2.0]))
     with pytest.raises(ValidationError, match="nope are not checks"):
         validate_run(run_dir, stranger, report_dir=tmp_path / "v2")
+
+
+def test_a_twin_is_held_to_each_figures_tolerance_and_verdict():
+    from hilbench.report.agreement import agreement
+    from hilbench.report.compare import ComparedFigure
+
+    def row(name, unit, a, b, va="pass", vb="pass"):
+        return ComparedFigure("c", name, unit, [a, b], [va, vb], None)
+
+    judged = agreement(
+        [row("latency_s", "s", 1.0, 1.2), row("latency_s", "s", 1.0, 1.3), row("worst_ratio", "", 0.5, 0.54),
+         row("worst_ratio", "", 0.5, 0.56), row("rated_power_reached_kw", "kW", 100.0, 101.9),
+         row("min_power_percent", "%", 2.0, 4.5), row("ramp_up_kw_s", "kW/s", 5.0, 6.0, "error", "pass"),
+         row("boot_time_s", "s", 80.0, 80.1, "fail", "pass"), row("shares_accepted", "count", 90, 108)],
+        {"c": 0.25},
+    )  # fmt: skip
+    assert [a.within for a in judged] == [True, False, True, False, True, False, None, False, None]

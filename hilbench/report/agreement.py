@@ -8,7 +8,8 @@
   docs/twin.md);
 - a harmonic or flicker figure (ratios, THD, TDD, Pst, d): within 10 %;
 - the power factor within 0.01; a flag (unit bool) equal; a count (shares found by hashing: random) not judged;
-- and in every case the same verdict.
+- and in every case the same verdict.  A figure whose verdict at the source is ``error`` (not measured, or
+  untrusted: an emulated bench that fell behind its clock) is not judged: there is nothing to reproduce.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ def agreement(rows: list[ComparedFigure], resolution_of: dict[str, float | None]
     for row in rows:
         text, allowed, relative = tolerance_for(row, resolution_of.get(row.check))
         a, b = row.values[0], row.values[1] if len(row.values) > 1 else None
+        if row.verdicts[0] == "error":  # untrusted or not measured at the source: there is no figure to reproduce
+            judged.append(Agreement(row, text, None, "the source's figure is an error: nothing to reproduce"))
+            continue
         if row.verdicts[0] != (row.verdicts[1] if len(row.verdicts) > 1 else None):
             judged.append(Agreement(row, text, False, f"verdict {row.verdicts[0]} -> {row.verdicts[1]}"))
             continue

@@ -63,8 +63,9 @@ GROUPS = (
     ),
     Group(
         "dispatch",
-        ("step", "ramp"),
+        ("step", "ramp", "boot"),  # the PLL ramp again: a wake runs it from zero like a boot, in every step up
         (
+            Parameter("pll_ramp_mhz_per_s", "MHz/s", 1.0, 2000.0, 60.0, is_time=False),
             Parameter("curtail_latency_s", "s", 0.0, 60.0, 1.0),
             Parameter("wake_delay_s", "s", 0.0, 120.0, 2.0),
             Parameter("standby_w", "W", 0.0, 500.0, 15.0, is_time=False),
@@ -325,12 +326,7 @@ def _spectrum(run: Run, run_dir: Path, model: ContainerModel, estimates, dut, no
 
 
 def _group_responses(group: Group, responses: list[StoredResponse]) -> list[StoredResponse]:
-    used = [r for r in responses if r.kind in group.kinds]
-    if group.name == "trip" and any(r.kind == "emergency" for r in used):
-        # an emergency stop times the contactor from a command; a frequency trip from an event the analyser
-        # placed within one update: the direct record is used when there is one
-        used = [r for r in used if r.kind == "emergency"]
-    return used
+    return [r for r in responses if r.kind in group.kinds]
 
 
 def _residual(responses: list[StoredResponse], model: ContainerModel) -> np.ndarray:
