@@ -127,12 +127,14 @@ def test_a_container_the_fit_knows_nothing_about_gets_a_twin_that_reproduces_its
 
 def test_the_1200kw_containers_twin_reproduces_its_run(tmp_path):
     plan, bench = ROOT / "test_plans" / "soluna_1200kw.yaml", ROOT / "instruments" / "emulated-1200kw.yaml"
-    source = run_plan(plan, tmp_path / "source", "--time-scale", "10", bench=bench)
+    # x5, not the plan's x10: these runs share two cores with the rest of the suite, and 370 boards at x10 fell
+    # behind their clock in CI (the ramp's figures became errors)
+    source = run_plan(plan, tmp_path / "source", "--time-scale", "5", bench=bench)
     assert source.returncode == 0, source.stdout[-3000:]
     # the template is the lab's bench for a 1.2 MW container: its instruments' limits (a 416 V supply, 200 kW/s)
     twin, estimates = fit(source.report, tmp_path, "--template", bench)
     assert estimates["boards"]["value"] == 370
-    twin_run = run_plan(plan, tmp_path / "twin-run", "--time-scale", "10", bench=twin)
+    twin_run = run_plan(plan, tmp_path / "twin-run", "--time-scale", "5", bench=twin)
     assert twin_run.returncode == 0, twin_run.stdout[-3000:]
     assert agreement(source.report, twin_run.report).returncode == 0
 
