@@ -32,7 +32,7 @@ MW2MH = ROOT / "test_plans" / "mw2mh_100kw.yaml"
 #: (``--dist worksteal``) finish together instead of one waiting out a long run at the end
 LONGEST_FIRST = (
     "mw2mh_passes", "mw2mh_fails", "1200kw_containers_twin", "compliant_containers_twin",
-    "noncompliant_containers_twin", "knows_nothing", "soluna", "rides_through", "ercot_ffr", "time_scale_1_and_20",
+    "knows_nothing", "soluna", "rides_through", "ercot_ffr", "time_scale_1_and_20",
 )  # fmt: skip
 
 
