@@ -164,8 +164,8 @@ def _fmt(value) -> str:
     return "none" if value is None else f"{value:.4g}"
 
 
-def event_chart_data(event: MeasuredEvent, model: ModelResponse, figures: list[Figure]) -> dict:
-    """What the chart shows: both traces on the record's time, the windows, the worst error's instant."""
+def event_chart_data(event: MeasuredEvent, model: ModelResponse) -> dict:
+    """What the chart shows besides the windows: the model on the record's time, the worst difference's instant."""
     simulated_time = model.time_s + event.event_s
     inside = (simulated_time >= event.time[0]) & (simulated_time <= event.time[-1])
     on_measured = np.interp(event.time, simulated_time[inside], model.p_w[inside]) if inside.sum() > 1 else None
@@ -173,5 +173,4 @@ def event_chart_data(event: MeasuredEvent, model: ModelResponse, figures: list[F
     if on_measured is not None:
         k = int(np.argmax(np.abs(on_measured - event.p_w)))
         worst = (float(event.time[k]), float(event.p_w[k]), float(on_measured[k]))
-    failed = [f.name for f in figures if f.passed is False]
-    return {"simulated_time": simulated_time, "worst": worst, "failed": failed}
+    return {"simulated_time": simulated_time, "worst": worst}

@@ -44,7 +44,7 @@ def figure_measurement(check: str, figure: Figure, raw: str) -> Measurement:
 
 
 def chart_png(event: MeasuredEvent, model: ModelResponse, figures: list[Figure], title: str) -> bytes:
-    data = event_chart_data(event, model, figures)
+    data = event_chart_data(event, model)
     spans = []
     for window in ("pre", "during", "post"):
         own = [f for f in figures if f.name.endswith(f"_{window}")]

@@ -128,7 +128,7 @@ def fit_run(run_dir: str | Path, template: ContainerModel, progress: Callable[[s
     responses, notes = stored_responses(run_dir, run.checks, rated_w)
     estimates: dict[str, Estimate] = {}
     model = _measured(run, responses, template, estimates, dut)
-    model = _nameplate_by_dispatch(responses, model, estimates, dut)
+    model = _nameplate_by_dispatch(responses, model, estimates)
     model = model.with_values({"setpoint_limit_kw": float(dut["rated_kw"])})  # the setpoints the container took
     spectrum = _spectrum(run, run_dir, model, estimates, dut, notes)
     if spectrum is not None:
@@ -242,7 +242,7 @@ def _measured(run: Run, responses: list[StoredResponse], template: ContainerMode
     return template.with_values(values)
 
 
-def _nameplate_by_dispatch(responses, model: ContainerModel, estimates, dut) -> ContainerModel:
+def _nameplate_by_dispatch(responses, model: ContainerModel, estimates) -> ContainerModel:
     """The power per board at "full" is the profile the controller chose for the plan's setpoint, which is the
     nameplate only when the setpoint reached it (a 100 % setpoint at the register's resolution may fall a few
     watts short and run every board one profile down).  Candidates: the level read as the default profile or as
@@ -365,38 +365,31 @@ def _dispatch_both_ways(group: Group, responses, model: ContainerModel, estimate
 
 def _cycling(responses: list[StoredResponse], model: ContainerModel, estimates) -> ContainerModel:
     """Faulty firmware toggling one board on and off: a square wave of one board's power on a steady stretch.
-    Measured from the longest steady stretch's toggles (the median interval between them); its phase is
+    Measured from the settled stretches' drops (the median interval between them); its phase is
     arbitrary, so the twin reproduces the rate and depth, not the instants."""
     per_board = float(model.value("nameplate_w"))
-    best: tuple[float, list[float], str] | None = None
     intervals, edges_seen, checks = [], 0, []
     for r in responses:
         if r.kind not in ("boot", "step"):
             continue
-        steady = r.time >= r.command + 0.5 * (r.time[-1] - r.command)  # the settled second half
-        t, p = r.time[steady], r.p_total[steady]
-        jumps = np.flatnonzero(np.diff(p) < -0.3 * per_board)  # a sleep drops at once; a wake ramps (the PLL)
-        edges = [float(t[j + 1]) for k, j in enumerate(jumps) if k == 0 or j - jumps[k - 1] > 2]
+        settled = _settled_half(r)
+        edges = _one_board_drops(r.time[settled], r.p_total[settled], per_board)
         if len(edges) >= 2:
             intervals += list(np.diff(edges))
             edges_seen += len(edges)
             checks.append(r.check)
-    if len(intervals) >= 2:
-        best = (float(np.median(intervals)), [0.0] * edges_seen, ", ".join(checks))
-    if best is None:
+    if len(intervals) < 2:
         estimates["cycling_period_s"] = Estimate(
             "cycling_period_s", model.value("cycling_period_s"), "s", MEASURED, None, [],
             "no board toggling on any steady stretch of the records",
         )  # fmt: skip
         return model
-    interval, edges, check = best
+    interval, check = float(np.median(intervals)), ", ".join(checks)
     # the drops come every few toggling periods (a board asleep must finish its curtailment and its wake before
     # the firmware's next toggle takes it down again): the period is the candidate interval / k whose simulated
     # drops come at the measured interval
     full_stretches = [
-        r.p_total[r.time >= r.command + 0.5 * (r.time[-1] - r.command)]
-        for r in responses
-        if r.kind == "step" and r.params.get("to_percent") == 100
+        r.p_total[_settled_half(r)] for r in responses if r.kind == "step" and r.params.get("to_percent") == 100
     ]
     full = np.concatenate(full_stretches or [np.zeros(0)])  # the settled second half of steps up to full power
     candidates = {}
@@ -420,11 +413,23 @@ def _cycling(responses: list[StoredResponse], model: ContainerModel, estimates) 
         estimates["nameplate_w"].note += "; corrected for the toggling board's absences (simulated duty)"
     estimates["cycling_period_s"] = Estimate(
         "cycling_period_s", period, "s", SELECTED, None, [check],
-        f"{len(edges)} drops of about one board's power {interval:.3g} s apart on a steady stretch; the period "
+        f"{edges_seen} drops of about one board's power {interval:.3g} s apart on a steady stretch; the period "
         f"whose simulation matches that interval and the duty best (score {candidates[period]:.2g}); its phase "
         "is not fitted",
     )  # fmt: skip
     return model.with_values({"cycling_period_s": period})
+
+
+def _settled_half(r: StoredResponse) -> np.ndarray:
+    """The second half of a response after its command: settled, for the steps and the boot the fit reads."""
+    return r.time >= r.command + 0.5 * (r.time[-1] - r.command)
+
+
+def _one_board_drops(t: np.ndarray, p: np.ndarray, per_board: float) -> list[float]:
+    """Times of drops of about one board's power (a sleep or a stop drops at once; a wake ramps with the PLL),
+    drops within two samples of each other counted once."""
+    jumps = np.flatnonzero(np.diff(p) < -0.3 * per_board)
+    return [float(t[j + 1]) for k, j in enumerate(jumps) if k == 0 or j - jumps[k - 1] > 2]
 
 
 def _simulated_cycling(model: ContainerModel) -> tuple[float, float]:
@@ -432,8 +437,7 @@ def _simulated_cycling(model: ContainerModel) -> tuple[float, float]:
     sim = simulated_plant(model, running=True)
     times = np.arange(60.0, 240.0, 0.05)
     p = sim.p_total(times)
-    drops = np.flatnonzero(np.diff(p) < -0.3 * float(model.value("nameplate_w")))
-    edges = [times[j + 1] for k, j in enumerate(drops) if k == 0 or j - drops[k - 1] > 2]
+    edges = _one_board_drops(times, p, float(model.value("nameplate_w")))
     return (float(np.median(np.diff(edges))) if len(edges) >= 2 else float("inf")), float(np.mean(p))
 
 
