@@ -63,8 +63,11 @@ GROUPS = (
     ),
     Group(
         "dispatch",
-        ("step", "ramp", "boot"),  # the PLL ramp again: a wake runs it from zero like a boot, in every step up
+        # the PLL ramp again: a wake runs it from zero like a boot, in every step up; and the boot time with it
+        # (held at the boot group's value, the boot's misfit would pull the PLL, and the wake delay after it)
+        ("step", "ramp", "boot"),
         (
+            Parameter("boot_s", "s", 0.5, 900.0, 60.0),
             Parameter("pll_ramp_mhz_per_s", "MHz/s", 1.0, 2000.0, 60.0, is_time=False),
             Parameter("curtail_latency_s", "s", 0.0, 60.0, 1.0),
             Parameter("wake_delay_s", "s", 0.0, 120.0, 2.0),

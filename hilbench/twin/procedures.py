@@ -71,7 +71,10 @@ def stored_responses(run_dir: Path, checks: list, rated_w: float) -> tuple[list[
             continue
         elif kind == "ramp" and trend is not None:
             ramp_register = params["ramp_kw_s"] * 1000
-            responses.append(_response(cid, "ramp", trend, rated_w, ramp_register, params, command=trend["time"][0]))
+            extra = {"commands": trend["commands"]} if "commands" in trend else {}
+            responses.append(
+                _response(cid, "ramp", trend, rated_w, ramp_register, params, command=trend["time"][0], extra=extra)
+            )
             continue
         elif kind == "shutdown" and trend is not None:
             mode = params.get("mode", "emergency")
@@ -170,8 +173,11 @@ def _step(r: StoredResponse, model: ContainerModel, times: np.ndarray, t0: float
 
 
 def ramp_command_times(r: StoredResponse) -> list[tuple[float, float]]:
-    """(record time, percent) of the ramp check's three setpoints: its trends are back to back, each as long as
-    the check's own formula ((top - level) / rate + settle) from the top power it read."""
+    """(record time, percent) of the ramp check's three setpoints: as the check stored them, or for a record made
+    before it did, from its trends, back to back, each as long as the check's own formula ((top - level) / rate +
+    settle) from the top power it read (a loaded bench's trend overheads then shift later commands)."""
+    if "commands" in r.extra:
+        return [(float(t), float(percent)) for t, percent in r.extra["commands"]]
     p = r.params
     rate = p["ramp_kw_s"] * 1000
     top = float(r.p_total[0])

@@ -84,7 +84,8 @@ def randomised_container(seed: int) -> dict:
 
 
 def test_a_container_the_fit_knows_nothing_about_gets_a_twin_that_reproduces_its_figures(tmp_path):
-    seed = int.from_bytes(os.urandom(4), "little")
+    # a new container every run; HILBENCH_TWIN_SEED replays the one a failing run printed
+    seed = int(os.environ.get("HILBENCH_TWIN_SEED") or int.from_bytes(os.urandom(4), "little"))
     print(f"randomised container: seed {seed} (tests/system/test_twin.py: randomised_container)")
     true = randomised_container(seed)
     bench = yaml.safe_load((ROOT / "instruments" / "emulated.yaml").read_text())

@@ -124,20 +124,22 @@ def ramp(ctx: CheckContext, params: dict) -> None:
     ramp_w_s = params["ramp_kw_s"] * KW
     ctx.controller.set_ramp(ramp_w_s)
     low = ctx.rated_w * params["low_percent"] / 100
-    ctx.controller.set_power(low)
+    # each setpoint's instrument time and percent are stored with the trend: a twin's fit replays them
+    commands = [(ctx.command(lambda: ctx.controller.set_power(low)), params["low_percent"])]
     down = ctx.trend((top - low) / ramp_w_s + params["settle_s"], "ramp down")
     ctx.measure("ramp_down_kw_s", _slope(down, top, low))
-    ctx.controller.set_power(ctx.rated_w)
+    commands.append((ctx.command(lambda: ctx.controller.set_power(ctx.rated_w)), 100.0))
     up = ctx.trend((top - low) / ramp_w_s + params["settle_s"], "ramp up")
     ctx.measure("ramp_up_kw_s", _slope(up, low, top))
     floor = ctx.rated_w * params["min_percent"] / 100
-    ctx.controller.set_power(floor)  # at the plan's ramp rate, observed until it has settled at the floor
+    # at the plan's ramp rate, observed until it has settled at the floor
+    commands.append((ctx.command(lambda: ctx.controller.set_power(floor)), params["min_percent"]))
     bottom = ctx.trend((top - floor) / ramp_w_s + params["settle_s"], "minimum")
     level = float(np.mean([s.p_total for s in bottom[-10:]]))
     ctx.measure("min_power_percent", level / ctx.rated_w * 100, note="includes the container's auxiliaries")
     samples = down + up + bottom
     t, p = series(samples)
-    ctx.run_record.save_raw(ctx.check_id, "trend", time=t, p_total=p)
+    ctx.run_record.save_raw(ctx.check_id, "trend", time=t, p_total=p, commands=np.array(commands, dtype=float))
     _chart(ctx, "ramp", samples, [])
     ctx.controller.set_power(ctx.rated_w)
 
