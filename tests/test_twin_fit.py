@@ -11,6 +11,8 @@ from hilbench.spec.bench_file import DEFAULT_BENCH, load_bench, parse_bench
 from hilbench.twin.estimates import DECLARED, FITTED, MEASURED, NOT_EXCITED, NOT_FITTED
 from hilbench.twin.fit import fit_run
 from hilbench.twin.model import ContainerModel
+from hilbench.twin.parameters import Parameter
+from hilbench.twin.scan_fit import scan
 from hilbench.twin.spectrum_fit import analyse_capture, fit_spectrum
 from hilbench.twin.twin_file import template_model, twin_bench
 from tests.twin_records import harmonic_captures, write_run
@@ -122,3 +124,18 @@ def test_the_twin_is_an_emulated_bench_file_with_the_fitted_container(tmp_path):
     assert bench["roles"]["controller"]["limits"]["max_power_kw"] == pytest.approx(rated_kw)
     bench["__path__"] = str(tmp_path / "twin.yaml")
     validate_emulated_bench(parse_bench(bench))  # the emulator accepts it as it is
+
+
+def test_a_scan_finds_the_interval_a_count_or_a_threshold_leaves_open():
+    """A misfit that is a staircase (whole boards shed: round(volume / 3 kW)) or a step (a PSU that drops or not):
+    the scan returns the whole interval of least misfit, the template's value when inside it, else the centre."""
+    volume = Parameter("droop_volume_kw", "kW", 0.0, 100.0, 50.0, is_time=False)
+    boards = lambda kw: float((round(kw / 3.0) - 5) ** 2)  # noqa: E731 - five boards of 3 kW were shed
+    found = scan(volume, boards, start=50.0, keep=50.0)
+    assert found.low == pytest.approx(13.5, abs=0.01) and found.high == pytest.approx(16.5, abs=0.01)
+    assert found.value == pytest.approx(15.0, abs=0.01) and found.least == 0.0
+    assert scan(volume, boards, start=50.0, keep=14.0).value == 14.0  # inside: the records cannot prefer another
+    uvlo = Parameter("psu_uvlo_pu", "pu", 0.0, 1.0, 0.45, is_time=False)
+    dropped_at_half = lambda pu: 0.0 if pu > 0.5 else 1.0  # noqa: E731 - the boards dropped in a 0.5 pu sag
+    found = scan(uvlo, dropped_at_half, start=0.45, keep=0.45)
+    assert found.low == pytest.approx(0.5, abs=1e-4) and found.high == 1.0 and found.value == pytest.approx(0.75)

@@ -8,7 +8,8 @@ Three kinds of estimate (hilbench.twin.estimates):
   parameters per kind of response, each group starting from the values the earlier groups found;
 - selected: a discrete option (does the controller honour the ramp limit?) chosen by which simulation matches.
 A parameter the run did not excite (its group has no response, or moving it changes no simulated sample) keeps
-the template's value and says so; droop and ride-through parameters are not fitted by this version.
+the template's value and says so.  Droop and ride-through parameters act by count and threshold (boards shed,
+PSUs dropped): they are fitted by scanning the same simulation (hilbench.twin.scan_fit).
 """
 
 from __future__ import annotations
@@ -25,30 +26,15 @@ from hilbench.emulation.power_model import power_model
 from hilbench.report.records import Run, read_run
 from hilbench.twin.estimates import DECLARED, FITTED, MEASURED, NOT_EXCITED, NOT_FITTED, SELECTED, Estimate
 from hilbench.twin.model import ContainerModel, simulated_plant
-from hilbench.twin.procedures import ProcedureError, StoredResponse, simulate, stored_responses
+from hilbench.twin.parameters import Group, Parameter
+from hilbench.twin.procedures import ProcedureError, StoredResponse, misfit, simulate, stored_responses
+from hilbench.twin.scan_fit import SCANNED_GROUPS, place_events, scan_group
 from hilbench.twin.spectrum_fit import SpectrumFit, analyse_capture, capture_files, fit_spectrum
 
 #: a parameter is excited when moving it by this fraction moves the simulated responses by more than
 #: EXCITATION_PU of the rated power, r.m.s. over the group's samples
 EXCITATION_STEP = 0.2
 EXCITATION_PU = 1e-3
-
-
-@dataclass(frozen=True)
-class Parameter:
-    name: str
-    unit: str
-    lower: float
-    upper: float
-    typical: float  # a plausible size (sets the excitation test's step for a parameter near zero)
-    is_time: bool = True
-
-
-@dataclass(frozen=True)
-class Group:
-    name: str
-    kinds: tuple[str, ...]
-    parameters: tuple[Parameter, ...]
 
 
 GROUPS = (
@@ -88,8 +74,7 @@ NOT_SEPARABLE = {
     "and ramps (only their sums are determined): it is fitted as part of them, and the template's value is kept",
 }
 NOT_FITTED_BY_CHECK = {
-    "frequency_response": ("droop_volume_kw", "droop_deadband_hz", "droop_knee_hz", "droop_delay_s"),
-    "ride_through": ("psu_holdup_s", "psu_uvlo_pu", "restart_stagger_s"),
+    "ride_through": ("uv_trip_pu", "uv_trip_delay_s"),  # the controller's own under-voltage trip
 }
 
 
@@ -148,10 +133,15 @@ def fit_run(run_dir: str | Path, template: ContainerModel, progress: Callable[[s
             model = _dispatch_both_ways(group, responses, model, estimates, progress)
         else:
             model = _fit_group(group, responses, model, estimates, progress)
+        if group.name == "trip":  # each frequency step placed inside its update, then the contactor again
+            responses = place_events(responses, model, progress, group.kinds)
+            model = _fit_group(group, responses, model, estimates, progress)
     toggling = _cycling(responses, model, estimates)  # read with the fitted latencies (they set the duty)
     if toggling is not model:  # a toggling board biased the dispatch fit: fitted again with it in the model
         dispatch = next(g for g in GROUPS if g.name == "dispatch")
         model = _fit_group(dispatch, responses, toggling, estimates, progress)
+    for group in SCANNED_GROUPS:  # droop and ride-through: boards shed by count, PSUs dropped by threshold
+        model, responses = scan_group(group, responses, model, estimates, progress)
     dispatch = [r.check for r in responses if r.kind in ("step", "ramp")]
     for name, why in NOT_SEPARABLE.items():
         if dispatch:
@@ -332,10 +322,6 @@ def _group_responses(group: Group, responses: list[StoredResponse]) -> list[Stor
     return [r for r in responses if r.kind in group.kinds]
 
 
-def _residual(responses: list[StoredResponse], model: ContainerModel) -> np.ndarray:
-    return np.concatenate([(simulate(r, model) - r.p_total) / r.rated_w for r in responses])
-
-
 def _dispatch_both_ways(group: Group, responses, model: ContainerModel, estimates, progress) -> ContainerModel:
     """The dispatch group fitted with the ramp limit honoured and ignored; the option whose fitted simulation
     matches the records better is selected (a discrete choice no gradient can make)."""
@@ -347,7 +333,7 @@ def _dispatch_both_ways(group: Group, responses, model: ContainerModel, estimate
     for option in (True, False):
         trial: dict[str, Estimate] = {}
         fitted = _fit_group(group, responses, model.with_values({"honours_ramp_limit": option}), trial, progress)
-        cost = float(np.sum(_residual(used, fitted) ** 2))
+        cost = float(np.sum(misfit(used, fitted) ** 2))
         outcomes[option] = (cost, fitted, trial)
     best = min(outcomes, key=lambda option: outcomes[option][0])
     cost, fitted, trial = outcomes[best]
@@ -542,7 +528,7 @@ def _fit_group(group: Group, responses, model: ContainerModel, estimates, progre
     starts = [model.value(p.name) for p in parameters], _from_figures(group, used, model, parameters)
 
     def start_cost(values) -> float:
-        return float(np.sum(_residual(used, model.with_values(dict(zip(names, values, strict=True)))) ** 2))
+        return float(np.sum(misfit(used, model.with_values(dict(zip(names, values, strict=True)))) ** 2))
 
     chosen = min(starts, key=start_cost)  # the template's values or the figures' reading, whichever fits better
     x0 = np.array([float(np.clip(float(v), p.lower, p.upper)) for v, p in zip(chosen, parameters, strict=True)])
@@ -559,7 +545,7 @@ def _fit_group(group: Group, responses, model: ContainerModel, estimates, progre
     progress(f"fit: {group.name} ({', '.join(names)}) on {', '.join(r.check for r in used)}")
 
     def residual(x: np.ndarray) -> np.ndarray:
-        return _residual(used, model.with_values(dict(zip(names, map(float, x), strict=True))))
+        return misfit(used, model.with_values(dict(zip(names, map(float, x), strict=True))))
 
     result = least_squares(
         residual, x0, bounds=([p.lower for p in parameters], [p.upper for p in parameters]),

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from hilbench.emulation.controller import Mode
+from hilbench.plans.checks.base import REGISTRY
+from hilbench.plans.checks.frequency_response import frequency_levels
 from hilbench.plans.checks.ride_through import disturbance_steps
 from hilbench.plans.model_check import disturbance
 from hilbench.twin.model import ContainerModel, as_received, simulated_plant
@@ -23,9 +25,9 @@ WARM_UP_S = 400.0
 #: the ramp limit prepare_running sets before every check that starts from a running container (kW/s, capped
 #: at the rated power per second): hilbench.bench.strategy.Strategy.prepare_running
 PREPARE_RAMP_KW_S = 50.0
-#: the ride-through check's parameter defaults (a stored check's params hold what the plan gave)
-RIDE_THROUGH_DEFAULTS = {"sags": None, "frequency_excursions": None, "recording": None, "repeats": 1, "spacing_s": 5.0,
-                         "observe_s": 10.0, "voltage_tolerance_pu": 0.01, "frequency_tolerance_hz": 0.01}  # fmt: skip
+#: the frequency_response check's under-frequency trip delay while it plays its trajectory
+#: (hilbench.plans.checks.frequency_response)
+DROOP_UF_DELAY_S = 0.1
 
 
 class ProcedureError(ValueError):
@@ -90,6 +92,13 @@ def stored_responses(run_dir: Path, checks: list, rated_w: float) -> tuple[list[
                 )  # fmt: skip
             else:
                 notes.append(f"{cid}: an under-frequency curtailment is not replayed by this version")
+        elif kind == "frequency_response" and (record := _load(run_dir, cid, "record")) is not None:
+            responses.append(
+                _response(
+                    cid, "droop", record, rated_w, prepared, params, command=float(record["start"]),
+                    extra={"frequency": record["frequency"]},
+                )
+            )  # fmt: skip
         elif kind == "ride_through" and (record := _load(run_dir, cid, "record")) is not None:
             responses.append(
                 _response(
@@ -134,6 +143,11 @@ def simulate(response: StoredResponse, model: ContainerModel) -> np.ndarray:
     if handler is None:
         raise ProcedureError(f"{response.source}: no simulator for this kind of response")
     return handler(response, model, times, WARM_UP_S)
+
+
+def misfit(responses: list[StoredResponse], model: ContainerModel) -> np.ndarray:
+    """Simulated less stored power, sample by sample, in per-unit of rated, every response end to end."""
+    return np.concatenate([(simulate(r, model) - r.p_total) / r.rated_w for r in responses])
 
 
 def _setpoint(model: ContainerModel, c, watts: float) -> float:
@@ -211,8 +225,10 @@ def _stop(mode: Mode):
 
 def frequency_step_times(r: StoredResponse) -> tuple[float, float] | None:
     """(start, end) record times of the frequency event: midway between the last nominal and the first stepped
-    update (the analyser saw it within one update), and likewise for the return."""
+    update (the analyser saw it within one update), and likewise for the return; moved by ``event_shift_s`` when
+    the fit has placed the event inside that update (hilbench.twin.scan_fit.place_events)."""
     f = r.extra["frequency"]
+    shift = float(r.extra.get("event_shift_s", 0.0))
     nominal = float(np.median(f[: max(3, f.size // 20)]))
     event = r.params["event_hz"]
     low = f <= event + 0.5 * (nominal - event)
@@ -226,7 +242,7 @@ def frequency_step_times(r: StoredResponse) -> tuple[float, float] | None:
         if back.size == 0
         else 0.5 * (r.time[first + back[0]] + r.time[first + back[0] - 1])
     )
-    return float(start), float(end)
+    return float(start + shift), float(end + shift)
 
 
 def _frequency_trip(r: StoredResponse, model: ContainerModel, times: np.ndarray, t0: float) -> np.ndarray:
@@ -243,13 +259,70 @@ def _frequency_trip(r: StoredResponse, model: ContainerModel, times: np.ndarray,
     return sim.p_total(times)
 
 
+def with_defaults(r: StoredResponse, check_type: str) -> dict:
+    """The check's parameters as it ran: its type's defaults under what the plan gave (the record holds the
+    plan's)."""
+    return {**REGISTRY[check_type].params, **r.params}
+
+
 def _ride_through(r: StoredResponse, model: ContainerModel, times: np.ndarray, t0: float) -> np.ndarray:
     """The check's own list of supply steps (hilbench.plans.checks.ride_through), played from its stored start."""
-    sim, _ = _running_at(model, 100.0, r, t0)
+    sim, c = _running_at(model, 100.0, r, t0)
     volts, hz = sim.plant.params.voltage_v, sim.plant.params.frequency_hz
-    steps = disturbance_steps(r.check, {**RIDE_THROUGH_DEFAULTS, **r.params}, volts, hz)
+    params = with_defaults(r, "ride_through")
+    if params["uf_threshold_hz"] is not None:
+        c.write_uf(threshold_hz=params["uf_threshold_hz"], delay_s=params["uf_delay_s"], action="trip", at=t0 - 0.5)
+    steps = disturbance_steps(r.check, params, volts, hz)
     program = [(s.dwell_s, s.voltage_pu * volts, s.frequency_hz) for s in steps] + [(1e6, volts, hz)]
-    sim.plant.grid.program(program, start=t0)
+    sim.plant.grid.program(program, start=ride_through_start(r, steps, hz) + t0 - r.command)
+    return sim.p_total(times)
+
+
+def ride_through_start(r: StoredResponse, steps: list, hz: float) -> float:
+    """Record time the ride-through's program began: midway in the update in which the analyser first saw the
+    supply move (as hilbench.plans.checks.ride_through finds it; its own stored start is the update before, up to
+    an update early), less where the program first moved it; moved by the fit's ``event_shift_s``."""
+    u, f = r.extra["voltage_pu"], r.extra["frequency"]
+    moves = [s.start_s for s in steps if s.voltage_pu < 0.95 or abs(s.frequency_hz - hz) > 0.02]
+    u_before = float(np.median(u[r.time <= r.command])) if np.any(r.time <= r.command) else float(u[0])
+    seen = np.flatnonzero((u < 0.95 * u_before) | (np.abs(f - hz) > 0.02))
+    if not moves or not seen.size:
+        return r.command + float(r.extra.get("event_shift_s", 0.0))
+    k = int(seen[0])
+    return float(0.5 * (r.time[k] + r.time[max(k - 1, 0)]) - moves[0] + r.extra.get("event_shift_s", 0.0))
+
+
+def droop_program_start(r: StoredResponse, levels: list[tuple[float, float, float]]) -> float:
+    """Record time the frequency_response check's trajectory began: midway between the last nominal and the first
+    moved update (the analyser saw the move within one update), less the levels played at nominal before it (the
+    check's own stored start is the last nominal update: up to an update early); moved by the fit's
+    ``event_shift_s``."""
+    f = r.extra["frequency"]
+    nominal = float(np.median(f[: max(3, f.size // 20)]))
+    moved = np.flatnonzero(np.abs(f - nominal) > 1e-3)
+    if not moved.size:
+        return r.command
+    k = int(moved[0])
+    seen = 0.5 * (r.time[k] + r.time[max(k - 1, 0)])
+    offset = 0.0
+    for seconds, _, hz in levels:
+        if abs(hz - nominal) > 1e-3:
+            break
+        offset += seconds
+    return float(seen - offset + r.extra.get("event_shift_s", 0.0))
+
+
+def _droop(r: StoredResponse, model: ContainerModel, times: np.ndarray, t0: float) -> np.ndarray:
+    """The frequency_response check's trajectory (hilbench.plans.checks.frequency_response) played on a running
+    container whose under-frequency trip the check moved out of the way."""
+    sim, c = _running_at(model, 100.0, r, t0)
+    volts, nominal = sim.plant.params.voltage_v, sim.plant.params.frequency_hz
+    params = with_defaults(r, "frequency_response")
+    uf = params["uf_threshold_hz"] or round(0.94 * nominal, 2)
+    c.write_uf(threshold_hz=uf, delay_s=DROOP_UF_DELAY_S, action="trip", at=t0 - 0.5)
+    levels = frequency_levels(params, nominal, volts)
+    program = [(d, pu * volts, hz) for d, pu, hz in levels] + [(1e6, volts, nominal)]
+    sim.plant.grid.program(program, start=droop_program_start(r, levels) + t0 - r.command)
     return sim.p_total(times)
 
 
@@ -261,18 +334,18 @@ _SIMULATORS = {
     "graceful": _stop(Mode.GRACEFUL_STOP),
     "frequency_trip": _frequency_trip,
     "ride_through": _ride_through,
+    "droop": _droop,
 }
 
 
 def event_time(r: StoredResponse) -> float:
-    """The record time the response's event began: the grid's step for a frequency event, the first disturbed
-    update for a ride-through (as the validation finds it), else the command."""
-    if r.kind == "ride_through":
-        u = r.extra["voltage_pu"]
-        event, _ = disturbance(r.time, u if np.ptp(u) > 0.05 else r.extra["frequency"])
+    """The record time the response's event began, found as the validation finds it in the measured record
+    (hilbench.plans.model_check.disturbance: the supply's half-deviation crossing) for a grid event, else the
+    command.  A model file's times count from it, so they line up with the record whatever the fit placed
+    inside the update."""
+    if r.kind in ("ride_through", "frequency_trip", "droop"):
+        u = r.extra.get("voltage_pu")
+        signal = u if u is not None and np.ptp(u) > 0.05 else r.extra["frequency"]
+        event, _ = disturbance(r.time, signal)
         return r.command if event is None else event
-    if r.kind == "frequency_trip":
-        step = frequency_step_times(r)
-        if step is not None:
-            return step[0]
     return r.command

@@ -150,3 +150,52 @@ def test_the_noncompliant_containers_fit_finds_its_broken_promises(mw2mh_noncomp
     assert abs(estimates["boot_s"]["value"] - 150.0) <= 1.0
     assert estimates["stop_stagger_s"]["status"] == "not excited"  # the run's graceful stop never completed
     assert estimates["psu_spectrum"]["status"] == "measured" and estimates["r_ohm"]["value"] > 0.2  # the weak grid
+
+
+def randomised_grid_response(seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    ranges = {
+        "droop_volume_kw": (30, 70, 1), "droop_deadband_hz": (0.01, 0.05, 3), "droop_knee_hz": (0.1, 0.3, 3),
+        "droop_knee_percent": (2, 15, 1), "droop_full_hz": (0.4, 0.6, 3), "droop_delay_s": (0.1, 0.6, 3),
+        "psu_holdup_s": (0.02, 0.2, 3), "psu_uvlo_pu": (0.3, 0.6, 3), "restart_stagger_s": (0.2, 1.0, 3),
+    }  # fmt: skip
+    return {name: round(float(rng.uniform(lo, hi)), digits) for name, (lo, hi, digits) in ranges.items()}
+
+
+def test_a_containers_droop_and_ride_through_are_fitted_by_scanning_and_its_twin_reproduces_them(tmp_path):
+    """Droop sheds whole boards and a PSU drops out or holds on: the fit scans those parameters (hilbench.twin.
+    scan_fit) on a container whose droop curve, hold-up, lock-out and restart stagger are drawn at random."""
+    seed = int(os.environ.get("HILBENCH_TWIN_SEED") or int.from_bytes(os.urandom(4), "little"))
+    print(f"randomised grid response: seed {seed} (tests/system/test_twin.py: randomised_grid_response)")
+    true = randomised_grid_response(seed)
+    bench = yaml.safe_load((ROOT / "instruments" / "emulated.yaml").read_text())
+    bench["plant"]["controller"].update(true)
+    bench.pop("interlocks")  # a lost supply is what is tested: not the lab's permissive
+    (tmp_path / "secret").mkdir()
+    bench_file = tmp_path / "secret" / "variant.yaml"
+    bench_file.write_text(yaml.safe_dump(bench, sort_keys=False))
+    plan = tmp_path / "twin_grid_plan.yaml"
+    plan.write_text((HERE / "twin_grid_plan.yaml").read_text().replace("VOLUME_KW", str(true["droop_volume_kw"])))
+
+    source = run_plan(plan, tmp_path / "source", bench=bench_file)
+    assert source.run.checks, source.stdout[-3000:]
+    twin, estimates = fit(source.report, tmp_path)
+    print(f"{'parameter':<22} {'true':>10} {'fitted':>10} {'+-':>8} status")
+    for name, value in true.items():
+        e = estimates[name]
+        sigma = "" if e["uncertainty"] is None else f"{e['uncertainty']:.3g}"
+        print(f"{name:<22} {value:>10.4g} {e['value']:>10.4g} {sigma:>8} {e['status']}  {e['note']}")
+    for name in ("psu_holdup_s", "restart_stagger_s"):  # each read by its own timing (a drop, a restart)
+        e = estimates[name]
+        assert e["status"] == "fitted", e
+        # a scanned value is anywhere in the interval the records leave open: within its half-width (sqrt(3) sigma)
+        assert abs(e["value"] - true[name]) <= np.sqrt(3) * e["uncertainty"] + 1e-9, (name, true[name], e)
+    # the droop's curve points and delay trade against each other on a ramp (several curves shed the same boards
+    # at the same updates: their intervals are slices, each with the others held); the held level fixes the
+    # volume to a board, the first shed the delay to about two updates
+    per_board_w = 3250.0  # the default bench's boards (board_profiles.S19J_PRO)
+    assert abs(estimates["droop_volume_kw"]["value"] - true["droop_volume_kw"]) <= per_board_w / 1000
+    assert abs(estimates["droop_delay_s"]["value"] - true["droop_delay_s"]) <= 0.1
+    twin_run = run_plan(plan, tmp_path / "twin-run", bench=twin)
+    assert twin_run.run.checks, twin_run.stdout[-3000:]
+    assert agreement(source.report, twin_run.report).returncode == 0

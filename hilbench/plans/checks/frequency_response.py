@@ -48,7 +48,7 @@ def frequency_response(ctx: CheckContext, params: dict) -> None:
     nominal = ctx.dut.frequency_hz
     try:
         curve = ResponseCurve.from_plan(params["curve"])
-        steps = _levels(params, nominal, ctx.grid.nominal().voltage_v)
+        steps = frequency_levels(params, nominal, ctx.grid.nominal().voltage_v)
     except (TypeError, ValueError) as exc:
         raise CheckAborted(f"{ctx.check_id}: params.curve / params.steps / params.recording: {exc}") from None
     ctx.prepare_running(100.0)
@@ -125,8 +125,9 @@ def frequency_response(ctx: CheckContext, params: dict) -> None:
     ctx.controller.set_mode(ControllerMode.OFF)
 
 
-def _levels(params: dict, nominal_hz: float, volts: float) -> list[tuple[float, float, float]]:
-    """(seconds, voltage pu, Hz) list levels from the plan's steps and ramps, or from a recording."""
+def frequency_levels(params: dict, nominal_hz: float, volts: float) -> list[tuple[float, float, float]]:
+    """(seconds, voltage pu, Hz) list levels from the plan's steps and ramps, or from a recording (the check plays
+    them; a twin's fit replays them)."""
     if params["recording"] is not None:
         stairs = staircase(
             load_recording(params["recording"]),
