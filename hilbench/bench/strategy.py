@@ -39,6 +39,14 @@ class CheckAborted(HilbenchError):
     """The bench did not reach the state a check needs (its preconditions)."""
 
 
+class WaitTimedOut(CheckAborted):
+    """A wait ran out of time: what was trended while waiting comes with it (a check may still store it)."""
+
+    def __init__(self, message: str, samples: list) -> None:
+        super().__init__(message)
+        self.samples = samples
+
+
 class BenchStrategy:
     def __init__(self, session: BenchSession, *, progress: Callable[[str], None] = print) -> None:
         self.session = session
@@ -93,15 +101,17 @@ class BenchStrategy:
     def wait_for(
         self, condition: Callable[[AnalyserReading], bool], timeout_s: float, what: str
     ) -> list[AnalyserReading]:
-        """Trend until ``condition(sample)`` holds; CheckAborted (with the last value) after timeout_s."""
+        """Trend until ``condition(sample)`` holds; WaitTimedOut (with the last value and the samples) after
+        timeout_s."""
         analyser = self.analyser
         samples = [analyser.read()]
         deadline = samples[0].time + timeout_s
         while not condition(samples[-1]):
             if samples[-1].time > deadline:
-                raise CheckAborted(
+                raise WaitTimedOut(
                     f"{what} not reached within {timeout_s:g} s of instrument time "
-                    f"(last: P = {samples[-1].p_total / 1000:.1f} kW, f = {samples[-1].frequency:.3f} Hz)"
+                    f"(last: P = {samples[-1].p_total / 1000:.1f} kW, f = {samples[-1].frequency:.3f} Hz)",
+                    samples,
                 )
             time.sleep(0.0005)
             reading = analyser.read()

@@ -144,7 +144,7 @@ def fit_run(run_dir: str | Path, template: ContainerModel, progress: Callable[[s
         model, responses = scan_group(group, responses, model, estimates, progress)
     dispatch = [r.check for r in responses if r.kind in ("step", "ramp")]
     for name, why in NOT_SEPARABLE.items():
-        if dispatch:
+        if dispatch and (name not in estimates or estimates[name].status != SELECTED):
             estimates[name] = Estimate(name, model.value(name), "s", NOT_FITTED, sources=dispatch, note=why)
     for check in run.checks:
         for name in NOT_FITTED_BY_CHECK.get(check.type, ()):
@@ -179,10 +179,19 @@ def _measured(run: Run, responses: list[StoredResponse], template: ContainerMode
         by_kind.setdefault(r.kind, []).append(r)
     values: dict[str, object] = {}
     graceful = [r for r in by_kind.get("graceful", []) if int(r.extra.get("boards_online_before", -1)) > 0]
-    if graceful:
-        values["boards"] = max(int(r.extra["boards_online_before"]) for r in graceful)
+    declared = int(dut.get("boards") or 0)
+    online = max((int(r.extra["boards_online_before"]) for r in graceful), default=0)
+    if graceful and online >= declared:
+        values["boards"] = online
         estimates["boards"] = Estimate("boards", values["boards"], "", MEASURED, 0.0, [r.check for r in graceful],
                                        "the controller's boards-online count before the graceful stop")  # fmt: skip
+    elif graceful:  # a board asleep at that moment (a toggling firmware) is installed all the same
+        values["boards"] = declared
+        estimates["boards"] = Estimate(
+            "boards", declared, "", DECLARED, None, ["plan dut.boards", *(r.check for r in graceful)],
+            f"the controller counted {online} boards online before the graceful stop, fewer than the plan's "
+            f"{declared} (a board asleep, curtailed or toggling then is installed all the same): the plan's figure",
+        )  # fmt: skip
     else:
         values["boards"] = int(dut.get("boards") or template.boards)
         estimates["boards"] = Estimate(
@@ -381,32 +390,59 @@ def _cycling(responses: list[StoredResponse], model: ContainerModel, estimates) 
         r.p_total[_settled_half(r)] for r in responses if r.kind == "step" and r.params.get("to_percent") == 100
     ]
     full = np.concatenate(full_stretches or [np.zeros(0)])  # the settled second half of steps up to full power
-    candidates = {}
-    for k in (1, 2, 3, 4, 5, 6):
-        period = interval / k
-        if period < 0.2:
-            break
-        drop_interval, mean_w = _simulated_cycling(model.with_values({"cycling_period_s": period}))
-        # score: the drops' interval, and the power the toggling board takes away on average (its duty)
-        score = abs(drop_interval - interval) / interval
-        if full.size:
-            score += abs(mean_w - float(np.mean(full))) / per_board
-        candidates[round(period, 3)] = score
-    period = min(candidates, key=candidates.get)
-    if full.size:  # the full-power mean includes the toggling board's absences: the board's power, corrected
-        _, mean_w = _simulated_cycling(model.with_values({"cycling_period_s": period}))
-        aux = float(model.value("aux_w"))
-        corrected = round(per_board * (float(np.mean(full)) - aux) / (mean_w - aux), 2)
+    if full.size:  # the full-power mean includes the toggling board's absences: the board's power, read again
+        # from the top level, every board on (the toggling board's absences lie a board below it; its wake ramps
+        # through the levels between).  Within 0.5 % of the DUT's rating per board it is the rating: 1 W per board
+        # too many puts the boards' power a hair over a setpoint of their rated power, and the emulated controller
+        # then runs every board a profile down (-5 %)
+        corrected = (float(np.max(full)) - float(model.value("aux_w"))) / model.boards
+        rating = float(model.value("setpoint_limit_kw")) * 1000 / model.boards
+        corrected = round(rating if abs(corrected - rating) <= 0.005 * rating else corrected, 2)
         model = model.with_values({"nameplate_w": corrected})
         estimates["nameplate_w"].value = corrected
-        estimates["nameplate_w"].note += "; corrected for the toggling board's absences (simulated duty)"
+        estimates["nameplate_w"].note += "; read again from the top level, every board on (one board toggles)"
+    # the toggling board sleeps and wakes by the firmware's own command, not through the setpoint's delay: its
+    # drops separate that delay from the latencies the steps fitted as sums, so the two are chosen together
+    curtail, wake = float(model.value("curtail_latency_s")), float(model.value("wake_delay_s"))
+    periods = [interval / k for k in (1, 2, 3, 4, 5, 6) if interval / k >= 0.2]
+    candidates = {}
+
+    def score_all(polls: np.ndarray) -> None:
+        for period in periods:
+            for poll in polls:
+                values = {"cycling_period_s": round(period, 3), "setpoint_poll_s": round(float(poll), 3),
+                          "curtail_latency_s": curtail - poll, "wake_delay_s": wake - poll}  # fmt: skip
+                drop_interval, mean_w = _simulated_cycling(model.with_values(values))
+                # score: the drops' interval, and the power the toggling board takes away on average (its duty)
+                score = abs(drop_interval - interval) / interval
+                if full.size:
+                    score += abs(mean_w - float(np.mean(full))) / per_board
+                candidates[(values["cycling_period_s"], values["setpoint_poll_s"])] = (score, values)
+
+    def best() -> tuple[float, float]:
+        return min(candidates, key=lambda key: (candidates[key][0], key[1]))
+
+    longest = min(curtail, wake)
+    score_all(np.arange(0.0, longest + 1e-9, 0.5))  # coarse, then by 0.1 s around the best
+    score_all(np.clip(best()[1] + np.arange(-0.4, 0.41, 0.1), 0.0, longest))
+    polls = (0.0, longest)
+    best = best()
+    score, chosen = candidates[best]
+    period = chosen["cycling_period_s"]
     estimates["cycling_period_s"] = Estimate(
         "cycling_period_s", period, "s", SELECTED, None, [check],
         f"{edges_seen} drops of about one board's power {interval:.3g} s apart on a steady stretch; the period "
-        f"whose simulation matches that interval and the duty best (score {candidates[period]:.2g}); its phase "
-        "is not fitted",
+        f"(with the setpoint delay) whose simulation matches that interval and the duty best (score {score:.2g}); "
+        "its phase is not fitted",
     )  # fmt: skip
-    return model.with_values({"cycling_period_s": period})
+    if chosen["setpoint_poll_s"] > 0:
+        estimates["setpoint_poll_s"] = Estimate(
+            "setpoint_poll_s", chosen["setpoint_poll_s"], "s", SELECTED, 0.1 / np.sqrt(12), [check],
+            f"with the toggling period: the steps' latencies less it are the boards' own, with which the toggling "
+            f"board's drops come at the measured interval (candidates {polls[0]:g}-{polls[1]:g} s by 0.5 s, then "
+            "by 0.1 s around the best)",
+        )  # fmt: skip
+    return model.with_values(chosen)
 
 
 def _settled_half(r: StoredResponse) -> np.ndarray:
@@ -461,13 +497,13 @@ def _from_figures(group: Group, used: list[StoredResponse], model: ContainerMode
             guess["curtail_latency_s" if down else "wake_delay_s"] = max(0.0, moved - poll)
         elif r.kind == "graceful":
             # board i stops i staggers after the command and draws power until its own stop completes: the
-            # first and last one-board drops give the stop's duration and the stagger
-            drops = np.flatnonzero(np.diff(r.p_total) < -0.3 * float(model.value("nameplate_w")))
-            drops = drops[r.time[drops + 1] >= r.command]
-            if drops.size >= 2 and model.boards > 1:
-                first, last = float(r.time[drops[0] + 1]), float(r.time[drops[-1] + 1])
-                guess["graceful_stop_s"] = max(0.0, first - r.command)
-                guess["stop_stagger_s"] = max(0.0, (last - first) / (model.boards - 1))
+            # first one-board drop gives the stop's duration, the drops' spacing the stagger (a record cut short
+            # by the check's observation time holds only the first boards' drops)
+            after = r.time >= r.command
+            drops = _one_board_drops(r.time[after], r.p_total[after], float(model.value("nameplate_w")))
+            if len(drops) >= 2 and model.boards > 1:
+                guess["graceful_stop_s"] = max(0.0, drops[0] - r.command)
+                guess["stop_stagger_s"] = float(np.median(np.diff(drops)))
     return [guess[p.name] for p in parameters]
 
 

@@ -141,14 +141,14 @@ def test_the_1200kw_containers_twin_reproduces_its_run(tmp_path):
 
 
 def test_the_noncompliant_containers_fit_finds_its_broken_promises(mw2mh_noncompliant, tmp_path):
-    """The fit of the failing container: its slow trip, slow boot and ignored ramp limit are found, and the
-    graceful stop the run never saw end is named as not excited.  Its twin reproduces 22 of the 32 figures (issue
-    20's note; not run here: a third full MW2MH run on two shared cores made its figures untrusted in CI)."""
+    """The fit of the failing container: its slow trip, slow boot and ignored ramp limit are found, and the stagger
+    of the graceful stop the run never saw end (its check stores the stop so far).  Its twin's agreement is in
+    issue 20's note (not run here: a third full MW2MH run on two shared cores made its figures untrusted in CI)."""
     _, estimates = fit(mw2mh_noncompliant.report, tmp_path)
     assert estimates["honours_ramp_limit"]["value"] is False and estimates["honours_ramp_limit"]["status"] == "selected"
     assert abs(estimates["contactor_open_s"]["value"] - 3.0) <= 0.1  # the bench's slow trip path
     assert abs(estimates["boot_s"]["value"] - 150.0) <= 1.0
-    assert estimates["stop_stagger_s"]["status"] == "not excited"  # the run's graceful stop never completed
+    assert abs(estimates["stop_stagger_s"]["value"] - 5.0) <= 0.1  # from the stop's first 120 s (of 150)
     assert estimates["psu_spectrum"]["status"] == "measured" and estimates["r_ohm"]["value"] > 0.2  # the weak grid
 
 

@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hilbench.bench.session import BenchSession
-from hilbench.bench.strategy import BenchStrategy, CheckAborted
+from hilbench.bench.strategy import BenchStrategy, CheckAborted, WaitTimedOut
 from hilbench.core.measurement import ERROR, FAIL, Limits, Measurement, judge
 from hilbench.core.roles import Analyser, AnalyserReading, Boards, Controller, GridSource, Load
 from hilbench.core.roles import Recorder as WaveformRecorder
 from hilbench.core.units import SI_PER_UNIT
 from hilbench.report.record_writer import RecordWriter, safe_file_name
 
-__all__ = ["REGISTRY", "CheckAborted", "CheckContext", "Dut", "check", "first_time", "series", "settle_time"]
+__all__ = [
+    "REGISTRY", "CheckAborted", "CheckContext", "Dut", "WaitTimedOut", "check", "first_time", "series", "settle_time",
+]  # fmt: skip
 
 #: SI value per declared display unit: checks compute in SI, measurements are shown in these units.
 

@@ -8,7 +8,15 @@ import numpy as np
 
 from hilbench.core.roles import ControllerMode
 from hilbench.core.units import KW
-from hilbench.plans.checks.base import CheckAborted, CheckContext, check, first_time, series, settle_time
+from hilbench.plans.checks.base import (
+    CheckAborted,
+    CheckContext,
+    WaitTimedOut,
+    check,
+    first_time,
+    series,
+    settle_time,
+)  # fmt: skip
 from hilbench.report import charts
 
 
@@ -183,9 +191,14 @@ def shutdown(ctx: CheckContext, params: dict) -> None:
 
     try:
         samples = ctx.wait_for(below_threshold, params["observe_s"], "power below the threshold")
-    except CheckAborted as exc:  # still above the threshold: the duration is at least observe_s
+    except WaitTimedOut as exc:  # still above the threshold: the duration is at least observe_s
         name = "emergency_time_s" if params["mode"] == "emergency" else "graceful_duration_s"
-        ctx.measure(name, params["observe_s"], note=f"lower bound: {exc}")
+        t, p = series(exc.samples)  # the stop so far is stored all the same (a twin's fit reads its stagger)
+        raw = ctx.run_record.save_raw(
+            ctx.check_id, "trend", time=t, p_total=p, command=commanded,
+            boards_online=np.array(online, dtype=float).reshape(-1, 2), boards_online_before=online_before,
+        )  # fmt: skip
+        ctx.measure(name, params["observe_s"], raw=raw, note=f"lower bound: {exc}")
         if params["mode"] == "graceful":
             ctx.measure("boards_stopped_in_order", 0.0, note="the stop did not complete")
         ctx.controller.set_mode(ControllerMode.OFF)
