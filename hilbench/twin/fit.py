@@ -133,9 +133,10 @@ def fit_run(run_dir: str | Path, template: ContainerModel, progress: Callable[[s
             model = _dispatch_both_ways(group, responses, model, estimates, progress)
         else:
             model = _fit_group(group, responses, model, estimates, progress)
-        if group.name == "trip":  # each frequency step placed inside its update, then the contactor again
-            responses = place_events(responses, model, progress, group.kinds)
-            model = _fit_group(group, responses, model, estimates, progress)
+        if group.name == "trip":  # each trip placed inside its update, then the contactor again (twice)
+            for _ in range(2):
+                responses = place_events(responses, model, progress, group.kinds)
+                model = _fit_group(group, responses, model, estimates, progress)
     toggling = _cycling(responses, model, estimates)  # read with the fitted latencies (they set the duty)
     if toggling is not model:  # a toggling board biased the dispatch fit: fitted again with it in the model
         dispatch = next(g for g in GROUPS if g.name == "dispatch")

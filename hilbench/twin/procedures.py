@@ -217,7 +217,7 @@ def _ramp(r: StoredResponse, model: ContainerModel, times: np.ndarray, t0: float
 def _stop(mode: Mode):
     def run(r: StoredResponse, model: ContainerModel, times: np.ndarray, t0: float) -> np.ndarray:
         sim, c = _running_at(model, 100.0, r, t0)
-        c.write_mode(int(mode), at=t0)
+        c.write_mode(int(mode), at=t0 + float(r.extra.get("event_shift_s", 0.0)))
         return sim.p_total(times)
 
     return run

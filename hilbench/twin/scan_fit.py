@@ -61,7 +61,8 @@ SEARCH = {"tol": 0.0, "polish": False, "seed": 20}
 #: than this (per-unit of rated), as hilbench.twin.fit's least-squares groups judge it
 EXCITATION_PU = 1e-3
 #: the kinds of response whose grid event the analyser saw only to within an update (placed by place_events)
-PLACED_KINDS = ("frequency_trip", "droop", "ride_through")
+#: (an emergency stop's command too: its time is the middle of the analyser updates read around the write)
+PLACED_KINDS = ("frequency_trip", "emergency", "droop", "ride_through")
 
 
 @dataclass(frozen=True)
@@ -242,5 +243,5 @@ def place_events(
         found = scan(bracket, cost, start=float(r.extra.get("event_shift_s", 0.0)), keep=0.0)
         placed.append(replace(r, extra={**r.extra, "event_shift_s": found.value}))
         if found.value:
-            progress(f"fit: {r.check}'s grid event placed {found.value:+.3f} s from the middle of its update")
+            progress(f"fit: {r.check}'s event placed {found.value:+.3f} s from the middle of its update")
     return placed

@@ -148,7 +148,9 @@ def test_the_noncompliant_containers_fit_finds_its_broken_promises(mw2mh_noncomp
     assert estimates["honours_ramp_limit"]["value"] is False and estimates["honours_ramp_limit"]["status"] == "selected"
     assert abs(estimates["contactor_open_s"]["value"] - 3.0) <= 0.1  # the bench's slow trip path
     assert abs(estimates["boot_s"]["value"] - 150.0) <= 1.0
-    assert abs(estimates["stop_stagger_s"]["value"] - 5.0) <= 0.1  # from the stop's first 120 s (of 150)
+    # from the stop's first 120 s (of 150); the toggling board may be asleep when the stop begins (the twin's
+    # replay starts it mining), which moved the fitted stagger by up to 0.3 s in runs by hand
+    assert abs(estimates["stop_stagger_s"]["value"] - 5.0) <= 0.5
     assert estimates["psu_spectrum"]["status"] == "measured" and estimates["r_ohm"]["value"] > 0.2  # the weak grid
 
 
