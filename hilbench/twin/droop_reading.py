@@ -23,7 +23,10 @@ def droop_reading(r: StoredResponse, model: ContainerModel) -> dict[str, float] 
     params = with_defaults(r, "frequency_response")
     f = np.asarray(r.extra["frequency"], dtype=float)
     nominal = float(np.median(f[: max(3, f.size // 20)]))
-    start = droop_program_start(r, frequency_levels(params, nominal, 1.0))
+    try:
+        start = droop_program_start(r, frequency_levels(params, nominal, 1.0))
+    except (OSError, ValueError):  # a trajectory that cannot be rebuilt: no reading (the simulation says why)
+        return None
     before = r.time < start
     if before.sum() < 2:
         return None
@@ -44,8 +47,8 @@ def droop_reading(r: StoredResponse, model: ContainerModel) -> dict[str, float] 
         seen = nominal - np.interp(r.time[after] - delay, r.time, f)
         return (curve(x, seen) - shed[after]) / r.rated_w
 
-    x0 = np.array([shed.max() / 1000, 0.015, 0.2, 0.05, 0.3])
     bounds = ([0.0, 0.0, 1e-3, 0.0, 1e-3], [r.rated_w / 1000, 1.0, 1.0, 1.0, 2.0])
+    x0 = np.clip([shed.max() / 1000, 0.015, 0.2, 0.05, 0.3], *bounds)  # a noisy full shed may exceed the rating
     best = None
     for delay in np.arange(0.0, 1.0001, 0.05):  # the relay delay: one update's steps, the curve fitted at each
         fitted = least_squares(residual, x0, args=(float(delay),), bounds=bounds, loss="soft_l1", f_scale=0.01)

@@ -391,7 +391,8 @@ def _cycling(responses: list[StoredResponse], model: ContainerModel, estimates) 
         r.p_total[_settled_half(r)] for r in responses if r.kind == "step" and r.params.get("to_percent") == 100
     ]
     full = np.concatenate(full_stretches or [np.zeros(0)])  # the settled second half of steps up to full power
-    if full.size:  # the full-power mean includes the toggling board's absences: the board's power, read again
+    if full.size and estimates["nameplate_w"].status != SELECTED:  # (a lower profile selected by dispatch stands)
+        # the full-power mean includes the toggling board's absences: the board's power, read again
         # from the top level, every board on (the toggling board's absences lie a board below it; its wake ramps
         # through the levels between).  Within 0.5 % of the DUT's rating per board it is the rating: 1 W per board
         # too many puts the boards' power a hair over a setpoint of their rated power, and the emulated controller
@@ -404,7 +405,9 @@ def _cycling(responses: list[StoredResponse], model: ContainerModel, estimates) 
         estimates["nameplate_w"].note += "; read again from the top level, every board on (one board toggles)"
     # the toggling board sleeps and wakes by the firmware's own command, not through the setpoint's delay: its
     # drops separate that delay from the latencies the steps fitted as sums, so the two are chosen together
-    curtail, wake = float(model.value("curtail_latency_s")), float(model.value("wake_delay_s"))
+    # the steps' sums: the fitted latencies plus the delay they were fitted with (the template's)
+    held = float(model.value("setpoint_poll_s"))
+    curtail, wake = float(model.value("curtail_latency_s")) + held, float(model.value("wake_delay_s")) + held
     periods = [interval / k for k in (1, 2, 3, 4, 5, 6) if interval / k >= 0.2]
     candidates = {}
 
@@ -436,13 +439,12 @@ def _cycling(responses: list[StoredResponse], model: ContainerModel, estimates) 
         f"(with the setpoint delay) whose simulation matches that interval and the duty best (score {score:.2g}); "
         "its phase is not fitted",
     )  # fmt: skip
-    if chosen["setpoint_poll_s"] > 0:
-        estimates["setpoint_poll_s"] = Estimate(
-            "setpoint_poll_s", chosen["setpoint_poll_s"], "s", SELECTED, 0.1 / np.sqrt(12), [check],
-            f"with the toggling period: the steps' latencies less it are the boards' own, with which the toggling "
-            f"board's drops come at the measured interval (candidates {polls[0]:g}-{polls[1]:g} s by 0.5 s, then "
-            "by 0.1 s around the best)",
-        )  # fmt: skip
+    estimates["setpoint_poll_s"] = Estimate(  # selected with the period, whatever the template held
+        "setpoint_poll_s", chosen["setpoint_poll_s"], "s", SELECTED, 0.1 / np.sqrt(12), [check],
+        f"with the toggling period: the steps' latencies less it are the boards' own, with which the toggling "
+        f"board's drops come at the measured interval (candidates {polls[0]:g}-{polls[1]:g} s by 0.5 s, then by "
+        "0.1 s around the best; several may match equally, the least delay is taken)",
+    )  # fmt: skip
     return model.with_values(chosen)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hilbench.core.errors import HilbenchError
 from hilbench.emulation.controller import Mode
 from hilbench.plans.checks.base import REGISTRY
 from hilbench.plans.checks.frequency_response import frequency_levels
@@ -272,7 +273,7 @@ def _ride_through(r: StoredResponse, model: ContainerModel, times: np.ndarray, t
     params = with_defaults(r, "ride_through")
     if params["uf_threshold_hz"] is not None:
         c.write_uf(threshold_hz=params["uf_threshold_hz"], delay_s=params["uf_delay_s"], action="trip", at=t0 - 0.5)
-    steps = disturbance_steps(r.check, params, volts, hz)
+    steps = _playable(r, lambda: disturbance_steps(r.check, params, volts, hz))
     program = [(s.dwell_s, s.voltage_pu * volts, s.frequency_hz) for s in steps] + [(1e6, volts, hz)]
     sim.plant.grid.program(program, start=ride_through_start(r, steps, hz) + t0 - r.command)
     return sim.p_total(times)
@@ -290,6 +291,15 @@ def ride_through_start(r: StoredResponse, steps: list, hz: float) -> float:
         return r.command + float(r.extra.get("event_shift_s", 0.0))
     k = int(seen[0])
     return float(0.5 * (r.time[k] + r.time[max(k - 1, 0)]) - moves[0] + r.extra.get("event_shift_s", 0.0))
+
+
+def _playable(r: StoredResponse, build):
+    """The check's list steps, or a ProcedureError naming the check (a recording moved or unreadable since the
+    run, a trajectory this version cannot build)."""
+    try:
+        return build()
+    except (OSError, ValueError, HilbenchError) as exc:
+        raise ProcedureError(f"{r.source}: its supply program cannot be rebuilt: {exc}") from None
 
 
 def droop_program_start(r: StoredResponse, levels: list[tuple[float, float, float]]) -> float:
@@ -320,7 +330,7 @@ def _droop(r: StoredResponse, model: ContainerModel, times: np.ndarray, t0: floa
     params = with_defaults(r, "frequency_response")
     uf = params["uf_threshold_hz"] or round(0.94 * nominal, 2)
     c.write_uf(threshold_hz=uf, delay_s=DROOP_UF_DELAY_S, action="trip", at=t0 - 0.5)
-    levels = frequency_levels(params, nominal, volts)
+    levels = _playable(r, lambda: frequency_levels(params, nominal, volts))
     program = [(d, pu * volts, hz) for d, pu, hz in levels] + [(1e6, volts, nominal)]
     sim.plant.grid.program(program, start=droop_program_start(r, levels) + t0 - r.command)
     return sim.p_total(times)

@@ -6,7 +6,8 @@ under-voltage lock-out either drops the boards in a sag or it does not.  The mis
 staircase.  Each one is scanned over its range (a coarse grid, then twice finer around the least misfit), both
 ends of the interval over which the misfit stays at its least are found by bisection, and the estimate is the
 template's value when it lies inside that interval (the records cannot prefer another), else its centre; its
-uncertainty is the interval's width / sqrt(12): the records determine it no closer with the group's other
+uncertainty is the interval's width / sqrt(12) (for a time, with one update added in quadrature: its event is
+placed within one): the records determine it no closer with the group's other
 parameters held (a slice: parameters that trade against each other, a droop curve's points and its relay delay
 on a ramp, have wider joint intervals).  A group whose parameters act together is first searched jointly
 (differential evolution from the better of the template's values and a reading of the record), then scanned in
@@ -22,7 +23,7 @@ import numpy as np
 from scipy.optimize import differential_evolution
 
 from hilbench.twin.droop_reading import droop_reading
-from hilbench.twin.estimates import FITTED, NOT_EXCITED, Estimate
+from hilbench.twin.estimates import FITTED, NOT_EXCITED, NOT_FITTED, Estimate
 from hilbench.twin.model import ContainerModel
 from hilbench.twin.parameters import Group, Parameter
 from hilbench.twin.procedures import ProcedureError, StoredResponse, misfit
@@ -109,16 +110,24 @@ def scan_group(
     for p in group.parameters:
         s = found[p.name]
         upper = p.upper_for(rated_kw)
+        if not np.isfinite(s.least):
+            estimates[p.name] = Estimate(
+                p.name, model.value(p.name), p.unit, NOT_FITTED, sources=checks,
+                note="no value over its range could be simulated: the template's value is kept",
+            )  # fmt: skip
+            continue
         moved = np.sqrt(s.most / samples) - np.sqrt(s.least / samples)
-        if moved < EXCITATION_PU:
+        if not moved >= EXCITATION_PU:
             estimates[p.name] = Estimate(
                 p.name, model.value(p.name), p.unit, NOT_EXCITED, sources=checks,
                 note=f"moving it over {p.lower:g}-{upper:g} {p.unit} moves {group.name}'s simulated responses by "
                 f"less than {EXCITATION_PU * 100:g} % of rated r.m.s.: the template's value is kept",
             )  # fmt: skip
             continue
+        # a time also carries its event's own place inside one update (hilbench.twin.scan_fit.place_events trades
+        # it against the parameter: a hold-up 10 ms longer and a sag placed 10 ms earlier drop the boards alike)
         width = s.high - s.low
-        sigma = max(width, sample if p.is_time else 0.0) / np.sqrt(12)
+        sigma = float(np.hypot(width, sample if p.is_time else 0.0)) / np.sqrt(12)
         bound = [f"the scan's {end} ({edge:g})" for end, edge in (("lower end", p.lower), ("upper end", upper))
                  if edge in (s.low, s.high)]  # fmt: skip
         values[p.name] = round(s.value, 5)
@@ -214,6 +223,8 @@ def scan(
 
     low, high = edge(p.lower), edge(upper)
     value = keep if keep is not None and low <= keep <= high else 0.5 * (low + high)
+    if cost(value) > least + tolerance:  # the least misfit is not one interval: its best point, not the middle
+        value = best
     return Scanned(value, low, high, least, max(most, least))
 
 

@@ -190,8 +190,9 @@ def test_a_containers_droop_and_ride_through_are_fitted_by_scanning_and_its_twin
     for name in ("psu_holdup_s", "restart_stagger_s"):  # each read by its own timing (a drop, a restart)
         e = estimates[name]
         assert e["status"] == "fitted", e
-        # a scanned value is anywhere in the interval the records leave open: within its half-width (sqrt(3) sigma)
-        assert abs(e["value"] - true[name]) <= np.sqrt(3) * e["uncertainty"] + 1e-9, (name, true[name], e)
+        # a scanned value is anywhere in the interval the records leave open (sigma = its width and one update in
+        # quadrature / sqrt(12)), and its event anywhere in its update: within sqrt(3) sigma and half an update
+        assert abs(e["value"] - true[name]) <= np.sqrt(3) * e["uncertainty"] + 0.025, (name, true[name], e)
     # the droop's curve points and delay trade against each other on a ramp (several curves shed the same boards
     # at the same updates: their intervals are slices, each with the others held); the held level fixes the
     # volume to a board, the first shed the delay to about two updates

@@ -193,11 +193,14 @@ def shutdown(ctx: CheckContext, params: dict) -> None:
         samples = ctx.wait_for(below_threshold, params["observe_s"], "power below the threshold")
     except WaitTimedOut as exc:  # still above the threshold: the duration is at least observe_s
         name = "emergency_time_s" if params["mode"] == "emergency" else "graceful_duration_s"
-        t, p = series(exc.samples)  # the stop so far is stored all the same (a twin's fit reads its stagger)
-        raw = ctx.run_record.save_raw(
-            ctx.check_id, "trend", time=t, p_total=p, command=commanded,
-            boards_online=np.array(online, dtype=float).reshape(-1, 2), boards_online_before=online_before,
-        )  # fmt: skip
+        raw = None
+        if params["mode"] == "graceful":  # the stop so far is stored all the same (a twin's fit reads its stagger;
+            # an emergency stop that never came is no record of a stop)
+            t, p = series(exc.samples)
+            raw = ctx.run_record.save_raw(
+                ctx.check_id, "trend", time=t, p_total=p, command=commanded,
+                boards_online=np.array(online, dtype=float).reshape(-1, 2), boards_online_before=online_before,
+            )  # fmt: skip
         ctx.measure(name, params["observe_s"], raw=raw, note=f"lower bound: {exc}")
         if params["mode"] == "graceful":
             ctx.measure("boards_stopped_in_order", 0.0, note="the stop did not complete")
