@@ -14,7 +14,13 @@ from scipy.optimize import least_squares
 
 from hilbench.emulation.power_model import power_model
 from hilbench.twin.model import ContainerModel
-from hilbench.twin.procedures import StoredResponse, droop_program_start, frequency_levels, with_defaults
+from hilbench.twin.procedures import (
+    StoredResponse,
+    droop_program_start,
+    frequency_levels,
+    record_nominal,
+    with_defaults,
+)  # fmt: skip
 
 
 def droop_reading(r: StoredResponse, model: ContainerModel) -> dict[str, float] | None:
@@ -22,7 +28,7 @@ def droop_reading(r: StoredResponse, model: ContainerModel) -> dict[str, float] 
     shed against the frequency as a continuous curve; None when the record shows no shed power."""
     params = with_defaults(r, "frequency_response")
     f = np.asarray(r.extra["frequency"], dtype=float)
-    nominal = float(np.median(f[: max(3, f.size // 20)]))
+    nominal = record_nominal(f)
     try:
         start = droop_program_start(r, frequency_levels(params, nominal, 1.0))
     except (OSError, ValueError):  # a trajectory that cannot be rebuilt: no reading (the simulation says why)

@@ -404,8 +404,8 @@ def _cycling(responses: list[StoredResponse], model: ContainerModel, estimates) 
         estimates["nameplate_w"].value = corrected
         estimates["nameplate_w"].note += "; read again from the top level, every board on (one board toggles)"
     # the toggling board sleeps and wakes by the firmware's own command, not through the setpoint's delay: its
-    # drops separate that delay from the latencies the steps fitted as sums, so the two are chosen together
-    # the steps' sums: the fitted latencies plus the delay they were fitted with (the template's)
+    # drops separate that delay from the latencies the steps fitted as sums, so the two are chosen together.
+    # The steps' sums: the fitted latencies plus the delay they were fitted with (the template's)
     held = float(model.value("setpoint_poll_s"))
     curtail, wake = float(model.value("curtail_latency_s")) + held, float(model.value("wake_delay_s")) + held
     periods = [interval / k for k in (1, 2, 3, 4, 5, 6) if interval / k >= 0.2]
@@ -423,15 +423,13 @@ def _cycling(responses: list[StoredResponse], model: ContainerModel, estimates) 
                     score += abs(mean_w - float(np.mean(full))) / per_board
                 candidates[(values["cycling_period_s"], values["setpoint_poll_s"])] = (score, values)
 
-    def best() -> tuple[float, float]:
-        return min(candidates, key=lambda key: (candidates[key][0], key[1]))
+    def leading() -> tuple[float, dict]:  # the best score so far, the least delay among equals
+        return candidates[min(candidates, key=lambda key: (candidates[key][0], key[1]))]
 
     longest = min(curtail, wake)
     score_all(np.arange(0.0, longest + 1e-9, 0.5))  # coarse, then by 0.1 s around the best
-    score_all(np.clip(best()[1] + np.arange(-0.4, 0.41, 0.1), 0.0, longest))
-    polls = (0.0, longest)
-    best = best()
-    score, chosen = candidates[best]
+    score_all(np.clip(leading()[1]["setpoint_poll_s"] + np.arange(-0.4, 0.41, 0.1), 0.0, longest))
+    score, chosen = leading()
     period = chosen["cycling_period_s"]
     estimates["cycling_period_s"] = Estimate(
         "cycling_period_s", period, "s", SELECTED, None, [check],
@@ -442,7 +440,7 @@ def _cycling(responses: list[StoredResponse], model: ContainerModel, estimates) 
     estimates["setpoint_poll_s"] = Estimate(  # selected with the period, whatever the template held
         "setpoint_poll_s", chosen["setpoint_poll_s"], "s", SELECTED, 0.1 / np.sqrt(12), [check],
         f"with the toggling period: the steps' latencies less it are the boards' own, with which the toggling "
-        f"board's drops come at the measured interval (candidates {polls[0]:g}-{polls[1]:g} s by 0.5 s, then by "
+        f"board's drops come at the measured interval (candidates 0-{longest:g} s by 0.5 s, then by "
         "0.1 s around the best; several may match equally, the least delay is taken)",
     )  # fmt: skip
     return model.with_values(chosen)

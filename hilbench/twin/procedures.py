@@ -230,20 +230,27 @@ def frequency_step_times(r: StoredResponse) -> tuple[float, float] | None:
     the fit has placed the event inside that update (hilbench.twin.scan_fit.place_events)."""
     f = r.extra["frequency"]
     shift = float(r.extra.get("event_shift_s", 0.0))
-    nominal = float(np.median(f[: max(3, f.size // 20)]))
+    nominal = record_nominal(f)
     event = r.params["event_hz"]
     low = f <= event + 0.5 * (nominal - event)
     if not low.any():
         return None
     first = int(np.flatnonzero(low)[0])
-    start = 0.5 * (r.time[first] + r.time[max(first - 1, 0)])
+    start = midway_before(r.time, first)
     back = np.flatnonzero(~low[first:])
-    end = (
-        start + r.params["duration_s"]
-        if back.size == 0
-        else 0.5 * (r.time[first + back[0]] + r.time[first + back[0] - 1])
-    )
+    end = start + r.params["duration_s"] if back.size == 0 else midway_before(r.time, first + int(back[0]))
     return float(start + shift), float(end + shift)
+
+
+def record_nominal(f: np.ndarray) -> float:
+    """The supply's own level in a stored record: the median of its first updates (before any event)."""
+    return float(np.median(f[: max(3, f.size // 20)]))
+
+
+def midway_before(t: np.ndarray, k: int) -> float:
+    """Midway between update ``k`` (the first to see an event) and the one before: the analyser saw it within one
+    update."""
+    return float(0.5 * (t[k] + t[max(k - 1, 0)]))
 
 
 def _frequency_trip(r: StoredResponse, model: ContainerModel, times: np.ndarray, t0: float) -> np.ndarray:
@@ -289,8 +296,7 @@ def ride_through_start(r: StoredResponse, steps: list, hz: float) -> float:
     seen = np.flatnonzero((u < 0.95 * u_before) | (np.abs(f - hz) > 0.02))
     if not moves or not seen.size:
         return r.command + float(r.extra.get("event_shift_s", 0.0))
-    k = int(seen[0])
-    return float(0.5 * (r.time[k] + r.time[max(k - 1, 0)]) - moves[0] + r.extra.get("event_shift_s", 0.0))
+    return float(midway_before(r.time, int(seen[0])) - moves[0] + r.extra.get("event_shift_s", 0.0))
 
 
 def _playable(r: StoredResponse, build):
@@ -308,12 +314,11 @@ def droop_program_start(r: StoredResponse, levels: list[tuple[float, float, floa
     check's own stored start is the last nominal update: up to an update early); moved by the fit's
     ``event_shift_s``."""
     f = r.extra["frequency"]
-    nominal = float(np.median(f[: max(3, f.size // 20)]))
+    nominal = record_nominal(f)
     moved = np.flatnonzero(np.abs(f - nominal) > 1e-3)
     if not moved.size:
         return r.command
-    k = int(moved[0])
-    seen = 0.5 * (r.time[k] + r.time[max(k - 1, 0)])
+    seen = midway_before(r.time, int(moved[0]))
     offset = 0.0
     for seconds, _, hz in levels:
         if abs(hz - nominal) > 1e-3:
