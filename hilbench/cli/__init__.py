@@ -206,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from hilbench.cli.analyse import add_parser as add_analyse
     from hilbench.cli.compare import add_parser as add_compare
+    from hilbench.cli.db import add_parser as add_db
     from hilbench.cli.fit import add_parser as add_fit
     from hilbench.cli.replay import add_parser as add_replay
     from hilbench.cli.report import add_parser as add_report
@@ -219,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare(sub)
     add_fit(sub)
     add_validate_model(sub)
+    add_db(sub)
     return parser
 
 

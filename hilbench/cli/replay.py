@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hilbench.cli.indexing import add_store_options, index_finished_run
 from hilbench.cli.report import write_certificate
 from hilbench.cli.run import summarise
 from hilbench.plans.plan import PlanError
@@ -19,6 +20,7 @@ def add_parser(sub) -> None:
     p.add_argument("--plan", type=Path, default=None, help="judge against this plan (default: the run's own limits)")
     p.add_argument("--report", type=Path, default=None, help="where the replay is written (default: beside the run)")
     p.add_argument("--only-failed", action="store_true", help="print only the measurements whose verdict changed")
+    add_store_options(p)
     p.set_defaults(func=cmd_replay)
 
 
@@ -41,6 +43,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(f"replay written to {result.report_dir} (the run directory was only read)")
     seal(result.report_dir)
     print(f"certificate: {write_certificate(result.report_dir)} (marked as a replay)")
+    if not args.no_index:
+        print(index_finished_run(result.report_dir, args.db))
     failed = [m for m in result.measurements if m.verdict in ("fail", "error")]
     print("REPLAY PASSED" if not failed and result.measurements else "REPLAY FAILED")
     return 0 if not failed and result.measurements else 1

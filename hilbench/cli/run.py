@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hilbench.bench.labgrid_place import is_labgrid_bench
+from hilbench.cli.indexing import add_store_options, index_finished_run
 from hilbench.cli.report import write_certificate
 from hilbench.drivers import unknown_drivers
 from hilbench.plans.plan import PlanError, load_plan, missing_roles
@@ -67,6 +68,12 @@ def add_parser(sub) -> None:
         metavar="ROLE:KIND[@SECONDS]",
         help="emulated bench only: inject a fault, e.g. grid:timeout@30 (kinds in hilbench.spec.fault_spec)",
     )
+    add_store_options(p)
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="index the run into the store record by record while it runs (hilbench serve's live view)",
+    )
     p.set_defaults(func=cmd_run)
 
 
@@ -93,6 +100,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 lacking = missing_roles(plan.checks, bench.roles, bench.path)
                 if lacking:
                     raise BenchFileError(lacking)
+        if args.live and args.no_index:
+            raise PlanError("--live indexes the run into the store; it cannot be combined with --no-index")
+        if args.live and args.workers:
+            raise PlanError("--live follows one process's record; with -n the run is indexed as it ends")
     except (PlanError, BenchFileError, FaultSpecError) as exc:
         print(f"hilbench: {exc}")
         return 2
@@ -147,13 +158,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         pytest_args += ["--accept-overdue-calibration"]
     for name in args.accept_unverified:
         pytest_args += ["--accept-unverified", name]
+    if args.live:
+        from hilbench.store.database import store_url
+
+        pytest_args += ["--hil-live-db", store_url(args.db)]
     print(f"running {plan.name} ({len(plan.checks)} checks) -> {run_dir}")
     code = pytest.main(pytest_args)
     if code == pytest.ExitCode.INTERRUPTED and not _run_started(run_dir):  # refused before anything was opened
         print("PLAN FAILED (refused before anything was energised)")
         return 2
     try:
-        return _report(code, run_dir)
+        return _report(code, run_dir, db=args.db, index=not args.no_index)
     except KeyboardInterrupt:  # the bench is already safe (pytest's teardown); say so and fail
         print(
             f"hilbench: interrupted while summarising; the safe state is recorded in {run_dir / 'measurements.jsonl'}"
@@ -167,7 +182,8 @@ def _run_started(run_dir: Path) -> bool:
     return path.exists() and '"run_start"' in path.read_text(errors="replace")
 
 
-def _report(code: int, run_dir: Path) -> int:
+def _report(code: int, run_dir: Path, *, db: str | None = None, index: bool = True) -> int:
+    """The table, the seal and certificate, the run into the results store, the safe states and the verdict."""
     summary = summarise(run_dir / "measurements.jsonl")
     print(summary["table"])
     print(f"report: {run_dir}  (allure: allure generate {run_dir / 'allure-results'} -o {run_dir / 'allure-report'})")
@@ -181,6 +197,8 @@ def _report(code: int, run_dir: Path) -> int:
         else:
             print(f"certificate: {certificate}  (sha256 {manifest['sha256'][:16]}...; verify with "
                   f"hilbench report {run_dir} --verify)")  # fmt: skip
+        if index:  # after the seal: the store indexes only what verifies
+            print(index_finished_run(run_dir, db))
     for line in summary["safe_state"]:
         print(line)
     for line in summary["warnings"]:

@@ -76,6 +76,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "prints its own table, safe states and verdict",
     )
     group.addoption(
+        "--hil-live-db",
+        action="store",
+        default=None,
+        metavar="URL",
+        help="index the run into this results store record by record while it runs, for `hilbench serve`'s live view",
+    )
+    group.addoption(
         "--hil-report",
         action="store",
         default=None,

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,7 @@ class Runtime:
         self.bench, self.time_scale = bench, scale
         run_dir = run_directory(self.config)
         self.run_record = RecordWriter(worker_run_dir(run_dir, worker) if worker else run_dir)
+        self._start_live_store(worker)
         self.run_record.event(
             "run_start",
             labgrid_place=self.place.place if self.place else None,
@@ -156,6 +158,22 @@ class Runtime:
     lease: Lease | None = None
     place: LabgridPlace | None = None
     interlocks: InterlockMonitor | None = None
+    live_store: object | None = None  # hilbench.store.live.LiveIndexer with --hil-live-db
+
+    def _start_live_store(self, worker: str | None) -> None:
+        """``--hil-live-db``: every record also into the results store as it is written (a queue; the run never
+        waits for the database, and a store that fails is said once and left)."""
+        url = self.config.getoption("--hil-live-db")
+        if not url:
+            return
+        from hilbench.store.database import store_url
+        from hilbench.store.live import LiveIndexer
+
+        def warn(line: str) -> None:  # from the indexer's thread, past pytest's capture: the user must see it
+            print(f"hilbench: {line}", file=sys.__stderr__, flush=True)
+
+        self.live_store = LiveIndexer(store_url(url), self.run_record.run_dir, warn=warn)
+        self.run_record.listeners.append(self.live_store.offer)
 
     def _start_interlocks(self, bench: Bench) -> None:
         """Every permissive read once before anything energising is opened, then watched for the whole run."""
@@ -230,6 +248,9 @@ class Runtime:
             self.run_record.event("run_end")
             self.run_record.close()
             self.run_record = None
+        if self.live_store is not None:
+            self.live_store.close()
+            self.live_store = None
         if self.lease is not None:
             self.lease.release()
             self.lease = None

@@ -7,6 +7,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,8 @@ class RecordWriter:
         self._file = self.path.open("a", encoding="utf-8")
         self._lock = threading.Lock()
         self.measurements: list[Measurement] = []
+        #: called with each record once it is on disk (the live results store); must not block or raise
+        self.listeners: list[Callable[[dict], None]] = []
 
     def _write(self, record: dict) -> None:
         line = json.dumps(record, default=_jsonable, allow_nan=False)
@@ -37,6 +40,10 @@ class RecordWriter:
             self._file.write(line + "\n")
             self._file.flush()
             os.fsync(self._file.fileno())
+        if self.listeners:
+            written = json.loads(line)  # as a reader of the file will see it (the run's key is hashed from this)
+            for listener in self.listeners:
+                listener(written)
 
     def event(self, kind: str, **fields) -> None:
         """Run-level records: run start, declared limits, bench identities, check start/end."""

@@ -84,7 +84,8 @@ def index_run(store: Store, run_dir: str | Path, *, host: str | None = None) -> 
 
 
 def delete_children(connection: sa.Connection, run_id: int) -> None:
-    for table in (schema.live_records, schema.safe_states, schema.measurements, schema.checks, schema.instruments):
+    """The run's indexed rows (its live records stay: the live view shows how a run that just ended went)."""
+    for table in (schema.safe_states, schema.measurements, schema.checks, schema.instruments):
         connection.execute(table.delete().where(table.c.run_id == run_id))
 
 
