@@ -211,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     from hilbench.cli.replay import add_parser as add_replay
     from hilbench.cli.report import add_parser as add_report
     from hilbench.cli.run import add_parser as add_run
+    from hilbench.cli.serve import add_parser as add_serve
     from hilbench.cli.validate_model import add_parser as add_validate_model
 
     add_analyse(sub)
@@ -221,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_fit(sub)
     add_validate_model(sub)
     add_db(sub)
+    add_serve(sub)
     return parser
 
 

@@ -1,0 +1,81 @@
+"""The view's charts, drawn by matplotlib as SVG on the server (no chart script in the page): a figure's trend
+across runs with its limits, its individuals control chart, and a run's latest power trace."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+from matplotlib.figure import Figure
+
+from hilbench.store.queries import FigureSeries
+
+_lock = threading.Lock()  # matplotlib's text layout caches are not thread-safe; the server renders from a pool
+LIMIT_STYLE = {"color": "#b00020", "linestyle": "--", "linewidth": 1}
+
+
+def _svg(figure: Figure) -> str:
+    out = io.StringIO()
+    figure.savefig(out, format="svg", bbox_inches="tight")
+    text = out.getvalue()
+    return text[text.index("<svg") :]  # inline in the page: no XML prolog
+
+
+def trend_svg(series: FigureSeries, *, max_points: int) -> str:
+    """Values in run order, one colour per DUT serial (up to 8, the rest grey), with the limits."""
+    points = series.points[-max_points:]
+    with _lock:
+        figure = Figure(figsize=(9, 3.2))
+        ax = figure.add_subplot()
+        serials = sorted({p["dut_serial"] for p in points})
+        for i, serial in enumerate(serials):
+            xs = [n for n, p in enumerate(points) if p["dut_serial"] == serial and p["value"] is not None]
+            ys = [points[n]["value"] for n in xs]
+            colour = f"C{i}" if i < 8 else "0.6"
+            ax.plot(xs, ys, ".", color=colour, markersize=4, label=serial if i < 8 else None)
+        _limits(ax, series.low, series.high)
+        ax.set_xlabel(f"run (oldest to newest; {len(points)} shown)")
+        ax.set_ylabel(f"{series.name} [{series.unit}]" if series.unit else series.name)
+        if 1 < len(serials) <= 8:
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        ax.grid(alpha=0.3)
+        return _svg(figure)
+
+
+def control_svg(series: FigureSeries, *, max_points: int) -> str:
+    """The individuals chart: values, centre line, control limits (mean -/+ 2.66 mean moving range)."""
+    chart = series.chart
+    values = [v for v in series.values][-max_points:]
+    with _lock:
+        figure = Figure(figsize=(9, 2.6))
+        ax = figure.add_subplot()
+        ax.plot(range(len(values)), values, "-", color="C0", linewidth=0.8, marker=".", markersize=3)
+        if chart is not None:
+            for level, style in ((chart.center, {"color": "0.3", "linewidth": 1}), (chart.upper, LIMIT_STYLE),
+                                 (chart.lower, LIMIT_STYLE)):  # fmt: skip
+                ax.axhline(level, **style)
+            offset = len(series.values) - len(values)
+            out = [i - offset for i in chart.out_of_control if i >= offset]
+            ax.plot(out, [values[i] for i in out], "o", color="#b00020", markersize=5, fillstyle="none")
+        ax.set_xlabel("run (oldest to newest)")
+        ax.set_ylabel("individual value")
+        ax.grid(alpha=0.3)
+        return _svg(figure)
+
+
+def trace_svg(time_s: list[float], power_kw: list[float], title: str) -> str:
+    with _lock:
+        figure = Figure(figsize=(7, 2.4))
+        ax = figure.add_subplot()
+        ax.plot(time_s, power_kw, "-", color="C0", linewidth=1)
+        ax.set_xlabel("time in the check's record [s]")
+        ax.set_ylabel("power [kW]")
+        ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.3)
+        return _svg(figure)
+
+
+def _limits(ax, low: float | None, high: float | None) -> None:
+    for level in (low, high):
+        if level is not None:
+            ax.axhline(level, **LIMIT_STYLE)
