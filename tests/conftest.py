@@ -8,12 +8,18 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Every `hilbench run` indexes its run into the results store ($HILBENCH_DB, else reports/hilbench.db): the suite's
+# runs go to a store of their own, never into the checkout's reports/ (xdist workers inherit the controller's).
+if "HILBENCH_DB" not in os.environ:
+    os.environ["HILBENCH_DB"] = str(Path(tempfile.mkdtemp(prefix="hilbench-tests-")) / "hilbench.db")
 
 
 def hilbench_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:

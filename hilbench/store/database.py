@@ -6,6 +6,7 @@ not answer."""
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,10 +138,13 @@ def open_store(url: str | None = None, *, read_only: bool = False) -> Store:
     return store
 
 
+_migrating = threading.Lock()  # Alembic's operation proxies are module-global: one migration at a time per process
+
+
 def upgrade(store: Store) -> None:
     config = _alembic_config()
     try:
-        with store.engine.begin() as connection:
+        with _migrating, store.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except sa.exc.DatabaseError as exc:

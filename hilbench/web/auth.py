@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -41,7 +41,7 @@ class TokenGate:
         target = request.query_params.get("next", "/history")
         if request.method == "GET":
             return self.templates.TemplateResponse(request, "login.html", {"next": target, "failed": False})
-        form = await request.form()
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
         target = str(form.get("next") or "/history")
         if not target.startswith("/") or target.startswith("//"):  # only this server's pages
             target = "/history"
