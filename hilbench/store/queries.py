@@ -159,6 +159,13 @@ def figure_series(
     return series
 
 
+def serials_of_plan(connection: sa.Connection, plan: str) -> list[str]:
+    """The DUT serials a plan ran on (the figure page's DUT filter)."""
+    column = runs.c.dut_serial
+    selected = sa.select(column).where(runs.c.plan_name == plan).distinct().order_by(column)
+    return [v for (v,) in connection.execute(selected) if v]
+
+
 def figures_of_plan(connection: sa.Connection, plan: str) -> list[dict]:
     """The figures a plan's newest indexed run measured (check, name, unit, limits): the measurement index."""
     newest = connection.execute(

@@ -32,6 +32,7 @@ from hilbench.store.queries import (
     live_records,
     live_runs,
     run_detail,
+    serials_of_plan,
     yields,
 )
 from hilbench.web.auth import TokenGate
@@ -178,7 +179,7 @@ class LabView:
         plan, serial = q.get("plan") or None, q.get("serial") or None
         with self.store.engine.connect() as connection:
             series = figure_series(connection, check_id, name, plan=plan, serial=serial)
-            serials = sorted({p["dut_serial"] for p in figure_series(connection, check_id, name, plan=plan).points})
+            serials = serials_of_plan(connection, plan) if plan else []
             fpy = next(iter(yields(connection, plan)), None) if plan else None
         if not series.points:
             raise HTTPException(404, f"no run{' of ' + plan if plan else ''} measured {check_id}/{name}")
