@@ -38,7 +38,7 @@ def trend_svg(series: FigureSeries, *, max_points: int) -> str:
         _limits(ax, series.low, series.high)
         ax.set_xlabel(f"run (oldest to newest; {len(points)} shown)")
         ax.set_ylabel(f"{series.name} [{series.unit}]" if series.unit else series.name)
-        if 1 < len(groups):
+        if len(groups) > 1:
             ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         ax.grid(alpha=0.3)
         return _svg(figure)
