@@ -132,3 +132,23 @@ def scpi_served(device):
         resource.close()
         loop.call(server.stop())
         loop.close()
+
+
+# ----- a real PostgreSQL server for the results store's tests (one per test session and xdist worker) -------------
+@pytest.fixture(scope="session")
+def postgres_server():
+    """$HILBENCH_TEST_POSTGRES, else a private server started from the distribution's binaries (tests/store_support)."""
+    from tests.store_support import PostgresServer
+
+    given = os.environ.get("HILBENCH_TEST_POSTGRES")
+    if given:
+        yield given
+        return
+    try:
+        server = PostgresServer()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server.start()
+    finally:
+        server.stop()

@@ -123,3 +123,28 @@ def test_with_a_token_every_page_needs_it_and_it_never_appears_in_a_url(seeded):
         offsite = client.post("/login", data={"token": TOKEN, "next": "//evil.example/"})
         assert offsite.headers["location"] == "/history"
     store.close()
+
+
+@pytest.mark.postgres
+def test_a_store_that_stops_answering_is_a_503_page_with_the_reason(request, tmp_path):
+    import sqlalchemy as sa
+
+    from tests.store_support import fresh_database
+
+    server_url = request.getfixturevalue("postgres_server")
+    url = fresh_database(server_url)
+    store = open_store(url)
+    index_run(store, write_run(tmp_path / "run", started=DAY0))
+    store.close()
+    store = open_store(url, read_only=True)
+    with TestClient(create_app(store, [tmp_path])) as client:
+        assert client.get("/history").status_code == 200
+        admin = sa.create_engine(
+            server_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as connection:  # the lab's database goes away under the view
+            connection.execute(sa.text(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+        admin.dispose()
+        page = client.get("/history")
+        assert page.status_code == 503 and "the store could not answer" in page.text
+    store.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import time
 
 import pytest
@@ -25,25 +24,9 @@ from hilbench.store.live import LiveIndexer
 from hilbench.store.queries import RunFilter, figure_series, find_runs, live_runs, yields
 from hilbench.store.spc import capability
 from tests.conftest import closed_port
-from tests.store_support import PostgresServer, fresh_database, write_run
+from tests.store_support import fresh_database, write_run
 
 DAY0 = dt.datetime(2026, 11, 2, 9, 0, 0)
-
-
-@pytest.fixture(scope="session")
-def postgres_server():
-    given = os.environ.get("HILBENCH_TEST_POSTGRES")
-    if given:
-        yield given
-        return
-    try:
-        server = PostgresServer()
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
-        yield server.start()
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

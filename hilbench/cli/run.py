@@ -226,6 +226,8 @@ def summarise(path: Path) -> dict:
                     f"{record['p99_lag_s']:.3g} s of plant time at x{record['time_scale']:g} (resolution "
                     f"{record['resolution_s']:g} s); its figures are errors, not verdicts: run at a lower --time-scale"
                 )
+            if record.get("record") == "live_store_failed":
+                warnings.append(f"LIVE VIEW NOT UPDATED: {record['detail']}")
             if record.get("record") == "interlock_tripped":
                 warnings.append(f"INTERLOCK TRIPPED: {record['name']}: {record['detail']}; the run was stopped")
             if record.get("record") == "calibration_overdue_accepted":

@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,8 +168,11 @@ class Runtime:
         from hilbench.store.database import store_url
         from hilbench.store.live import LiveIndexer
 
-        def warn(line: str) -> None:  # from the indexer's thread, past pytest's capture: the user must see it
-            print(f"hilbench: {line}", file=sys.__stderr__, flush=True)
+        def warn(line: str) -> None:  # from the indexer's thread: into the record (hilbench run prints it) and the log
+            log.warning("%s", line)
+            record = self.run_record
+            if record is not None:
+                record.event("live_store_failed", detail=line)
 
         self.live_store = LiveIndexer(store_url(url), self.run_record.run_dir, warn=warn)
         self.run_record.listeners.append(self.live_store.offer)
@@ -246,11 +248,11 @@ class Runtime:
             self.emulated = None
         if self.run_record is not None:
             self.run_record.event("run_end")
+            if self.live_store is not None:  # its last records (run_end) in, and its failure, if any, recorded
+                self.live_store.close()
+                self.live_store = None
             self.run_record.close()
             self.run_record = None
-        if self.live_store is not None:
-            self.live_store.close()
-            self.live_store = None
         if self.lease is not None:
             self.lease.release()
             self.lease = None

@@ -22,7 +22,7 @@ import pytest
 from hilbench.store.database import open_store
 from hilbench.store.index import index_run
 from hilbench.store.spc import capability
-from tests.conftest import ROOT
+from tests.conftest import ROOT, loopback_block
 from tests.store_support import write_run
 
 CHROMIUM = os.environ.get("HILBENCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -78,10 +78,11 @@ def test_a_plan_running_on_the_emulated_bench_is_seen_live_and_the_pages_answer_
         page.wait_for_selector("#no-live-runs")
         page.wait_for_function("document.getElementById('stream-status').textContent.startsWith('connected')")
 
-        run_dir = reports / "live-run"
+        run_dir, address_base = reports / "live-run", loopback_block()
         run = subprocess.Popen(
             [sys.executable, "-m", "hilbench.cli", "run", "test_plans/mw2mh_100kw.yaml", "-k",
-             "boot or step-down-50 or emergency", "--time-scale", "5", "--live", "--db", db, "--report", str(run_dir)],
+             "boot or step-down-50 or emergency", "--time-scale", "5", "--live", "--db", db, "--report", str(run_dir),
+             "--address-base", address_base],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
         )  # fmt: skip
         seen: dict[str, float] = {}  # figure name -> when the browser first showed it (wall clock)
