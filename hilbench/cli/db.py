@@ -7,9 +7,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from hilbench.store.database import StoreError, open_store, upgrade
-from hilbench.store.index import RunRefused, index_run
-from hilbench.store.queries import RunFilter, figure_series, find_runs, live_runs, yields
+# The store's modules (SQLAlchemy, Alembic: a quarter of a second) are imported by the commands that use them, not
+# by every `hilbench` command that builds this parser.
 
 DB_HELP = "the store: a file, sqlite:///FILE or postgresql://... (default: $HILBENCH_DB, else reports/hilbench.db)"
 
@@ -62,6 +61,9 @@ def _day(text: str) -> dt.datetime:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from hilbench.store.database import StoreError, open_store
+    from hilbench.store.index import RunRefused, index_run
+
     try:
         store = open_store(args.db)
     except StoreError as exc:
@@ -91,6 +93,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
+    from hilbench.store.database import StoreError, open_store, upgrade
+
     try:
         store = open_store(args.db)  # opening for writing migrates forward
         upgrade(store)
@@ -103,6 +107,9 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
+    from hilbench.store.database import StoreError, open_store
+    from hilbench.store.queries import RunFilter, figure_series, find_runs, live_runs, yields
+
     try:
         store = open_store(args.db, read_only=True)
     except StoreError as exc:

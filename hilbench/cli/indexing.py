@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hilbench.store.database import StoreError, open_store, shown, store_url
-from hilbench.store.index import RunRefused, index_run
-
 
 def add_store_options(parser) -> None:
     parser.add_argument(
@@ -22,6 +19,9 @@ def add_store_options(parser) -> None:
 
 def index_finished_run(run_dir: Path, db: str | None) -> str:
     """One line: where the run was indexed, or why it was not (and how to index it later)."""
+    from hilbench.store.database import StoreError, open_store, shown, store_url  # only once a run has ended
+    from hilbench.store.index import RunRefused, index_run
+
     later = f"the run is complete in {run_dir}; index it later with: hilbench db import {run_dir}"
     try:
         url = store_url(db)

@@ -10,8 +10,6 @@ import os
 import socket
 from pathlib import Path
 
-from hilbench.store.database import StoreError, open_store
-
 TOKEN_ENV = "HILBENCH_SERVE_TOKEN"
 
 
@@ -44,6 +42,7 @@ def _loopback(host: str) -> bool:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from hilbench.store.database import StoreError, open_store
     from hilbench.web.app import create_app
 
     token = os.environ.get(TOKEN_ENV) or None
