@@ -33,6 +33,22 @@ def fit(run: Path, folder: Path, *extra: str) -> tuple[Path, dict]:
     return twin, {e["name"]: e for e in report["estimates"]}
 
 
+#: the notes of figures a busy machine spoiled (the run says so; they say nothing about the twin)
+SPOILED_BY_LOAD = ("the host let updates pass unread", "emulation could not keep up", "one emulator stall")
+
+
+def run_spared_by_load(plan: Path, report: Path, *args: str, **kw):
+    """``run_plan``, run once more when every figure it could not judge was spoiled by the machine's load (two
+    cores shared with the rest of the suite): these tests are about the twin, and the product already refuses to
+    judge such figures.  A second spoiled run, or any other failure, stands."""
+    run = run_plan(plan, report, *args, **kw)
+    bad = [m for m in run.measurements if m.get("verdict") in ("fail", "error")]
+    if run.returncode != 0 and bad and all(any(s in (m.get("note") or "") for s in SPOILED_BY_LOAD) for m in bad):
+        print(f"{report.name}: {len(bad)} figure(s) spoiled by the machine's load ({bad[0]['note'][:120]}...): again")
+        run = run_plan(plan, report.with_name(report.name + "-again"), *args, **kw)
+    return run
+
+
 def agreement(source: Path, twin_run: Path) -> subprocess.CompletedProcess:
     done = hilbench("compare", source, twin_run, "--twin-tolerances")
     print(done.stdout)
@@ -45,7 +61,7 @@ def test_the_compliant_containers_twin_reproduces_its_run_and_validates_as_its_m
     assert estimates["boards"]["value"] == 30 and estimates["boards"]["status"] == "measured"
     assert abs(estimates["boot_s"]["value"] - 75.0) <= 0.1  # the default bench's profile (board_profiles.S19J_PRO)
     assert abs(estimates["stop_stagger_s"]["value"] - 0.5) <= 0.05
-    twin_run = run_plan(MW2MH, tmp_path / "twin-run", bench=twin)
+    twin_run = run_spared_by_load(MW2MH, tmp_path / "twin-run", bench=twin)
     assert twin_run.returncode == 0, twin_run.stdout[-3000:]
     assert agreement(source, twin_run.report).returncode == 0
 
@@ -106,7 +122,7 @@ def test_a_container_the_fit_knows_nothing_about_gets_a_twin_that_reproduces_its
     text = (HERE / "twin_plan.yaml").read_text()
     plan.write_text(text.replace("RATED_KW", f"{rated_kw:.4f}").replace("BOARDS", str(true["boards"])))
 
-    source = run_plan(plan, tmp_path / "source", bench=bench_file)
+    source = run_spared_by_load(plan, tmp_path / "source", bench=bench_file)
     assert source.run.checks, source.stdout[-3000:]
     twin, estimates = fit(source.report, tmp_path)  # the fit reads the run directory only
     assert "secret" not in twin.read_text().replace(str(source.report), "")  # nothing of the bench file leaked in
@@ -121,7 +137,7 @@ def test_a_container_the_fit_knows_nothing_about_gets_a_twin_that_reproduces_its
     assert abs(estimates["nameplate_w"]["value"] - true["board"]["nameplate_w"]) <= 0.01 * true["board"]["nameplate_w"]
     assert abs(estimates["boot_s"]["value"] - true["board"]["boot_s"]) <= 1.0
     assert abs(estimates["contactor_open_s"]["value"] - true["controller"]["contactor_open_s"]) <= 0.1
-    twin_run = run_plan(plan, tmp_path / "twin-run", bench=twin)
+    twin_run = run_spared_by_load(plan, tmp_path / "twin-run", bench=twin)
     assert twin_run.run.checks, twin_run.stdout[-3000:]
     assert agreement(source.report, twin_run.report).returncode == 0
 
@@ -130,12 +146,12 @@ def test_the_1200kw_containers_twin_reproduces_its_run(tmp_path):
     plan, bench = ROOT / "test_plans" / "soluna_1200kw.yaml", ROOT / "instruments" / "emulated-1200kw.yaml"
     # x5, not the plan's x10: these runs share two cores with the rest of the suite, and 370 boards at x10 fell
     # behind their clock in CI (the ramp's figures became errors)
-    source = run_plan(plan, tmp_path / "source", "--time-scale", "5", bench=bench)
+    source = run_spared_by_load(plan, tmp_path / "source", "--time-scale", "5", bench=bench)
     assert source.returncode == 0, source.stdout[-3000:]
     # the template is the lab's bench for a 1.2 MW container: its instruments' limits (a 416 V supply, 200 kW/s)
     twin, estimates = fit(source.report, tmp_path, "--template", bench)
     assert estimates["boards"]["value"] == 370
-    twin_run = run_plan(plan, tmp_path / "twin-run", "--time-scale", "5", bench=twin)
+    twin_run = run_spared_by_load(plan, tmp_path / "twin-run", "--time-scale", "5", bench=twin)
     assert twin_run.returncode == 0, twin_run.stdout[-3000:]
     assert agreement(source.report, twin_run.report).returncode == 0
 
@@ -179,7 +195,7 @@ def test_a_containers_droop_and_ride_through_are_fitted_by_scanning_and_its_twin
     plan = tmp_path / "twin_grid_plan.yaml"
     plan.write_text((HERE / "twin_grid_plan.yaml").read_text().replace("VOLUME_KW", str(true["droop_volume_kw"])))
 
-    source = run_plan(plan, tmp_path / "source", bench=bench_file)
+    source = run_spared_by_load(plan, tmp_path / "source", bench=bench_file)
     assert source.run.checks, source.stdout[-3000:]
     twin, estimates = fit(source.report, tmp_path)
     print(f"{'parameter':<22} {'true':>10} {'fitted':>10} {'+-':>8} status")
@@ -199,6 +215,6 @@ def test_a_containers_droop_and_ride_through_are_fitted_by_scanning_and_its_twin
     per_board_w = 3250.0  # the default bench's boards (board_profiles.S19J_PRO)
     assert abs(estimates["droop_volume_kw"]["value"] - true["droop_volume_kw"]) <= per_board_w / 1000
     assert abs(estimates["droop_delay_s"]["value"] - true["droop_delay_s"]) <= 0.1
-    twin_run = run_plan(plan, tmp_path / "twin-run", bench=twin)
+    twin_run = run_spared_by_load(plan, tmp_path / "twin-run", bench=twin)
     assert twin_run.run.checks, twin_run.stdout[-3000:]
     assert agreement(source.report, twin_run.report).returncode == 0
