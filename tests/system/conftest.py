@@ -91,6 +91,23 @@ def run_plan(plan: Path, report: Path, *args: str, bench: Path | None = None, ti
     return PlanRun(result.returncode, result.stdout, result.stderr, Path(report))
 
 
+#: the notes of figures a busy machine spoiled (the run says so; they say nothing about the container)
+SPOILED_BY_LOAD = ("the host let updates pass unread", "emulation could not keep up", "one emulator stall")
+
+
+def run_spared_by_load(plan: Path, report: Path, *args: str, **kw):
+    """``run_plan``, run once more when every figure it could not judge was spoiled by the machine's load (two
+    cores shared with the rest of the suite; said in the test's output): the tests that use it are about what a
+    run shows, and the product already refuses to judge such figures.  A second spoiled run, or any other failure,
+    stands."""
+    run = run_plan(plan, report, *args, **kw)
+    bad = [m for m in run.measurements if m.get("verdict") in ("fail", "error")]
+    if run.returncode != 0 and bad and all(any(s in (m.get("note") or "") for s in SPOILED_BY_LOAD) for m in bad):
+        print(f"{report.name}: {len(bad)} figure(s) spoiled by the machine's load ({bad[0]['note'][:120]}...): again")
+        run = run_plan(plan, report.with_name(report.name + "-again"), *args, **kw)
+    return run
+
+
 def shared_plan_run(tmp_path_factory: pytest.TempPathFactory, name: str, plan: Path, *args: str, **kw) -> PlanRun:
     """A run made once for the whole session, whichever xdist worker asks first; the others wait and read it."""
     base = tmp_path_factory.getbasetemp()
@@ -101,12 +118,19 @@ def shared_plan_run(tmp_path_factory: pytest.TempPathFactory, name: str, plan: P
     with (folder / f"{name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not outcome.exists():
-            made = run_plan(plan, folder / name, *args, **kw)
+            made = run_spared_by_load(plan, folder / name, *args, **kw)
             outcome.write_text(
-                json.dumps({"returncode": made.returncode, "stdout": made.stdout, "stderr": made.stderr})
+                json.dumps(
+                    {
+                        "returncode": made.returncode,
+                        "stdout": made.stdout,
+                        "stderr": made.stderr,
+                        "report": str(made.report),
+                    }
+                )
             )
     saved = json.loads(outcome.read_text())
-    return PlanRun(saved["returncode"], saved["stdout"], saved["stderr"], folder / name)
+    return PlanRun(saved["returncode"], saved["stdout"], saved["stderr"], Path(saved["report"]))
 
 
 def overdue_noncompliant_bench(folder: Path) -> Path:
@@ -123,8 +147,9 @@ def overdue_noncompliant_bench(folder: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def mw2mh_compliant(tmp_path_factory) -> PlanRun:
-    """The README's main job: MW2MH's whole plan on the compliant emulated container (default bench)."""
-    return shared_plan_run(tmp_path_factory, "mw2mh-compliant", MW2MH)
+    """The README's main job: MW2MH's whole plan on the compliant emulated container (default bench), at x10 here
+    (the README's x20 alone on the machine; in the suite two cores are shared, and x20 lost ramp figures to it)."""
+    return shared_plan_run(tmp_path_factory, "mw2mh-compliant", MW2MH, "--time-scale", "10")
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +157,9 @@ def mw2mh_noncompliant(tmp_path_factory) -> PlanRun:
     """MW2MH's whole plan on the non-compliant container, its analyser's calibration overdue and accepted."""
     folder = tmp_path_factory.mktemp("benches")
     bench = overdue_noncompliant_bench(folder)
-    return shared_plan_run(tmp_path_factory, "mw2mh-noncompliant", MW2MH, "--accept-overdue-calibration", bench=bench)
+    return shared_plan_run(
+        tmp_path_factory, "mw2mh-noncompliant", MW2MH, "--accept-overdue-calibration", "--time-scale", "10", bench=bench
+    )
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ import numpy as np
 import yaml
 
 from tests.conftest import ROOT
-from tests.system.conftest import MW2MH, run_plan
+from tests.system.conftest import MW2MH, run_spared_by_load
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,22 +31,6 @@ def fit(run: Path, folder: Path, *extra: str) -> tuple[Path, dict]:
     print(done.stdout)
     report = yaml.safe_load((folder / "fit" / "fit.json").read_text())
     return twin, {e["name"]: e for e in report["estimates"]}
-
-
-#: the notes of figures a busy machine spoiled (the run says so; they say nothing about the twin)
-SPOILED_BY_LOAD = ("the host let updates pass unread", "emulation could not keep up", "one emulator stall")
-
-
-def run_spared_by_load(plan: Path, report: Path, *args: str, **kw):
-    """``run_plan``, run once more when every figure it could not judge was spoiled by the machine's load (two
-    cores shared with the rest of the suite): these tests are about the twin, and the product already refuses to
-    judge such figures.  A second spoiled run, or any other failure, stands."""
-    run = run_plan(plan, report, *args, **kw)
-    bad = [m for m in run.measurements if m.get("verdict") in ("fail", "error")]
-    if run.returncode != 0 and bad and all(any(s in (m.get("note") or "") for s in SPOILED_BY_LOAD) for m in bad):
-        print(f"{report.name}: {len(bad)} figure(s) spoiled by the machine's load ({bad[0]['note'][:120]}...): again")
-        run = run_plan(plan, report.with_name(report.name + "-again"), *args, **kw)
-    return run
 
 
 def agreement(source: Path, twin_run: Path) -> subprocess.CompletedProcess:
