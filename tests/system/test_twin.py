@@ -181,7 +181,7 @@ def test_a_containers_droop_and_ride_through_are_fitted_by_scanning_and_its_twin
     plan = tmp_path / "twin_grid_plan.yaml"
     plan.write_text((HERE / "twin_grid_plan.yaml").read_text().replace("VOLUME_KW", str(true["droop_volume_kw"])))
 
-    source = run_spared_by_load(plan, tmp_path / "source", bench=bench_file)
+    source = run_spared_by_load(plan, tmp_path / "source", "--time-scale", "10", bench=bench_file)  # x10: see above
     assert source.run.checks, source.stdout[-3000:]
     twin, estimates = fit(source.report, tmp_path)
     print(f"{'parameter':<22} {'true':>10} {'fitted':>10} {'+-':>8} status")
@@ -201,6 +201,6 @@ def test_a_containers_droop_and_ride_through_are_fitted_by_scanning_and_its_twin
     per_board_w = 3250.0  # the default bench's boards (board_profiles.S19J_PRO)
     assert abs(estimates["droop_volume_kw"]["value"] - true["droop_volume_kw"]) <= per_board_w / 1000
     assert abs(estimates["droop_delay_s"]["value"] - true["droop_delay_s"]) <= 0.1
-    twin_run = run_spared_by_load(plan, tmp_path / "twin-run", bench=twin)
+    twin_run = run_spared_by_load(plan, tmp_path / "twin-run", "--time-scale", "10", bench=twin)
     assert twin_run.run.checks, twin_run.stdout[-3000:]
     assert agreement(source.report, twin_run.report).returncode == 0
